@@ -1,0 +1,107 @@
+//! Configuration in two phases: command-line flags ([`Cli`]) are turned into
+//! a validated [`Config`] in one place, so the rest of the program never
+//! re-checks them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Streaming HTML server-side rendering with suspense boundaries.
+#[derive(Debug, Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `serve`, which is also what runs without a subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Directory served under /static.
+    #[arg(long, default_value = "static")]
+    pub static_dir: PathBuf,
+    /// Worker threads of the runtime [default: the number of cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// How long a client may take to send a request's headers.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+    /// On shutdown, how long in-flight pages may take to finish.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+    /// How long a boundary may wait for its data before its timeout content
+    /// is shown.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub boundary_timeout: Duration,
+}
+
+/// The server's validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// An existing directory.
+    pub static_dir: PathBuf,
+    /// At least 1.
+    pub threads: usize,
+    pub header_read_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub boundary_timeout: Duration,
+}
+
+impl Config {
+    /// Validates the flags. The error is a message for the user.
+    pub fn from_args(args: ServeArgs) -> Result<Config, String> {
+        if !args.static_dir.is_dir() {
+            return Err(format!(
+                "--static-dir {}: not a directory (run from the project's root, or pass --static-dir)",
+                args.static_dir.display()
+            ));
+        }
+        let threads = match args.threads {
+            Some(0) => return Err("--threads: must be at least 1".into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        for (flag, value) in [
+            ("--header-read-timeout", args.header_read_timeout),
+            ("--boundary-timeout", args.boundary_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(format!("{flag}: must be more than zero"));
+            }
+        }
+        Ok(Config {
+            addr: args.addr,
+            static_dir: args.static_dir,
+            threads,
+            header_read_timeout: args.header_read_timeout,
+            drain_timeout: args.drain_timeout,
+            boundary_timeout: args.boundary_timeout,
+        })
+    }
+
+    /// The defaults, serving `static_dir`; for tests and embedding.
+    pub fn with_static_dir(static_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            static_dir: static_dir.into(),
+            threads: 1,
+            header_read_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
+            boundary_timeout: Duration::from_secs(30),
+        }
+    }
+}

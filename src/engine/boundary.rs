@@ -1,0 +1,307 @@
+//! Suspense boundaries: the handle a template renders as a placeholder, and
+//! the future that renders the boundary's real content.
+
+use std::fmt::{self, Display};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use askama::Template;
+use futures::FutureExt;
+use futures::future::{AbortHandle, Abortable};
+
+use super::page::{Page, PageShared, Task};
+use super::placement;
+use super::stats::{Gauge, LiveGuard, Outcome};
+use super::wire;
+
+/// Shown in place of a boundary whose future failed or panicked, unless the
+/// boundary sets its own with [`BoundaryBuilder::on_error`].
+pub const DEFAULT_ERROR_HTML: &str =
+    r#"<p class="suspense-error" role="alert">This part of the page could not be loaded.</p>"#;
+
+/// Shown in place of a boundary that timed out, unless the boundary sets its
+/// own with [`BoundaryBuilder::on_timeout`] or [`BoundaryBuilder::on_error`].
+pub const DEFAULT_TIMEOUT_HTML: &str =
+    r#"<p class="suspense-error" role="alert">This part of the page took too long to load.</p>"#;
+
+/// A pending part of a page. Put it in a template (`{{ comments }}`): it
+/// renders as its fallback inside a placeholder, and the engine streams the
+/// real content into place when it is ready.
+///
+/// Render each boundary once. Rendered a second time, or outside the page's
+/// shell and boundaries, it writes only its fallback, which stays. A
+/// boundary dropped without being rendered is cancelled.
+pub struct Boundary {
+    id: u32,
+    fallback: String,
+    /// Set once the placeholder has been written; until then, dropping the
+    /// handle cancels the boundary.
+    placed: AtomicBool,
+    page: Arc<PageShared>,
+    abort: AbortHandle,
+}
+
+impl fmt::Debug for Boundary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Boundary")
+            .field("id", &self.id)
+            .field("placed", &self.placed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Display for Boundary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = !self.placed.swap(true, Ordering::AcqRel);
+        if first && placement::place(self.page.key(), self.id) {
+            wire::write_placeholder(f, self.id, &self.fallback)
+        } else {
+            if first {
+                // Not rendered by this page's engine: nothing will swap it.
+                self.placed.store(false, Ordering::Release);
+                tracing::warn!(
+                    boundary = self.id,
+                    "boundary rendered outside its page's shell or boundaries; only its fallback is shown"
+                );
+            }
+            f.write_str(&self.fallback)
+        }
+    }
+}
+
+/// The placeholder is markup the engine wrote from escaped parts: askama must
+/// not escape it again.
+impl askama::filters::HtmlSafe for Boundary {}
+
+impl Drop for Boundary {
+    fn drop(&mut self) {
+        if !self.placed.load(Ordering::Acquire) {
+            self.abort.abort();
+            self.page.orphan(self.id);
+        }
+    }
+}
+
+/// Sets a boundary's options before its future is given. Made by
+/// [`Page::boundary`].
+#[must_use = "a boundary is created only by `suspend`"]
+pub struct BoundaryBuilder<'p> {
+    page: &'p Page,
+    fallback: String,
+    timeout: Option<Duration>,
+    on_error: Option<String>,
+    on_timeout: Option<String>,
+}
+
+impl Page {
+    /// Creates a boundary that shows `fallback` until `future` produces its
+    /// content. The future starts at once, runs while the shell is sent, and
+    /// is dropped if the client goes away. An `Err`, a panic or the engine's
+    /// boundary timeout shows the default error content in its place.
+    pub fn suspend<F, T, E>(&self, fallback: impl Template, future: F) -> Boundary
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Template + Send + 'static,
+        E: Display + Send + 'static,
+    {
+        self.boundary(fallback).suspend(future)
+    }
+
+    /// Starts a boundary with options; finish it with
+    /// [`BoundaryBuilder::suspend`].
+    pub fn boundary(&self, fallback: impl Template) -> BoundaryBuilder<'_> {
+        BoundaryBuilder {
+            page: self,
+            fallback: render_or_log(&fallback, "fallback"),
+            timeout: self.shared.engine.boundary_timeout(),
+            on_error: None,
+            on_timeout: None,
+        }
+    }
+}
+
+impl BoundaryBuilder<'_> {
+    /// How long the future may take before the timeout content is shown.
+    /// Defaults to the engine's boundary timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Lets the future take as long as it takes. Defaults to the engine's
+    /// boundary timeout.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// What to show if the future fails, panics or (unless
+    /// [`on_timeout`](Self::on_timeout) is set) times out. Defaults to
+    /// [`DEFAULT_ERROR_HTML`].
+    pub fn on_error(mut self, content: impl Template) -> Self {
+        self.on_error = Some(render_or_log(&content, "error content"));
+        self
+    }
+
+    /// What to show if the future times out. Defaults to the
+    /// [`on_error`](Self::on_error) content if set, else
+    /// [`DEFAULT_TIMEOUT_HTML`].
+    pub fn on_timeout(mut self, content: impl Template) -> Self {
+        self.on_timeout = Some(render_or_log(&content, "timeout content"));
+        self
+    }
+
+    /// Creates the boundary; see [`Page::suspend`].
+    pub fn suspend<F, T, E>(self, future: F) -> Boundary
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Template + Send + 'static,
+        E: Display + Send + 'static,
+    {
+        let shared = &self.page.shared;
+        let id = shared.next_id();
+        let failure = FailureContent {
+            error: self.on_error.clone(),
+            timeout: self.on_timeout.or(self.on_error),
+        };
+        let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Boundaries);
+        let stats = shared.engine.stats_arc().clone();
+        let key = shared.key();
+        let timeout = self.timeout;
+        let run = async move {
+            let _live = live;
+            let resolved = resolve(id, key, future, timeout, failure).await;
+            stats.record(resolved.outcome);
+            resolved
+        };
+        let (abort, registration) = AbortHandle::new_pair();
+        shared.register(Task {
+            id,
+            future: Abortable::new(run.boxed(), registration),
+            abort: abort.clone(),
+        });
+        Boundary {
+            id,
+            fallback: self.fallback,
+            placed: AtomicBool::new(false),
+            page: shared.clone(),
+            abort,
+        }
+    }
+}
+
+/// A boundary's final HTML, ready for the wire.
+pub(crate) struct Resolved {
+    pub(crate) id: u32,
+    pub(crate) html: String,
+    /// Boundaries whose placeholders are in `html`, in document order.
+    pub(crate) children: Vec<u32>,
+    /// Boundaries placed by a render that then failed: their placeholders
+    /// never reach the page.
+    pub(crate) discarded: Vec<u32>,
+    pub(crate) outcome: Outcome,
+}
+
+struct FailureContent {
+    error: Option<String>,
+    timeout: Option<String>,
+}
+
+async fn resolve<F, T, E>(
+    id: u32,
+    page_key: usize,
+    future: F,
+    timeout: Option<Duration>,
+    failure: FailureContent,
+) -> Resolved
+where
+    F: Future<Output = Result<T, E>>,
+    T: Template,
+    E: Display,
+{
+    let caught = AssertUnwindSafe(future).catch_unwind();
+    let finished = match timeout {
+        Some(limit) => tokio::time::timeout(limit, caught).await.ok(),
+        None => Some(caught.await),
+    };
+    let error_html = || {
+        failure
+            .error
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ERROR_HTML.to_owned())
+    };
+    let failed = |outcome, html: String, discarded| Resolved {
+        id,
+        html,
+        children: Vec::new(),
+        discarded,
+        outcome,
+    };
+    match finished {
+        Some(Ok(Ok(content))) => {
+            let (rendered, placed) = placement::render_scoped(page_key, || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| content.render()))
+            });
+            // Dropping the content drops the handles it rendered; they stay alive.
+            drop(content);
+            match rendered {
+                Ok(Ok(html)) => Resolved {
+                    id,
+                    html,
+                    children: placed,
+                    discarded: Vec::new(),
+                    outcome: Outcome::Resolved,
+                },
+                Ok(Err(error)) => {
+                    tracing::warn!(boundary = id, %error, "boundary content failed to render");
+                    failed(Outcome::Failed, error_html(), placed)
+                }
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    tracing::error!(
+                        boundary = id,
+                        panic = message,
+                        "boundary content panicked while rendering"
+                    );
+                    failed(Outcome::Panicked, error_html(), placed)
+                }
+            }
+        }
+        Some(Ok(Err(error))) => {
+            tracing::warn!(boundary = id, %error, "boundary failed");
+            failed(Outcome::Failed, error_html(), Vec::new())
+        }
+        Some(Err(panic)) => {
+            let message = panic_message(&*panic);
+            tracing::error!(boundary = id, panic = message, "boundary panicked");
+            failed(Outcome::Panicked, error_html(), Vec::new())
+        }
+        None => {
+            tracing::warn!(boundary = id, ?timeout, "boundary timed out");
+            let html = failure
+                .timeout
+                .unwrap_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned());
+            failed(Outcome::TimedOut, html, Vec::new())
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
+}
+
+/// Renders a template that is shown as is (fallback, error content). A
+/// failure leaves it empty and is logged: there is no better place for it.
+fn render_or_log(template: &impl Template, what: &str) -> String {
+    template.render().unwrap_or_else(|error| {
+        tracing::error!(%error, "boundary {what} failed to render; left empty");
+        String::new()
+    })
+}

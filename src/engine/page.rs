@@ -1,0 +1,300 @@
+//! [`Engine`] and [`Page`]: where boundaries are created and a page becomes a
+//! streamed response.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use askama::Template;
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::future::{AbortHandle, Abortable, BoxFuture};
+use futures::task::AtomicWaker;
+
+use super::body::PageBody;
+use super::boundary::Resolved;
+use super::placement;
+use super::stats::Stats;
+use super::wire;
+
+/// Shared settings and statistics for the pages it makes. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+#[derive(Debug)]
+struct EngineInner {
+    stats: Arc<Stats>,
+    /// How long a boundary may take before its timeout content is shown,
+    /// unless the boundary sets its own.
+    boundary_timeout: Option<Duration>,
+}
+
+impl Engine {
+    /// The default time a boundary may take: 30 seconds.
+    pub const DEFAULT_BOUNDARY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// An engine whose boundaries time out after
+    /// [`DEFAULT_BOUNDARY_TIMEOUT`](Self::DEFAULT_BOUNDARY_TIMEOUT).
+    pub fn new() -> Self {
+        Self::with_boundary_timeout(Some(Self::DEFAULT_BOUNDARY_TIMEOUT))
+    }
+
+    /// An engine whose boundaries time out after `timeout` (`None`: never)
+    /// unless a boundary sets its own.
+    pub fn with_boundary_timeout(timeout: Option<Duration>) -> Self {
+        Engine {
+            inner: Arc::new(EngineInner {
+                stats: Arc::default(),
+                boundary_timeout: timeout,
+            }),
+        }
+    }
+
+    /// The engine [`Page::new`] uses.
+    pub fn global() -> &'static Engine {
+        static GLOBAL: OnceLock<Engine> = OnceLock::new();
+        GLOBAL.get_or_init(Engine::new)
+    }
+
+    /// A new, empty page.
+    pub fn page(&self) -> Page {
+        Page {
+            shared: Arc::new(PageShared {
+                engine: self.clone(),
+                state: Mutex::new(PageState::default()),
+                waker: AtomicWaker::new(),
+            }),
+        }
+    }
+
+    /// What this engine's pages are doing and have done.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    pub(crate) fn stats_arc(&self) -> &Arc<Stats> {
+        &self.inner.stats
+    }
+
+    pub(crate) fn boundary_timeout(&self) -> Option<Duration> {
+        self.inner.boundary_timeout
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One page being built: create its boundaries with [`suspend`](Page::suspend)
+/// (also from inside another boundary's future, to nest them), then turn it
+/// into a response with [`stream`](Page::stream). Cheap to clone; clones are
+/// the same page.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub(crate) shared: Arc<PageShared>,
+}
+
+/// What a page's handles (`Page`, `Boundary`) share with its body stream.
+#[derive(Debug)]
+pub(crate) struct PageShared {
+    pub(crate) engine: Engine,
+    /// A std Mutex, not a tokio one: it is held only to move a few items in
+    /// or out, never across an await, and never while user code runs.
+    state: Mutex<PageState>,
+    /// The body stream's waker, so a boundary created or orphaned outside
+    /// the stream's own poll still gets noticed.
+    waker: AtomicWaker,
+}
+
+#[derive(Default)]
+struct PageState {
+    next_id: u32,
+    /// Boundaries created but not yet taken over by the body stream.
+    queued: Vec<Task>,
+    /// Boundaries taken over by the stream whose handle was dropped without
+    /// being rendered: nothing will ever show them, so the stream stops
+    /// waiting for them.
+    orphans: Vec<u32>,
+    /// The body is gone (or was never made): new boundaries are dropped.
+    closed: bool,
+}
+
+impl std::fmt::Debug for PageState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageState")
+            .field("next_id", &self.next_id)
+            .field("queued", &self.queued.len())
+            .field("orphans", &self.orphans)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+/// A boundary's future, wrapped so it renders its own content (or failure
+/// content) and can be aborted from its handle.
+pub(crate) struct Task {
+    pub(crate) id: u32,
+    pub(crate) future: Abortable<BoxFuture<'static, Resolved>>,
+    pub(crate) abort: AbortHandle,
+}
+
+impl PageShared {
+    /// Identifies this page in render scopes.
+    pub(crate) fn key(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PageState> {
+        // A poisoned lock means a panic while moving items in or out; the
+        // state is still consistent (each step is a push or a take).
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn next_id(&self) -> u32 {
+        let mut state = self.lock();
+        let id = state.next_id;
+        state.next_id += 1;
+        id
+    }
+
+    pub(crate) fn register(&self, task: Task) {
+        let mut state = self.lock();
+        if state.closed {
+            drop(state);
+            // Dropped outside the lock: dropping a future may drop handles
+            // that lock this page again.
+            drop(task);
+            return;
+        }
+        state.queued.push(task);
+        drop(state);
+        self.waker.wake();
+    }
+
+    /// A handle was dropped without ever being rendered.
+    pub(crate) fn orphan(&self, id: u32) {
+        let mut state = self.lock();
+        let unqueued = state
+            .queued
+            .iter()
+            .position(|t| t.id == id)
+            .map(|at| state.queued.swap_remove(at));
+        if unqueued.is_none() && !state.closed {
+            state.orphans.push(id);
+        }
+        drop(state);
+        drop(unqueued);
+        self.waker.wake();
+    }
+
+    /// Hands the stream what happened since it last looked. Registers the
+    /// stream's waker first, so nothing that happens after is missed.
+    pub(crate) fn take_updates(&self, waker: &std::task::Waker) -> (Vec<Task>, Vec<u32>) {
+        self.waker.register(waker);
+        let mut state = self.lock();
+        (
+            std::mem::take(&mut state.queued),
+            std::mem::take(&mut state.orphans),
+        )
+    }
+
+    /// No stream will ever take these boundaries: drop them all.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        let queued = std::mem::take(&mut state.queued);
+        state.orphans.clear();
+        drop(state);
+        drop(queued);
+    }
+
+    /// Boundaries were created or orphaned since the stream last looked.
+    pub(crate) fn has_updates(&self) -> bool {
+        let state = self.lock();
+        !state.queued.is_empty() || !state.orphans.is_empty()
+    }
+}
+
+impl Page {
+    /// A new page on the [global engine](Engine::global).
+    pub fn new() -> Self {
+        Engine::global().page()
+    }
+
+    /// Renders `shell` and answers `200 OK` with a streamed body: the shell
+    /// with every fallback at once, then each boundary's content as it
+    /// resolves. See [`stream_with_status`](Self::stream_with_status).
+    pub fn stream<S: Template>(self, shell: S) -> Response {
+        self.stream_with_status(StatusCode::OK, shell)
+    }
+
+    /// Renders `shell` and answers with `status` and a streamed body.
+    ///
+    /// The shell is rendered here, before the response exists, so a shell
+    /// that fails to render is a plain `500` and never a torn page.
+    pub fn stream_with_status<S: Template>(self, status: StatusCode, shell: S) -> Response {
+        let key = self.shared.key();
+        let (rendered, placed) = placement::render_scoped(key, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shell.render()))
+        });
+        // The shell's handles are dropped here; those it placed stay alive.
+        drop(shell);
+        let html = match rendered {
+            Ok(Ok(html)) => html,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "page shell failed to render");
+                self.shared.close();
+                return shell_error();
+            }
+            Err(_) => {
+                tracing::error!("page shell panicked while rendering");
+                self.shared.close();
+                return shell_error();
+            }
+        };
+        let (head, tail) = wire::split_shell(html);
+        let body = PageBody::new(self.shared, head, tail, placed);
+        let mut response = Response::new(Body::from_stream(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        // nginx (and other proxies that honour it) pass the stream through
+        // instead of buffering it.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        // A dynamic page: browsers revalidate, shared caches do not store,
+        // and no proxy may rewrite (and so buffer) it.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, no-transform"),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        response
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn shell_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "internal error: the page could not be rendered\n",
+    )
+        .into_response()
+}

@@ -1,0 +1,33 @@
+//! # suspense-ssr
+//!
+//! Streaming server-side rendering the way React 18 does it: the page's shell
+//! goes out at once with a fallback for each slow part, and each part's real
+//! HTML is streamed into place, in whatever order its data arrives, over one
+//! chunked response.
+//!
+//! # Layout
+//!
+//! Dependencies point one way: `site → engine`, `server → site + engine`.
+//!
+//! - [`engine`]: knows nothing of any application.
+//!   - `engine/page.rs`: [`Engine`](engine::Engine) and [`Page`](engine::Page):
+//!     creating boundaries, turning a page into a streamed response, headers.
+//!   - `engine/boundary.rs`: the [`Boundary`](engine::Boundary) handle (renders
+//!     as a placeholder) and the future that renders its content, with
+//!     errors, panics and timeouts contained.
+//!   - `engine/body.rs`: the body stream: runs the boundaries, orders the
+//!     chunks (shell first, completion order, parents before children),
+//!     cancels everything when the client leaves.
+//!   - `engine/wire.rs`: the wire format and the client swap runtime, with
+//!     an example of the bytes.
+//!   - `engine/placement.rs`: which placeholders a render wrote.
+//!   - `engine/stats.rs`: counters and gauges (live boundaries).
+//! - [`site`]: the pages this server ships (`/`, `/bench`) and `/static`.
+//! - [`server`]: accept loop, hyper connections with a header-read timeout,
+//!   TCP_NODELAY, graceful shutdown.
+//! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
+
+pub mod config;
+pub mod engine;
+pub mod server;
+pub mod site;

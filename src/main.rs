@@ -1,0 +1,62 @@
+//! The `suspense-ssr` binary: parses flags, binds, serves until SIGINT or
+//! SIGTERM.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use suspense_ssr::config::{Cli, Command, Config};
+use suspense_ssr::server;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let config = match Config::from_args(args) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    // Logs go to stderr, so stdout's first line is the address.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(config.addr).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("error: cannot listen on {}: {error}", config.addr);
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = listener.local_addr().map_or(config.addr, |a| a);
+        println!("listening on http://{addr}");
+        tracing::info!(threads = config.threads, static_dir = %config.static_dir.display(), "serving");
+        match server::run(listener, config, server::shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

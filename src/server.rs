@@ -1,0 +1,138 @@
+//! The server: accepting connections on a bound listener, serving each with
+//! hyper, and shutting down gracefully.
+//!
+//! axum's own `serve` sets no header-read timeout, so connections are served
+//! through hyper's HTTP/1.1 builder with a timer, as axum's
+//! serve-with-hyper example does.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::site::{self, AppState};
+
+/// How connections are served.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// A client that has not sent a request's headers by then is cut off.
+    pub header_read_timeout: Duration,
+    /// After shutdown is asked for, how long in-flight responses may take.
+    pub drain_timeout: Duration,
+}
+
+impl From<&Config> for ServeOptions {
+    fn from(config: &Config) -> Self {
+        ServeOptions {
+            header_read_timeout: config.header_read_timeout,
+            drain_timeout: config.drain_timeout,
+        }
+    }
+}
+
+/// Serves the site on `listener` until `shutdown` completes, then drains.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let engine = Engine::with_boundary_timeout(Some(config.boundary_timeout));
+    let router = site::app(AppState::new(engine), &config.static_dir);
+    serve(listener, router, ServeOptions::from(&config), shutdown).await
+}
+
+/// Serves `router` on `listener` until `shutdown` completes. Then it stops
+/// accepting, lets in-flight responses finish for up to the drain timeout,
+/// and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: the listener is
+                    // fine, so wait a moment instead of spinning or exiting.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Each chunk of a page is one small write that should leave now, not
+        // wait for the previous one to be acknowledged.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, %peer, "could not set TCP_NODELAY");
+        }
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(
+        open,
+        "shutting down: no longer accepting, draining open connections"
+    );
+    if tokio::time::timeout(options.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(timeout = ?options.drain_timeout, "drain timeout passed; closing the remaining connections");
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,228 @@
+//! `GET /bench?boundaries=N&items=K&delay=D`, exactly as
+//! `shared/bench/PAGE.md` defines it, so it can be measured beside the peers.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::engine::Boundary;
+
+/// The data string of every item: it exercises escaping on every item.
+const TEXT: &str = r#"Tom & Jerry <say> "hi" & 'bye'"#;
+
+#[derive(Template)]
+#[template(path = "bench/shell.html")]
+struct Shell {
+    sections: Vec<Boundary>,
+}
+
+#[derive(Template)]
+#[template(path = "bench/fallback.html")]
+struct Fallback {
+    index: u32,
+}
+
+#[derive(Template)]
+#[template(path = "bench/section.html")]
+struct Section {
+    index: u32,
+    items: u32,
+    text: &'static str,
+}
+
+/// The page's parameters, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BenchParams {
+    boundaries: u32,
+    items: u32,
+    delay_ms: u64,
+}
+
+pub(crate) async fn bench(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let params = match BenchParams::parse(query.as_deref().unwrap_or("")) {
+        Ok(params) => params,
+        Err(reason) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{reason}\n"),
+            )
+                .into_response();
+        }
+    };
+    let page = app.engine.page();
+    let n = params.boundaries;
+    let sections = (0..n)
+        .map(|index| {
+            // Boundary i resolves after delay * (N - i) / N ms: the last first.
+            let wait = params.delay_ms * u64::from(n - index) / u64::from(n);
+            let items = params.items;
+            page.boundary(Fallback { index })
+                // The page allows delays up to 60 s, beyond the default timeout.
+                .timeout(Duration::from_millis(params.delay_ms) + Duration::from_secs(10))
+                .suspend(async move {
+                    if wait == 0 {
+                        // Ready on the next scheduler turn, with no timer.
+                        tokio::task::yield_now().await;
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                    }
+                    Ok::<_, Infallible>(Section {
+                        index,
+                        items,
+                        text: TEXT,
+                    })
+                })
+        })
+        .collect();
+    page.stream(Shell { sections })
+}
+
+impl BenchParams {
+    /// Parses the query string: whole numbers (digits only) in range, the
+    /// first occurrence of a name wins, unknown names are ignored. The error
+    /// is a one-line reason.
+    pub(crate) fn parse(query: &str) -> Result<Self, String> {
+        let mut found: [Option<String>; 3] = [None, None, None];
+        const NAMES: [(&str, u64, u64); 3] = [
+            ("boundaries", 3, 64),
+            ("items", 20, 1000),
+            ("delay", 0, 60_000),
+        ];
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if let Some(slot) = NAMES.iter().position(|(known, _, _)| *known == name) {
+                found[slot].get_or_insert_with(|| value.into_owned());
+            }
+        }
+        let mut values = [0u64; 3];
+        for (slot, (name, default, max)) in NAMES.iter().enumerate() {
+            values[slot] = match &found[slot] {
+                None => *default,
+                Some(raw) => parse_bounded(name, raw, *max)?,
+            };
+        }
+        Ok(BenchParams {
+            // In range 0..=64 and 0..=1000 by now.
+            boundaries: values[0] as u32,
+            items: values[1] as u32,
+            delay_ms: values[2],
+        })
+    }
+}
+
+fn parse_bounded(name: &str, raw: &str, max: u64) -> Result<u64, String> {
+    let shown: String = raw.chars().take(80).collect();
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{name}: not a whole number: {shown:?}"));
+    }
+    match raw.parse::<u64>() {
+        Ok(value) if value <= max => Ok(value),
+        _ => Err(format!("{name}: out of range 0..={max}: {shown}")),
+    }
+}
+
+/// The page's own filter: askama escapes with numeric references (`&#38;`);
+/// the benchmark's peers and checker expect named ones (`&amp;`), so the
+/// data string is escaped with those. Same characters, same safety.
+#[allow(unreachable_pub)] // the filter_fn macro generates `pub` items
+mod filters {
+    use std::fmt;
+
+    use askama::filters::Safe;
+
+    pub(super) struct NamedEntities<'a>(&'a str);
+
+    impl fmt::Display for NamedEntities<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let mut rest = self.0;
+            while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+                f.write_str(&rest[..at])?;
+                f.write_str(match rest.as_bytes()[at] {
+                    b'&' => "&amp;",
+                    b'<' => "&lt;",
+                    b'>' => "&gt;",
+                    b'"' => "&quot;",
+                    _ => "&#39;",
+                })?;
+                rest = &rest[at + 1..];
+            }
+            f.write_str(rest)
+        }
+    }
+
+    #[askama::filter_fn]
+    pub(super) fn named_entities<'a>(
+        text: &'a str,
+        _: &dyn askama::Values,
+    ) -> askama::Result<Safe<NamedEntities<'a>>> {
+        Ok(Safe(NamedEntities(text)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_with_named_entities() {
+        let html = Section {
+            index: 1,
+            items: 1,
+            text: TEXT,
+        }
+        .render()
+        .unwrap();
+        assert!(
+            html.contains("<b>Tom &amp; Jerry &lt;say&gt; &quot;hi&quot; &amp; &#39;bye&#39;</b>"),
+            "escaped text not found in {html:?}"
+        );
+    }
+
+    #[test]
+    fn defaults_and_first_occurrence() {
+        let p = BenchParams::parse("").unwrap();
+        assert_eq!(
+            p,
+            BenchParams {
+                boundaries: 3,
+                items: 20,
+                delay_ms: 0
+            }
+        );
+        let p = BenchParams::parse("delay=5&delay=9&x=y&items=0").unwrap();
+        assert_eq!(
+            p,
+            BenchParams {
+                boundaries: 3,
+                items: 0,
+                delay_ms: 5
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_with_one_line_reasons() {
+        for (query, want) in [
+            ("boundaries=65", "boundaries: out of range 0..=64: 65"),
+            ("items=-1", "items: not a whole number: \"-1\""),
+            ("delay=1e3", "delay: not a whole number: \"1e3\""),
+            ("delay=", "delay: not a whole number: \"\""),
+            (
+                "delay=99999999999999999999999",
+                "delay: out of range 0..=60000: 99999999999999999999999",
+            ),
+            ("items=%20", "items: not a whole number: \" \""),
+        ] {
+            assert_eq!(
+                BenchParams::parse(query).unwrap_err(),
+                want,
+                "query {query:?}"
+            );
+        }
+    }
+}

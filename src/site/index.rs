@@ -1,0 +1,34 @@
+//! `GET /`: what this server is, with links to see it stream.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::AppState;
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct Index {
+    /// The `/bench` variants worth opening, with what each shows.
+    examples: &'static [(&'static str, &'static str)],
+}
+
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "/bench?delay=2000",
+        "three sections over two seconds; the last one arrives first",
+    ),
+    (
+        "/bench?delay=3000&boundaries=6&items=5",
+        "six small sections, one every half second, bottom up",
+    ),
+    ("/bench", "no delay: the page as a pure rendering benchmark"),
+    (
+        "/bench?boundaries=0",
+        "no boundaries: the shell alone, in one chunk",
+    ),
+];
+
+pub(crate) async fn index(State(app): State<AppState>) -> Response {
+    app.engine.page().stream(Index { examples: EXAMPLES })
+}
