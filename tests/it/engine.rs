@@ -1,0 +1,556 @@
+//! The engine on real sockets, with the timing of every boundary held by the
+//! test (gates), never by sleeps.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::response::Response;
+use axum::routing::get;
+use suspense_ssr::engine::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, Page};
+use tokio::sync::{oneshot, watch};
+
+use crate::common::{TestServer, eventually, get as http_get, pos};
+
+#[derive(Template)]
+#[template(
+    source = "<!doctype html><html><head><title>t</title></head><body><main>{% for part in parts %}<div class=\"slot\">{{ part }}</div>{% endfor %}</main><footer>end</footer></body></html>",
+    ext = "html"
+)]
+struct Shell {
+    parts: Vec<Boundary>,
+}
+
+#[derive(Template)]
+#[template(source = "<p class=\"text\">{{ text }}</p>", ext = "html")]
+struct Text {
+    text: String,
+}
+
+fn text(s: &str) -> Text {
+    Text { text: s.to_owned() }
+}
+
+#[derive(Template)]
+#[template(
+    source = "<div class=\"parent\">{{ text }}{{ child }}</div>",
+    ext = "html"
+)]
+struct Parent {
+    text: String,
+    child: Boundary,
+}
+
+/// Receivers handed to the handler once; the test keeps the senders.
+type Gates = Arc<Mutex<Option<Vec<oneshot::Receiver<()>>>>>;
+
+fn gates(n: usize) -> (Vec<oneshot::Sender<()>>, Gates) {
+    let (senders, receivers) = (0..n).map(|_| oneshot::channel()).unzip();
+    (senders, Arc::new(Mutex::new(Some(receivers))))
+}
+
+fn take(gates: &Gates) -> Vec<oneshot::Receiver<()>> {
+    gates.lock().unwrap().take().expect("page requested once")
+}
+
+fn route(
+    engine: &Engine,
+    page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
+) -> Router {
+    let engine = engine.clone();
+    Router::new().route(
+        "/",
+        get(move || {
+            let page = page.clone();
+            let engine = engine.clone();
+            async move { page(engine.page()) }
+        }),
+    )
+}
+
+#[tokio::test]
+async fn shell_first_then_each_boundary_as_released() {
+    let engine = Engine::new();
+    let (senders, receivers) = gates(3);
+    let router = route(&engine, move |page| {
+        let parts = take(&receivers)
+            .into_iter()
+            .enumerate()
+            .map(|(i, gate)| {
+                page.suspend(text(&format!("loading-{i}")), async move {
+                    gate.await.map(|()| text(&format!("content-{i}")))
+                })
+            })
+            .collect();
+        page.stream(Shell { parts })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    assert_eq!(response.status(), 200);
+
+    let shell = response.read_until("<footer>end</footer>").await.to_owned();
+    for i in 0..3 {
+        assert!(
+            shell.contains(&format!("loading-{i}")),
+            "fallback {i} missing from shell: {shell:?}"
+        );
+    }
+    assert!(
+        !shell.contains("content-"),
+        "content arrived before any data was released: {shell:?}"
+    );
+    assert!(
+        !shell.contains("</body>"),
+        "the tail must wait for the boundaries: {shell:?}"
+    );
+    response.assert_quiet(Duration::from_millis(100)).await;
+
+    let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
+    for i in (0..3).rev() {
+        senders[i].take().unwrap().send(()).unwrap();
+        let body = response.read_until(&format!("content-{i}")).await;
+        for j in 0..i {
+            assert!(
+                !body.contains(&format!("content-{j}")),
+                "content-{j} arrived before its release: {body:?}"
+            );
+        }
+    }
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.ends_with("</body></html>"),
+        "page does not end as a document: {body:?}"
+    );
+    assert!(
+        pos(&body, "content-2") < pos(&body, "content-1")
+            && pos(&body, "content-1") < pos(&body, "content-0")
+    );
+    assert_eq!(
+        body.matches("$S=function").count(),
+        1,
+        "the swap runtime must be sent once: {body:?}"
+    );
+    assert_eq!(engine.stats().live_boundaries(), 0);
+}
+
+#[tokio::test]
+async fn boundaries_resolving_together_go_out_in_one_chunk() {
+    // Current-thread runtime: the release below wakes every boundary before
+    // the page's stream runs again, so "at the same moment" is exact.
+    let engine = Engine::new();
+    let (release, released) = watch::channel(false);
+    let router = route(&engine, move |page| {
+        let parts = (0..3)
+            .map(|i| {
+                let mut released = released.clone();
+                page.suspend(text("loading"), async move {
+                    released
+                        .wait_for(|r| *r)
+                        .await
+                        .map(|_| text(&format!("together-{i}")))
+                })
+            })
+            .collect();
+        page.stream(Shell { parts })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    response.read_until("<footer>end</footer>").await;
+    release.send(true).unwrap();
+    response.read_to_end().await;
+    let chunk = response
+        .chunks
+        .iter()
+        .find(|c| c.contains("together-"))
+        .expect("a chunk with content");
+    for i in 0..3 {
+        assert!(
+            chunk.contains(&format!("together-{i}")),
+            "together-{i} not in the same chunk; chunks: {:?}",
+            response.chunks
+        );
+    }
+    assert_eq!(
+        chunk.matches("<script>").count(),
+        1,
+        "one instruction script per chunk: {chunk:?}"
+    );
+}
+
+#[tokio::test]
+async fn nested_child_resolving_before_parent_waits_for_it() {
+    let engine = Engine::new();
+    let (senders, receivers) = gates(1);
+    let router = route(&engine, move |page| {
+        let gate = take(&receivers).pop().unwrap();
+        let inner = page.clone();
+        let parent = page.suspend(text("parent-loading"), async move {
+            // The child's data is ready at once, long before the parent's.
+            let child = inner.suspend(text("child-loading"), async {
+                Ok::<_, Infallible>(text("child-content"))
+            });
+            gate.await.map(|()| Parent {
+                text: "parent-content".into(),
+                child,
+            })
+        });
+        page.stream(Shell {
+            parts: vec![parent],
+        })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    response.read_until("<footer>end</footer>").await;
+    // The child resolved, but its placeholder is not on the page yet.
+    response.assert_quiet(Duration::from_millis(200)).await;
+    assert!(
+        !response.body().contains("child-content"),
+        "child sent before its parent: {:?}",
+        response.body()
+    );
+
+    senders.into_iter().next().unwrap().send(()).unwrap();
+    let body = response.read_to_end().await.to_owned();
+    let parent_at = pos(&body, "<template id=\"S:0\">");
+    let child_at = pos(&body, "<template id=\"S:1\">");
+    assert!(
+        parent_at < child_at,
+        "the parent's content must come before the child's: {body:?}"
+    );
+    let parent_fragment = &body[parent_at..child_at];
+    assert!(
+        parent_fragment.contains(
+            "<template id=\"B:1\"></template><p class=\"text\">child-loading</p><!--/1-->"
+        ),
+        "the parent's content must carry the child's placeholder: {parent_fragment:?}"
+    );
+    assert!(
+        body[child_at..].contains("$S(0);$S(1)"),
+        "swaps must run parent first, child second: {body:?}"
+    );
+    assert_eq!(engine.stats().live_boundaries(), 0);
+}
+
+#[derive(Template)]
+#[template(
+    source = "<!doctype html><html><body><ul id=\"list\"><li>first</li>{{ items }}</ul><table><tbody>{{ rows }}</tbody></table></body></html>",
+    ext = "html"
+)]
+struct ContextShell {
+    items: Boundary,
+    rows: Boundary,
+}
+
+#[derive(Template)]
+#[template(
+    source = "{% for t in texts %}<li>{{ t }}</li>{% endfor %}",
+    ext = "html"
+)]
+struct Items {
+    texts: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(
+    source = "{% for t in texts %}<tr><td>{{ t }}</td></tr>{% endfor %}",
+    ext = "html"
+)]
+struct Rows {
+    texts: Vec<&'static str>,
+}
+
+#[tokio::test]
+async fn boundaries_inside_list_and_table_keep_their_context() {
+    let engine = Engine::new();
+    let router = route(&engine, |page| {
+        let items = page.suspend(
+            Items {
+                texts: vec!["loading"],
+            },
+            async {
+                Ok::<_, Infallible>(Items {
+                    texts: vec!["a", "b"],
+                })
+            },
+        );
+        let rows = page.suspend(
+            Rows {
+                texts: vec!["loading"],
+            },
+            async {
+                Ok::<_, Infallible>(Rows {
+                    texts: vec!["r1", "r2", "r3"],
+                })
+            },
+        );
+        page.stream(ContextShell { items, rows })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains("<ul id=\"list\"><li>first</li><template id=\"B:0\"></template><li>loading</li><!--/0--></ul>"),
+        "list placeholder: {body:?}"
+    );
+    assert!(
+        body.contains(
+            "<tbody><template id=\"B:1\"></template><tr><td>loading</td></tr><!--/1--></tbody>"
+        ),
+        "table placeholder: {body:?}"
+    );
+    assert!(
+        body.contains("<template id=\"S:0\"><li>a</li><li>b</li></template>"),
+        "list content: {body:?}"
+    );
+    assert!(
+        body.contains("<template id=\"S:1\"><tr><td>r1</td></tr><tr><td>r2</td></tr><tr><td>r3</td></tr></template>"),
+        "table content: {body:?}"
+    );
+}
+
+#[derive(Template)]
+#[template(
+    source = "<p class=\"custom-error\">comments are resting</p>",
+    ext = "html"
+)]
+struct CustomError;
+
+#[tokio::test]
+async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
+    let engine = Engine::new();
+    let router = route(&engine, |page| {
+        let parts = vec![
+            page.suspend(text("l0"), async {
+                Ok::<_, Infallible>(text("fine-before"))
+            }),
+            page.suspend(text("l1"), async { Err::<Text, _>("database is down") }),
+            page.suspend(text("l2"), async {
+                if true {
+                    panic!("boundary bug");
+                }
+                Ok::<_, Infallible>(text("never"))
+            }),
+            page.boundary(text("l3"))
+                .timeout(Duration::from_millis(50))
+                .suspend(std::future::pending::<Result<Text, Infallible>>()),
+            page.boundary(text("l4"))
+                .on_error(CustomError)
+                .suspend(async { Err::<Text, _>("custom failure") }),
+            page.suspend(text("l5"), async {
+                Ok::<_, Infallible>(text("fine-after"))
+            }),
+        ];
+        page.stream(Shell { parts })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.ends_with("</body></html>"),
+        "page must end whole: {body:?}"
+    );
+    assert!(
+        body.contains("fine-before") && body.contains("fine-after"),
+        "healthy boundaries lost: {body:?}"
+    );
+    assert!(
+        body.contains(&format!(
+            "<template id=\"S:1\">{DEFAULT_ERROR_HTML}</template>"
+        )),
+        "error content: {body:?}"
+    );
+    assert!(
+        body.contains(&format!(
+            "<template id=\"S:2\">{DEFAULT_ERROR_HTML}</template>"
+        )),
+        "panic content: {body:?}"
+    );
+    assert!(
+        body.contains(&format!(
+            "<template id=\"S:3\">{DEFAULT_TIMEOUT_HTML}</template>"
+        )),
+        "timeout content: {body:?}"
+    );
+    assert!(
+        body.contains(
+            "<template id=\"S:4\"><p class=\"custom-error\">comments are resting</p></template>"
+        ),
+        "custom error content: {body:?}"
+    );
+    assert!(
+        !body.contains("database is down"),
+        "internal errors must not reach the client: {body:?}"
+    );
+    let stats = engine.stats().snapshot();
+    assert_eq!(
+        (
+            stats.resolved,
+            stats.failed,
+            stats.panicked,
+            stats.timed_out
+        ),
+        (2, 2, 1, 1),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_hanging_up_drops_every_boundary() {
+    let engine = Engine::new();
+    let router = route(&engine, |page| {
+        let parts = (0..3)
+            .map(|_| {
+                page.boundary(text("waiting"))
+                    .no_timeout()
+                    .suspend(std::future::pending::<Result<Text, Infallible>>())
+            })
+            .collect();
+        page.stream(Shell { parts })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    response.read_until("<footer>end</footer>").await;
+    assert_eq!(
+        engine.stats().live_boundaries(),
+        3,
+        "the boundaries run while the shell is read"
+    );
+    response.hang_up();
+    let stats = engine.stats();
+    eventually(
+        "every boundary future dropped after the client left",
+        || stats.live_boundaries() == 0 && stats.active_streams() == 0,
+    )
+    .await;
+    assert_eq!(stats.snapshot().abandoned_streams, 1);
+}
+
+#[tokio::test]
+async fn hostile_data_stays_text() {
+    const HOSTILE: &str =
+        "</template><script>alert(1)</script><!-- ]]> \"quoted\" 'single' </script>";
+    let engine = Engine::new();
+    let router = route(&engine, |page| {
+        let parts = vec![page.suspend(text(HOSTILE), async { Ok::<_, Infallible>(text(HOSTILE)) })];
+        page.stream(Shell { parts })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        !body.contains("alert(1)</script>"),
+        "script injected: {body:?}"
+    );
+    assert!(
+        !body.contains("</template><script>alert"),
+        "template closed by data: {body:?}"
+    );
+    assert!(
+        !body.contains("<!-- ]]>"),
+        "comment opened by data: {body:?}"
+    );
+    // Once in the fallback, once in the content.
+    let escaped = "&#60;/template&#62;&#60;script&#62;alert(1)&#60;/script&#62;&#60;!-- ]]&#62; &#34;quoted&#34; &#39;single&#39;";
+    assert_eq!(
+        body.matches(escaped).count(),
+        2,
+        "escaped data not found twice in {body:?}"
+    );
+    assert_eq!(
+        body.matches("<script>").count(),
+        1,
+        "only the engine's script: {body:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_boundary_never_rendered_is_cancelled() {
+    let engine = Engine::new();
+    let router = route(&engine, |page| {
+        let shown = page.suspend(text("l"), async { Ok::<_, Infallible>(text("shown")) });
+        // Created, then dropped without being put on the page.
+        let _forgotten = page
+            .boundary(text("never"))
+            .no_timeout()
+            .suspend(std::future::pending::<Result<Text, Infallible>>());
+        page.stream(Shell { parts: vec![shown] })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains("shown") && !body.contains("never"),
+        "{body:?}"
+    );
+    assert_eq!(
+        engine.stats().live_boundaries(),
+        0,
+        "the forgotten boundary must be dropped"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_parent_cancels_its_children() {
+    let engine = Engine::new();
+    let (senders, receivers) = gates(1);
+    let router = route(&engine, move |page| {
+        let gate = take(&receivers).pop().unwrap();
+        let inner = page.clone();
+        let parent = page.suspend(text("parent-loading"), async move {
+            let _child = inner
+                .boundary(text("child-loading"))
+                .no_timeout()
+                .suspend(std::future::pending::<Result<Text, Infallible>>());
+            gate.await.map_err(|_| "gate dropped")?;
+            Err::<Parent, _>("parent failed after making a child")
+        });
+        page.stream(Shell {
+            parts: vec![parent],
+        })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    response.read_until("<footer>end</footer>").await;
+    senders.into_iter().next().unwrap().send(()).unwrap();
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains(DEFAULT_ERROR_HTML) && body.ends_with("</body></html>"),
+        "{body:?}"
+    );
+    assert_eq!(
+        engine.stats().live_boundaries(),
+        0,
+        "the orphaned child must be dropped"
+    );
+}
+
+#[tokio::test]
+async fn streamed_page_headers() {
+    let engine = Engine::new();
+    let router = route(&engine, |page| page.stream(Shell { parts: vec![] }));
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(response.header("x-accel-buffering"), Some("no"));
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    let cache = response
+        .header("cache-control")
+        .expect("cache-control")
+        .to_owned();
+    assert!(
+        cache.contains("no-transform") && cache.contains("private"),
+        "cache-control: {cache}"
+    );
+    response.read_to_end().await;
+    assert_eq!(
+        response.chunks.len(),
+        1,
+        "a page without boundaries is one chunk: {:?}",
+        response.chunks
+    );
+}

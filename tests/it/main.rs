@@ -1,0 +1,9 @@
+//! Integration tests, one binary: real sockets on 127.0.0.1:0, raw HTTP/1.1
+//! reads under timeouts, assertions on the bytes.
+
+#![allow(unreachable_pub)] // helpers are `pub` for the test modules
+
+mod common;
+mod engine;
+mod server;
+mod site;

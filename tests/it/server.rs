@@ -1,0 +1,65 @@
+//! The server around the pages: graceful shutdown and the header-read timeout.
+
+use std::time::Duration;
+
+use suspense_ssr::server::ServeOptions;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::common::{TestServer, WAIT, get, options, static_dir};
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_page_finish() {
+    let engine = suspense_ssr::engine::Engine::new();
+    let router = suspense_ssr::site::app(suspense_ssr::site::AppState::new(engine), &static_dir());
+    let server = TestServer::start(router).await;
+    let addr = server.addr;
+    let mut response = get(addr, "/bench?delay=400").await;
+    response.read_until("Loading section 2").await;
+
+    let stopping = tokio::spawn(server.stop());
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains("id=\"s0\"") && body.ends_with("</html>"),
+        "in-flight page cut: {body:?}"
+    );
+    tokio::time::timeout(WAIT, stopping)
+        .await
+        .expect("server stops after draining")
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listener must be closed"
+    );
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    let engine = suspense_ssr::engine::Engine::new();
+    let router = suspense_ssr::site::app(suspense_ssr::site::AppState::new(engine), &static_dir());
+    let server = TestServer::start_with(
+        router,
+        ServeOptions {
+            header_read_timeout: Duration::from_millis(200),
+            ..options()
+        },
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut received)).await;
+    assert!(
+        read.is_ok(),
+        "a client that never finishes its headers must be cut off"
+    );
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer: {text:?}"
+    );
+}

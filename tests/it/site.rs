@@ -1,0 +1,113 @@
+//! The site as shipped: `/bench` as PAGE.md defines it, `/`, and `/static`.
+
+use crate::common::{TestServer, get, pos, send};
+
+#[tokio::test]
+async fn bench_sections_arrive_last_first_and_escaped() {
+    let (server, engine) = TestServer::site().await;
+    let mut response = get(server.addr, "/bench?delay=300&items=4").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+    let body = response.read_to_end().await.to_owned();
+
+    let (s0, s1, s2) = (
+        pos(&body, "id=\"s0\""),
+        pos(&body, "id=\"s1\""),
+        pos(&body, "id=\"s2\""),
+    );
+    assert!(
+        s2 < s1 && s1 < s0,
+        "sections must arrive s2, s1, s0: {body:?}"
+    );
+    // Each section came in its own chunk, after the shell's chunk.
+    let chunk_of = |id: &str| response.chunks.iter().position(|c| c.contains(id)).unwrap();
+    assert!(chunk_of("Loading section 0") < chunk_of("id=\"s2\""));
+    assert!(
+        chunk_of("id=\"s2\"") < chunk_of("id=\"s1\"")
+            && chunk_of("id=\"s1\"") < chunk_of("id=\"s0\"")
+    );
+
+    assert_eq!(
+        body.matches("Tom &amp; Jerry &lt;say&gt; &quot;hi&quot; &amp; &#39;bye&#39;")
+            .count(),
+        12,
+        "escaped text"
+    );
+    assert!(!body.contains("<say>"), "unescaped text: {body:?}");
+    assert!(body.starts_with("<!doctype html>"), "{body:?}");
+    assert!(
+        body.ends_with("</html>"),
+        "page must end with </html>: {body:?}"
+    );
+    assert!(
+        response.raw_body.ends_with(b"</html>\r\n0\r\n\r\n"),
+        "chunked terminator right after </html>"
+    );
+    assert_eq!(engine.stats().live_boundaries(), 0);
+}
+
+#[tokio::test]
+async fn bench_without_delay_and_without_boundaries() {
+    let (server, _engine) = TestServer::site().await;
+    let mut response = get(server.addr, "/bench").await;
+    let body = response.read_to_end().await.to_owned();
+    assert_eq!(body.matches("<li>").count(), 60, "3 × 20 items: {body:?}");
+    let mut response = get(server.addr, "/bench?boundaries=0").await;
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains("<main>\n</main>") && !body.contains("<script>"),
+        "{body:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_bench_parameters_get_400_with_a_reason() {
+    let (server, _engine) = TestServer::site().await;
+    for (query, reason) in [
+        ("boundaries=65", "boundaries: out of range 0..=64: 65\n"),
+        ("items=abc", "items: not a whole number: \"abc\"\n"),
+        ("delay=-5", "delay: not a whole number: \"-5\"\n"),
+        ("delay=60001", "delay: out of range 0..=60000: 60001\n"),
+    ] {
+        let mut response = get(server.addr, &format!("/bench?{query}")).await;
+        assert_eq!(response.status(), 400, "{query}");
+        assert_eq!(response.read_to_end().await, reason, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_served_and_traversal_is_refused() {
+    let (server, _engine) = TestServer::site().await;
+    let mut response = get(server.addr, "/static/bench.css").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.header("content-type"), Some("text/css"));
+    assert!(response.read_to_end().await.contains(".fallback"));
+
+    for path in [
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/%2E%2E/Cargo.toml",
+        "/static/..%2fCargo.toml",
+        "/static/%2e%2e%2fCargo.toml",
+        "/static/.%2e/Cargo.toml",
+        "/static/./../Cargo.toml",
+    ] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut response = send(server.addr, request.as_bytes()).await;
+        let status = response.status();
+        let body = response.read_to_end().await.to_owned();
+        assert_eq!(status, 404, "{path} must be 404; body {body:?}");
+        assert!(!body.contains("[package]"), "{path} leaked Cargo.toml");
+    }
+}
+
+#[tokio::test]
+async fn index_explains_and_links_to_bench() {
+    let (server, _engine) = TestServer::site().await;
+    let mut response = get(server.addr, "/").await;
+    assert_eq!(response.status(), 200);
+    let body = response.read_to_end().await.to_owned();
+    assert!(body.contains("href=\"/bench?delay=2000\""), "{body:?}");
+    let response = get(server.addr, "/nowhere").await;
+    assert_eq!(response.status(), 404);
+}
