@@ -3,6 +3,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: fewer cycles per allocation than glibc malloc under many
+/// threads, and memory goes back to the OS when thousands of streams end.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use suspense_ssr::config::{Cli, Command, Config};
 use suspense_ssr::server;

@@ -131,36 +131,31 @@ fn parse_bounded(name: &str, raw: &str, max: u64) -> Result<u64, String> {
 /// data string is escaped with those. Same characters, same safety.
 #[allow(unreachable_pub)] // the filter_fn macro generates `pub` items
 mod filters {
-    use std::fmt;
-
     use askama::filters::Safe;
 
-    pub(super) struct NamedEntities<'a>(&'a str);
-
-    impl fmt::Display for NamedEntities<'_> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let mut rest = self.0;
-            while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
-                f.write_str(&rest[..at])?;
-                f.write_str(match rest.as_bytes()[at] {
-                    b'&' => "&amp;",
-                    b'<' => "&lt;",
-                    b'>' => "&gt;",
-                    b'"' => "&quot;",
-                    _ => "&#39;",
-                })?;
-                rest = &rest[at + 1..];
-            }
-            f.write_str(rest)
-        }
-    }
-
+    /// Escapes `text` once per section (it is the same on every item).
     #[askama::filter_fn]
-    pub(super) fn named_entities<'a>(
-        text: &'a str,
+    pub(super) fn named_entities(
+        text: &str,
         _: &dyn askama::Values,
-    ) -> askama::Result<Safe<NamedEntities<'a>>> {
-        Ok(Safe(NamedEntities(text)))
+    ) -> askama::Result<Safe<String>> {
+        let mut out = String::with_capacity(text.len() + text.len() / 2);
+        let mut start = 0;
+        for (at, byte) in text.bytes().enumerate() {
+            let entity = match byte {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            out.push_str(&text[start..at]);
+            out.push_str(entity);
+            start = at + 1;
+        }
+        out.push_str(&text[start..]);
+        Ok(Safe(out))
     }
 }
 
