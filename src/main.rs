@@ -3,11 +3,6 @@
 
 use std::process::ExitCode;
 
-/// mimalloc: fewer cycles per allocation than glibc malloc under many
-/// threads, and memory goes back to the OS when thousands of streams end.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 use suspense_ssr::config::{Cli, Command, Config};
 use suspense_ssr::server;
@@ -46,7 +41,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(config.addr).await {
+        let listener = match server::bind(config.addr) {
             Ok(listener) => listener,
             Err(error) => {
                 eprintln!("error: cannot listen on {}: {error}", config.addr);

@@ -18,7 +18,6 @@
 //!   its parent waits, and goes out right after the parent in the same chunk.
 //! - The shell's `</body></html>` goes out with the last fragment.
 
-use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -43,12 +42,9 @@ pub(crate) struct PageBody {
     /// `</body></html>`: sent with the last fragment.
     tail: String,
     running: Running,
-    /// Abort handles of the boundaries in `running`, by id.
-    aborts: HashMap<u32, AbortHandle>,
-    /// Boundaries whose placeholder is on the wire (or in the chunk being built).
-    sent: HashSet<u32>,
-    /// Resolved boundaries whose placeholder is not on the wire yet.
-    waiting: HashMap<u32, Resolved>,
+    /// What is known of each boundary, indexed by id (ids are dense per page,
+    /// so a Vec is smaller and faster than maps).
+    slots: Vec<Slot>,
     /// Boundaries still to be sent (neither sent nor orphaned).
     open: usize,
     /// The swap function has been sent in this response.
@@ -56,6 +52,16 @@ pub(crate) struct PageBody {
     /// The last byte has been produced.
     done: bool,
     _live: LiveGuard,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Set while the boundary's future is in `running`.
+    abort: Option<AbortHandle>,
+    /// Its placeholder is on the wire (or in the chunk being built).
+    sent: bool,
+    /// Resolved, waiting for its placeholder to be sent.
+    waiting: Option<Resolved>,
 }
 
 impl PageBody {
@@ -66,19 +72,29 @@ impl PageBody {
         placed: Vec<u32>,
     ) -> Self {
         let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
-        PageBody {
+        let mut body = PageBody {
             shared,
             head: Some(head),
             tail,
             running: FuturesUnordered::new(),
-            aborts: HashMap::new(),
-            sent: placed.into_iter().collect(),
-            waiting: HashMap::new(),
+            slots: Vec::new(),
             open: 0,
             runtime_sent: false,
             done: false,
             _live: live,
+        };
+        for id in placed {
+            body.slot(id).sent = true;
         }
+        body
+    }
+
+    fn slot(&mut self, id: u32) -> &mut Slot {
+        let at = id as usize;
+        if at >= self.slots.len() {
+            self.slots.resize_with(at + 1, Slot::default);
+        }
+        &mut self.slots[at]
     }
 
     /// Takes over boundaries created since the last poll and forgets the
@@ -87,7 +103,7 @@ impl PageBody {
         let (tasks, orphans) = self.shared.take_updates(cx.waker());
         for Task { id, future, abort } in tasks {
             self.open += 1;
-            self.aborts.insert(id, abort);
+            self.slot(id).abort = Some(abort);
             self.running.push(future);
         }
         for id in orphans {
@@ -98,10 +114,11 @@ impl PageBody {
     /// A boundary nothing will show: stop running it and stop waiting for it
     /// and for the boundaries its content holds.
     fn orphan(&mut self, id: u32) {
-        if let Some(abort) = self.aborts.remove(&id) {
+        let slot = self.slot(id);
+        if let Some(abort) = slot.abort.take() {
             abort.abort();
             self.open -= 1;
-        } else if let Some(resolved) = self.waiting.remove(&id) {
+        } else if let Some(resolved) = slot.waiting.take() {
             self.open -= 1;
             for child in resolved.children.into_iter().chain(resolved.discarded) {
                 self.orphan(child);
@@ -110,14 +127,18 @@ impl PageBody {
     }
 
     fn on_resolved(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<u32>) {
-        self.aborts.remove(&resolved.id);
         for id in &resolved.discarded {
             self.orphan(*id);
         }
-        if self.sent.contains(&resolved.id) {
+        let slot = self.slot(resolved.id);
+        if slot.abort.take().is_none() {
+            // Orphaned while its result was on the way: nobody waits for it.
+            return;
+        }
+        if slot.sent {
             self.emit(resolved, out, ready);
         } else {
-            self.waiting.insert(resolved.id, resolved);
+            slot.waiting = Some(resolved);
         }
     }
 
@@ -126,8 +147,9 @@ impl PageBody {
         ready.push(resolved.id);
         self.open -= 1;
         for child in resolved.children {
-            self.sent.insert(child);
-            if let Some(waiting) = self.waiting.remove(&child) {
+            let slot = self.slot(child);
+            slot.sent = true;
+            if let Some(waiting) = slot.waiting.take() {
                 self.emit(waiting, out, ready);
             }
         }
@@ -195,8 +217,7 @@ impl PageBody {
     fn finish(&mut self) {
         self.done = true;
         self.running = FuturesUnordered::new();
-        self.aborts.clear();
-        self.waiting.clear();
+        self.slots = Vec::new();
         self.shared.close();
     }
 }
