@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# benches/compare.sh: suspense-ssr beside its peers, measured in one run with
+# the shared tools (../shared/bench: load.sh, measure.py), one server at a
+# time on the same two cores as the load generator.
+#
+#   benches/compare.sh                 suspense-ssr, React 18 (1 process), nginx
+#   PEERS="ssr react1 nginx leptos" benches/compare.sh    also Leptos (cold build: minutes)
+#
+# Env: DUR (load seconds, 10), CONC (connections held at delay=2000 for
+# suspense-ssr, 10000), PEER_CONC (the same for the peers, 2000, as in the
+# peers' README), TOOL (load.sh's load generator: oha if installed, else wrk),
+# BENCH (path of shared/bench). Servers listen on 127.0.0.1 only, each bounded
+# by `timeout`, and are stopped by PID. Results: target/bench/<time>/,
+# with table.md the summary.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+BENCH="${BENCH:-$root/../shared/bench}"
+BENCH="$(cd "$BENCH" && pwd)"
+DUR="${DUR:-10}"
+CONC="${CONC:-10000}"
+PEER_CONC="${PEER_CONC:-2000}"
+read -r -a peers <<<"${PEERS:-ssr react1 nginx}"
+out="$root/target/bench/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+# 10,000 held connections need that many descriptors on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+command -v wrk >/dev/null || command -v oha >/dev/null || {
+  echo "compare.sh: installing wrk" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+}
+
+echo "== building suspense-ssr (release)" >&2
+(cd "$root" && cargo build --release --locked --quiet)
+
+# The peers' directories are read-only here: run copies (node_modules and
+# Leptos's target/ are made inside the copies, under target/bench/peers).
+scratch="$root/target/bench/peers"
+mkdir -p "$scratch"
+for p in react18 leptos static; do
+  [ -d "$scratch/$p" ] || cp -r "$BENCH/peers/$p" "$scratch/$p"
+done
+if [[ " ${peers[*]} " == *" react1 "* ]] && [ ! -d "$scratch/react18/node_modules" ]; then
+  echo "== react18: npm ci" >&2
+  (cd "$scratch/react18" && npm ci --no-audit --no-fund >/dev/null 2>&1)
+fi
+
+wrapper_pid="" server_pid=""
+wait_port() {
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "port $1 did not open" >&2
+  return 1
+}
+start() { # name -> sets base, server_pid
+  local name="$1" port
+  case "$name" in
+    ssr)    port=3010; timeout 900 "$root/target/release/suspense-ssr" --addr "127.0.0.1:$port" \
+              --static-dir "$root/static" >"$out/$name.server.log" 2>&1 & ;;
+    react1) port=3001; PORT=$port WORKERS=1 timeout 900 "$scratch/react18/start.sh" >"$out/$name.server.log" 2>&1 & ;;
+    nginx)  port=3002; PORT=$port timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/$name.server.log" 2>&1 & ;;
+    leptos) port=3003; PORT=$port timeout 900 "$scratch/leptos/start.sh" >"$out/$name.server.log" 2>&1 & ;;
+    *) echo "unknown peer $name" >&2; exit 2 ;;
+  esac
+  wrapper_pid=$!
+  wait_port "$port"
+  server_pid="$(awk '{print $1}' "/proc/$wrapper_pid/task/$wrapper_pid/children")"
+  base="http://127.0.0.1:$port"
+  echo "== $name: pid $server_pid on $base" >&2
+}
+stop() {
+  [ -z "$server_pid" ] && return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$wrapper_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$wrapper_pid" "$server_pid" 2>/dev/null || true
+  wait "$wrapper_pid" 2>/dev/null || true
+  server_pid="" wrapper_pid=""
+}
+trap stop EXIT
+
+for name in "${peers[@]}"; do
+  if [ "$name" = leptos ]; then
+    echo "== leptos: cargo build --release (cold: minutes)" >&2
+    BUILD_ONLY=1 "$scratch/leptos/start.sh" >"$out/leptos.build.log" 2>&1
+  fi
+  if [ "$name" = nginx ]; then
+    load_path="/bench"; t_path="/bench"; order_path="/bench"; hold_path="/bench"; conc=$PEER_CONC
+  else
+    load_path="/bench?delay=0"; t_path="/bench?delay=1000"; order_path="/bench?delay=1000&boundaries=3"
+    hold_path="/bench?delay=2000"; conc=$PEER_CONC
+    [ "$name" = ssr ] && conc=$CONC
+  fi
+  start "$name"
+  "$BENCH/load.sh" "$base$load_path" 2 >/dev/null # warm-up
+  RSS_PID="$server_pid" "$BENCH/load.sh" "$base$load_path" "$DUR" 64 | tee "$out/$name.load.txt"
+  sleep 1
+  python3 "$BENCH/measure.py" single "$base" "$t_path" --repeat 5 --pause-ms 200 --brief \
+    --out "$out/$name.single-repeat.json" >/dev/null
+  python3 "$BENCH/measure.py" single "$base" "$order_path" --out "$out/$name.single.json" >/dev/null
+  stop
+  # The holding test on a fresh server, so its memory is not the load run's.
+  start "$name"
+  sleep 1
+  python3 "$BENCH/measure.py" concurrent "$base" "$hold_path" -c "$conc" --timeout 60 \
+    --pid "$server_pid" --out "$out/$name.concurrent.json" >/dev/null
+  stop
+done
+
+python3 - "$out" "${peers[@]}" <<'PY' | tee "$out/table.md"
+import json, re, sys
+out, names = sys.argv[1], sys.argv[2:]
+label = {"ssr": "suspense-ssr", "react1": "React 18, 1 process", "nginx": "nginx, static file",
+         "leptos": "Leptos 0.8"}
+rows = {}
+for n in names:
+    load = open(f"{out}/{n}.load.txt").read()
+    kv = dict(re.findall(r"(\w+)=(\S+)", load))
+    rep = json.load(open(f"{out}/{n}.single-repeat.json"))["summary"]
+    one = json.load(open(f"{out}/{n}.single.json"))
+    con = json.load(open(f"{out}/{n}.concurrent.json"))
+    mem = con.get("memory", {})
+    order = ", ".join(f"{k} {v['t_ms']:.1f}" for k, v in
+                      sorted(one.get("sections", {}).items(), key=lambda kv: kv[1]["t_ms"]))
+    rows[n] = {
+        "rps": float(kv["rps"]),
+        "lat": f"{kv.get('p50_ms')} / {kv.get('p99_ms')} ms",
+        "rss_load": kv.get("peak_rss_mb", "?") + " MiB",
+        "ttfb": rep["first_body_byte_ms"]["p50"],
+        "last": rep["last_byte_ms"]["p50"],
+        "order": f"shell {one['first_body_byte_ms']:.2f}; {order} ms",
+        "hold": f"{con['complete_ok']} / {con['failed']} of {con['connections']}",
+        "hold_rss": f"{mem.get('rss_peak_sampled_kb', 0) / 1024:.1f} MiB (idle {mem.get('rss_before_kb', 0) / 1024:.1f})",
+    }
+print("| measurement | " + " | ".join(label.get(n, n) for n in names) + " |")
+print("|---" * (len(names) + 1) + "|")
+def line(title, key, fmt=str):
+    print(f"| {title} | " + " | ".join(fmt(rows[n][key]) for n in names) + " |")
+line("throughput, 64 conns (`delay=0`; nginx `/bench`)", "rps", lambda v: f"{v:,.0f} req/s")
+line("latency under load, p50 / p99", "lat")
+line("peak RSS during the load", "rss_load")
+line("first body byte, `delay=1000`, p50 of 5", "ttfb", lambda v: f"{v:.2f} ms")
+line("last byte, `delay=1000`, p50 of 5", "last", lambda v: f"{v:.1f} ms")
+line("`delay=1000&boundaries=3`: arrivals", "order")
+line("held at `delay=2000`: complete+correct / failed", "hold")
+line("... peak RSS while held", "hold_rss")
+if "ssr" in rows:
+    ssr = rows["ssr"]
+    print()
+    for n in names:
+        if n != "ssr":
+            print(f"- throughput suspense-ssr / {label.get(n, n)}: {ssr['rps'] / rows[n]['rps']:.2f}x")
+    if "nginx" in rows:
+        print(f"- first byte suspense-ssr / nginx static: {ssr['ttfb'] / rows['nginx']['ttfb']:.2f}x")
+PY
+echo "results in $out" >&2
