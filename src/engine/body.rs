@@ -12,7 +12,8 @@
 //! - The shell goes first, alone, before any boundary is polled.
 //! - Every boundary that has resolved by the time the stream is polled goes
 //!   into one chunk (one network write), in completion order, with one
-//!   instruction script at the end.
+//!   instruction script at the end; up to `CHUNK_BYTES`, past which the rest
+//!   waits for the next poll (backpressure).
 //! - A boundary's content is sent only once its placeholder has been sent
 //!   (in the shell, or in its parent's content). A child that resolves before
 //!   its parent waits, and goes out right after the parent in the same chunk.
@@ -31,6 +32,12 @@ use super::boundary::Resolved;
 use super::page::{PageShared, Task};
 use super::stats::{Gauge, LiveGuard};
 use super::wire;
+
+/// A chunk stops taking in resolved boundaries past this size, so a page
+/// whose boundaries all resolve while the client is not reading does not pile
+/// up in memory: each further boundary is finished only when hyper polls for
+/// more.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 type Running =
     FuturesUnordered<futures::future::Abortable<futures::future::BoxFuture<'static, Resolved>>>;
@@ -179,7 +186,15 @@ impl Stream for PageBody {
         loop {
             this.absorb(cx);
             match this.running.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(resolved))) => this.on_resolved(resolved, &mut out, &mut ready),
+                Poll::Ready(Some(Ok(resolved))) => {
+                    this.on_resolved(resolved, &mut out, &mut ready);
+                    if out.len() >= CHUNK_BYTES {
+                        // Enough for one write: the rest is taken (and
+                        // resolved) when hyper asks again, that is when the
+                        // client has taken these bytes.
+                        break;
+                    }
+                }
                 Poll::Ready(Some(Err(Aborted))) => {}
                 // Empty, or everything pending: done for this poll unless a
                 // boundary was created or orphaned meanwhile (a parent's

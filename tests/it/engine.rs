@@ -554,3 +554,76 @@ async fn streamed_page_headers() {
         response.chunks
     );
 }
+
+#[derive(Template)]
+#[template(source = "<div class=\"big\">{{ text }}</div>", ext = "html")]
+struct Big {
+    text: String,
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_stops_the_page() {
+    // 64 boundaries of 512 KiB (32 MiB), far more than the loopback socket
+    // buffers hold. All are released at once while the client reads nothing:
+    // the page must stall after the buffers fill instead of finishing every
+    // boundary into memory.
+    const BOUNDARIES: usize = 64;
+    const SIZE: usize = 512 * 1024;
+    let engine = Engine::new();
+    let (release, released) = watch::channel(false);
+    let router = route(&engine, move |page| {
+        let parts = (0..BOUNDARIES)
+            .map(|i| {
+                let mut released = released.clone();
+                page.suspend(text("loading"), async move {
+                    released.wait_for(|r| *r).await?;
+                    Ok::<_, watch::error::RecvError>(Big {
+                        text: format!("{i:04}").repeat(SIZE / 4),
+                    })
+                })
+            })
+            .collect();
+        page.stream(Shell { parts })
+    });
+    let server = TestServer::start(router).await;
+    let mut response = http_get(server.addr, "/").await;
+    response.read_until("<footer>end</footer>").await;
+    release.send(true).unwrap();
+
+    // Wait until the count of finished boundaries stops moving (bounded).
+    let stats = engine.stats();
+    let mut last = u64::MAX;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = stats.snapshot().resolved;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    assert!(
+        last < BOUNDARIES as u64,
+        "all {BOUNDARIES} boundaries were finished while the client read nothing: the page is buffered"
+    );
+
+    let body = response.read_to_end().await;
+    // One pass over the 32 MiB: every fragment, with its own content.
+    let mut seen = vec![false; BOUNDARIES];
+    for (at, _) in body.match_indices("<template id=\"S:") {
+        let rest = &body[at + 16..];
+        let (id, rest) = rest.split_once('"').expect("fragment id");
+        let id: usize = id.parse().expect("numeric id");
+        let want = format!("><div class=\"big\">{id:04}{id:04}");
+        assert!(
+            rest.starts_with(&want),
+            "fragment {id} does not hold its content"
+        );
+        seen[id] = true;
+    }
+    assert!(
+        seen.iter().all(|s| *s),
+        "fragments missing after reading resumed: {seen:?}"
+    );
+    assert!(body.ends_with("</body></html>"));
+    assert_eq!(stats.snapshot().resolved, BOUNDARIES as u64);
+}

@@ -1,0 +1,81 @@
+//! The `suspense-ssr` binary as a user runs it: flags, the first line of
+//! output, serving, and SIGTERM.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::common::{WAIT, get, static_dir};
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_suspense-ssr"));
+    command.kill_on_drop(true).stdin(Stdio::null());
+    command
+}
+
+#[tokio::test]
+async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
+    let mut child = binary()
+        .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
+        .arg(static_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(WAIT, stdout.next_line())
+        .await
+        .expect("no output in time")
+        .unwrap()
+        .expect("a first line");
+    let addr = first
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line must name the address, got {first:?}"))
+        .parse()
+        .expect("a socket address");
+
+    let mut response = get(addr, "/bench?boundaries=2&items=1&delay=50").await;
+    assert_eq!(response.status(), 200);
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains("id=\"s0\"") && body.ends_with("</html>"),
+        "{body:?}"
+    );
+
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("the server must exit after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
+
+#[tokio::test]
+async fn bad_flags_get_a_clear_error() {
+    for (args, want) in [
+        (vec!["--threads", "0"], "--threads: must be at least 1"),
+        (
+            vec!["--static-dir", "/nonexistent/dir"],
+            "--static-dir /nonexistent/dir: not a directory",
+        ),
+        (vec!["--addr", "nowhere"], "invalid value 'nowhere'"),
+        (vec!["--boundary-timeout", "soon"], "invalid value 'soon'"),
+    ] {
+        let output = tokio::time::timeout(WAIT, binary().args(&args).output())
+            .await
+            .expect("the binary must exit at once")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(want),
+            "{args:?}: stderr {stderr:?} lacks {want:?}"
+        );
+    }
+}
