@@ -98,9 +98,11 @@ pub struct BoundaryBuilder<'p> {
 
 impl Page {
     /// Creates a boundary that shows `fallback` until `future` produces its
-    /// content. The future starts at once, runs while the shell is sent, and
-    /// is dropped if the client goes away. An `Err`, a panic or the engine's
-    /// boundary timeout shows the default error content in its place.
+    /// content. The future is first polled right after the shell has been
+    /// handed to the connection (a boundary created inside another's future:
+    /// as soon as it is created), runs while the page streams, and is dropped
+    /// if the client goes away. An `Err`, a panic or the engine's boundary
+    /// timeout shows the default error content in its place.
     pub fn suspend<F, T, E>(&self, fallback: impl Template, future: F) -> Boundary
     where
         F: Future<Output = Result<T, E>> + Send + 'static,

@@ -627,3 +627,106 @@ async fn a_client_that_stops_reading_stops_the_page() {
     assert!(body.ends_with("</body></html>"));
     assert_eq!(stats.snapshot().resolved, BOUNDARIES as u64);
 }
+
+/// The handler shape the engine is for, written as an application would:
+/// shell data first (a miss is a real 404 before any byte), then a page on
+/// the global engine with one boundary.
+mod handler_shape {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use askama::Template;
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use suspense_ssr::engine::{Boundary, Page};
+
+    #[derive(Clone)]
+    pub struct App {
+        pub posts: Arc<HashMap<u64, (String, Vec<String>)>>,
+    }
+
+    pub enum AppError {
+        NotFound,
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            (StatusCode::NOT_FOUND, "no such post\n").into_response()
+        }
+    }
+
+    #[derive(Template)]
+    #[template(
+        source = "<!doctype html><html><body><h1>{{ title }}</h1>{{ comments }}</body></html>",
+        ext = "html"
+    )]
+    struct PostShell {
+        title: String,
+        comments: Boundary,
+    }
+
+    #[derive(Template)]
+    #[template(source = "<p>Loading comments…</p>", ext = "html")]
+    struct CommentsFallback;
+
+    #[derive(Template)]
+    #[template(
+        source = "<ul>{% for c in comments %}<li>{{ c }}</li>{% endfor %}</ul>",
+        ext = "html"
+    )]
+    struct CommentsList {
+        comments: Vec<String>,
+    }
+
+    pub async fn post(State(app): State<App>, Path(id): Path<u64>) -> Result<Response, AppError> {
+        let (title, comments) = app.posts.get(&id).cloned().ok_or(AppError::NotFound)?;
+        let page = Page::new();
+        let comments = page.suspend(CommentsFallback, async move {
+            tokio::task::yield_now().await;
+            Ok::<_, std::convert::Infallible>(CommentsList { comments })
+        });
+        Ok(page.stream(PostShell { title, comments }))
+    }
+}
+
+#[tokio::test]
+async fn the_handler_shape_the_engine_is_for() {
+    use axum::routing::get;
+    let app = handler_shape::App {
+        posts: Arc::new(
+            [(
+                7,
+                (
+                    "Hello".to_owned(),
+                    vec!["first!".to_owned(), "<b>bold</b>".to_owned()],
+                ),
+            )]
+            .into(),
+        ),
+    };
+    let router = Router::new()
+        .route("/posts/{id}", get(handler_shape::post))
+        .with_state(app);
+    let server = TestServer::start(router).await;
+
+    let mut response = http_get(server.addr, "/posts/7").await;
+    assert_eq!(response.status(), 200);
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains("<h1>Hello</h1>") && body.contains("<p>Loading comments…</p>"),
+        "{body:?}"
+    );
+    assert!(
+        body.contains("<li>first!</li><li>&#60;b&#62;bold&#60;/b&#62;</li>"),
+        "{body:?}"
+    );
+
+    let mut response = http_get(server.addr, "/posts/8").await;
+    assert_eq!(
+        response.status(),
+        404,
+        "a missing post is decided before any byte of a page"
+    );
+    assert_eq!(response.read_to_end().await, "no such post\n");
+}
