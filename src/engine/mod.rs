@@ -10,15 +10,42 @@
 //! - which placeholders a render wrote (`placement.rs`)
 //! - counters and gauges (`stats.rs`)
 //!
-//! ```ignore
-//! async fn post(State(app): State<App>, Path(id): Path<u64>) -> Result<Response, AppError> {
-//!     let post = app.db.post(id).await?;        // a miss is a real 404, before any byte is sent
-//!     let page = app.engine.page();
-//!     let comments = page.suspend(CommentsFallback, async move {
-//!         app.db.comments(id).await.map(|c| CommentsList { comments: c })
-//!     });
-//!     Ok(page.stream(PostShell { post, comments })) // `{{ comments }}` renders its fallback
-//! }
+//! A page with one boundary, streamed and read back whole:
+//!
+//! ```
+//! use askama::Template;
+//! use suspense_ssr::engine::{Boundary, Engine};
+//!
+//! #[derive(Template)]
+//! #[template(source = "<html><body><h1>{{ title }}</h1>{{ comments }}</body></html>", ext = "html")]
+//! struct PostShell { title: String, comments: Boundary }
+//!
+//! #[derive(Template)]
+//! #[template(source = "<p>Loading comments…</p>", ext = "html")]
+//! struct CommentsFallback;
+//!
+//! #[derive(Template)]
+//! #[template(source = "{% for c in comments %}<p>{{ c }}</p>{% endfor %}", ext = "html")]
+//! struct CommentsList { comments: Vec<String> }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let engine = Engine::new();
+//! let page = engine.page();
+//! let comments = page.suspend(CommentsFallback, async {
+//!     // A slow data source; an Err here shows the boundary's error content.
+//!     Ok::<_, std::io::Error>(CommentsList { comments: vec!["First!".into()] })
+//! });
+//! let response = page.stream(PostShell { title: "Hello".into(), comments });
+//!
+//! // An axum handler returns `response`; here the body is read whole.
+//! let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+//! let html = String::from_utf8(body.to_vec()).unwrap();
+//! assert!(html.starts_with(
+//!     "<html><body><h1>Hello</h1><template id=\"B:0\"></template><p>Loading comments…</p><!--/0-->"
+//! ));
+//! assert!(html.contains("<template id=\"S:0\"><p>First!</p></template><script>$S="));
+//! assert!(html.ends_with("$S(0)</script></body></html>"));
+//! # });
 //! ```
 
 mod body;
