@@ -57,6 +57,8 @@ pub(crate) async fn bench(State(app): State<AppState>, RawQuery(query): RawQuery
     };
     let page = app.engine.page();
     let n = params.boundaries;
+    // Delays count from the request, not from when each future is first polled.
+    let start = tokio::time::Instant::now();
     let sections = (0..n)
         .map(|index| {
             // Boundary i resolves after delay * (N - i) / N ms: the last first.
@@ -70,7 +72,7 @@ pub(crate) async fn bench(State(app): State<AppState>, RawQuery(query): RawQuery
                         // Ready on the next scheduler turn, with no timer.
                         tokio::task::yield_now().await;
                     } else {
-                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        tokio::time::sleep_until(start + Duration::from_millis(wait)).await;
                     }
                     Ok::<_, Infallible>(Section {
                         index,
