@@ -16,6 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -81,6 +82,9 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout);
     let graceful = GracefulShutdown::new();
+    // Tells connections still open after the drain timeout to close now, so
+    // their pages (and every boundary) are dropped when `serve` returns.
+    let (close_now, closing) = watch::channel(false);
     tokio::pin!(shutdown);
 
     loop {
@@ -105,9 +109,17 @@ pub async fn serve(
         let service = TowerToHyperService::new(router.clone());
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
+        let mut closing = closing.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, %peer, "connection ended with an error");
+            tokio::select! {
+                result = connection => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, %peer, "connection ended with an error");
+                    }
+                }
+                _ = closing.wait_for(|close| *close) => {
+                    tracing::debug!(%peer, "connection closed at the drain timeout");
+                }
             }
         });
     }
@@ -123,6 +135,7 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!(timeout = ?options.drain_timeout, "drain timeout passed; closing the remaining connections");
+        let _ = close_now.send(true);
     }
     Ok(())
 }

@@ -63,3 +63,33 @@ async fn slow_headers_are_cut_off() {
         "unexpected answer: {text:?}"
     );
 }
+
+#[tokio::test]
+async fn shutdown_is_bounded_by_the_drain_timeout() {
+    // A page that would stream for a minute must not hold shutdown longer
+    // than the drain timeout.
+    let engine = suspense_ssr::engine::Engine::new();
+    let router = suspense_ssr::site::app(
+        suspense_ssr::site::AppState::new(engine.clone()),
+        &static_dir(),
+    );
+    let server = TestServer::start_with(
+        router,
+        ServeOptions {
+            drain_timeout: Duration::from_millis(200),
+            ..options()
+        },
+    )
+    .await;
+    let mut response = get(server.addr, "/bench?delay=60000").await;
+    response.read_until("Loading section 2").await;
+    tokio::time::timeout(WAIT, server.stop())
+        .await
+        .expect("shutdown must end at the drain timeout")
+        .unwrap();
+    let stats = engine.stats();
+    crate::common::eventually("the cut page's boundaries are dropped", || {
+        stats.live_boundaries() == 0
+    })
+    .await;
+}
