@@ -54,8 +54,7 @@ impl TestServer {
     /// The real site, with an engine the test can watch.
     pub async fn site() -> (Self, Engine) {
         let engine = Engine::new();
-        let router = site::app(AppState::new(engine.clone()), &static_dir());
-        (Self::start(router).await, engine)
+        (Self::start(site_router(&engine)).await, engine)
     }
 
     /// Asks for shutdown and waits (bounded) for the server to return.
@@ -78,6 +77,11 @@ impl Drop for TestServer {
             handle.abort();
         }
     }
+}
+
+/// The real site on `engine`.
+pub fn site_router(engine: &Engine) -> Router {
+    site::app(AppState::new(engine.clone()), &static_dir())
 }
 
 pub fn options() -> ServeOptions {

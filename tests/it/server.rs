@@ -6,12 +6,14 @@ use suspense_ssr::server::ServeOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{TestServer, WAIT, get, options, static_dir};
+use suspense_ssr::engine::Engine;
+
+use crate::common::{TestServer, WAIT, get, options, site_router};
 
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_page_finish() {
-    let engine = suspense_ssr::engine::Engine::new();
-    let router = suspense_ssr::site::app(suspense_ssr::site::AppState::new(engine), &static_dir());
+    let engine = Engine::new();
+    let router = site_router(&engine);
     let server = TestServer::start(router).await;
     let addr = server.addr;
     let mut response = get(addr, "/bench?delay=400").await;
@@ -36,8 +38,8 @@ async fn shutdown_lets_an_in_flight_page_finish() {
 
 #[tokio::test]
 async fn slow_headers_are_cut_off() {
-    let engine = suspense_ssr::engine::Engine::new();
-    let router = suspense_ssr::site::app(suspense_ssr::site::AppState::new(engine), &static_dir());
+    let engine = Engine::new();
+    let router = site_router(&engine);
     let server = TestServer::start_with(
         router,
         ServeOptions {
@@ -68,11 +70,8 @@ async fn slow_headers_are_cut_off() {
 async fn shutdown_is_bounded_by_the_drain_timeout() {
     // A page that would stream for a minute must not hold shutdown longer
     // than the drain timeout.
-    let engine = suspense_ssr::engine::Engine::new();
-    let router = suspense_ssr::site::app(
-        suspense_ssr::site::AppState::new(engine.clone()),
-        &static_dir(),
-    );
+    let engine = Engine::new();
+    let router = site_router(&engine);
     let server = TestServer::start_with(
         router,
         ServeOptions {
