@@ -45,16 +45,20 @@ use std::fmt::{self, Write};
 /// 478 bytes). Readable form:
 ///
 /// ```js
-/// $S = function (i, d, b, t, p, n, x) {
+/// $S = function (i, d, b, t, p, e, n) {
 ///   d = document;
 ///   b = d.getElementById("B:" + i);                 // start marker
 ///   t = d.getElementById("S:" + i);                 // content
 ///   if (b && t) {
 ///     p = b.parentNode;
-///     for (n = b.nextSibling; n && !(n.nodeType == 8 && n.data == "/" + i); n = x) {
-///       x = n.nextSibling; p.removeChild(n);        // the fallback
+///     // find the end marker among the start marker's siblings; if broken
+///     // markup moved it elsewhere, leave the fallback rather than delete
+///     // everything after the start marker
+///     for (e = b; e && !(e.nodeType == 8 && e.data == "/" + i); ) e = e.nextSibling;
+///     if (e) {
+///       while ((n = b.nextSibling) != e) p.removeChild(n);   // the fallback
+///       p.removeChild(e);
 ///     }
-///     n && p.removeChild(n);                        // end marker
 ///     p.replaceChild(t.content, b);
 ///   }
 ///   t && t.remove();
@@ -62,10 +66,10 @@ use std::fmt::{self, Write};
 /// };
 /// ```
 pub(crate) const RUNTIME: &str = concat!(
-    "$S=function(i,d,b,t,p,n,x){d=document;b=d.getElementById(\"B:\"+i);",
+    "$S=function(i,d,b,t,p,e,n){d=document;b=d.getElementById(\"B:\"+i);",
     "t=d.getElementById(\"S:\"+i);if(b&&t){p=b.parentNode;",
-    "for(n=b.nextSibling;n&&!(n.nodeType==8&&n.data==\"/\"+i);n=x)",
-    "{x=n.nextSibling;p.removeChild(n)}n&&p.removeChild(n);",
+    "for(e=b;e&&!(e.nodeType==8&&e.data==\"/\"+i);)e=e.nextSibling;",
+    "if(e){while((n=b.nextSibling)!=e)p.removeChild(n);p.removeChild(e)}",
     "p.replaceChild(t.content,b)}t&&t.remove();d.currentScript.remove()};",
 );
 
