@@ -6,5 +6,6 @@
 mod binary;
 mod common;
 mod engine;
+mod ordering;
 mod server;
 mod site;
