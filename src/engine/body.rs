@@ -150,6 +150,8 @@ impl PageBody {
     }
 
     fn emit(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<u32>) {
+        // Room for the fragment, its template tags and its share of the script.
+        out.reserve(resolved.html.len() + 64);
         wire::push_fragment(out, resolved.id, &resolved.html);
         ready.push(resolved.id);
         self.open -= 1;

@@ -245,7 +245,7 @@ where
     match finished {
         Some(Ok(Ok(content))) => {
             let (rendered, placed) = placement::render_scoped(page_key, || {
-                std::panic::catch_unwind(AssertUnwindSafe(|| content.render()))
+                std::panic::catch_unwind(AssertUnwindSafe(|| render_sized(&content)))
             });
             // Dropping the content drops the handles it rendered; they stay alive.
             drop(content);
@@ -297,6 +297,21 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(not a string)")
+}
+
+/// Renders into a buffer of at least 2 KiB: askama's size hint only counts
+/// a template's literal text, so a fragment with a loop would otherwise grow
+/// its buffer by doubling a handful of times.
+pub(crate) fn render_sized(template: &impl Template) -> askama::Result<String> {
+    let mut html = String::with_capacity(MIN_RENDER_CAPACITY.max(template_size_hint(template)));
+    template.render_into(&mut html)?;
+    Ok(html)
+}
+
+const MIN_RENDER_CAPACITY: usize = 2048;
+
+fn template_size_hint<T: Template>(_: &T) -> usize {
+    T::SIZE_HINT
 }
 
 /// Renders a template that is shown as is (fallback, error content). A

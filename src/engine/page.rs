@@ -12,7 +12,7 @@ use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::task::AtomicWaker;
 
 use super::body::PageBody;
-use super::boundary::Resolved;
+use super::boundary::{Resolved, render_sized};
 use super::placement;
 use super::stats::Stats;
 use super::wire;
@@ -241,7 +241,7 @@ impl Page {
     pub fn stream_with_status<S: Template>(self, status: StatusCode, shell: S) -> Response {
         let key = self.shared.key();
         let (rendered, placed) = placement::render_scoped(key, || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shell.render()))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render_sized(&shell)))
         });
         // The shell's handles are dropped here; those it placed stay alive.
         drop(shell);
