@@ -302,16 +302,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 /// Renders into a buffer of at least 2 KiB: askama's size hint only counts
 /// a template's literal text, so a fragment with a loop would otherwise grow
 /// its buffer by doubling a handful of times.
-pub(crate) fn render_sized(template: &impl Template) -> askama::Result<String> {
-    let mut html = String::with_capacity(MIN_RENDER_CAPACITY.max(template_size_hint(template)));
+pub(crate) fn render_sized<T: Template>(template: &T) -> askama::Result<String> {
+    const MIN_CAPACITY: usize = 2048;
+    let mut html = String::with_capacity(T::SIZE_HINT.max(MIN_CAPACITY));
     template.render_into(&mut html)?;
     Ok(html)
-}
-
-const MIN_RENDER_CAPACITY: usize = 2048;
-
-fn template_size_hint<T: Template>(_: &T) -> usize {
-    T::SIZE_HINT
 }
 
 /// Renders a template that is shown as is (fallback, error content). A
