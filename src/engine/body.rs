@@ -104,10 +104,11 @@ impl PageBody {
         &mut self.slots[at]
     }
 
-    /// Takes over boundaries created since the last poll and forgets the
-    /// orphaned ones.
-    fn absorb(&mut self, cx: &Context<'_>) {
+    /// Takes over boundaries created since the last look and forgets the
+    /// orphaned ones. Returns whether there was anything to take.
+    fn absorb(&mut self, cx: &Context<'_>) -> bool {
         let (tasks, orphans) = self.shared.take_updates(cx.waker());
+        let any = !tasks.is_empty() || !orphans.is_empty();
         for Task { id, future, abort } in tasks {
             self.open += 1;
             self.slot(id).abort = Some(abort);
@@ -116,6 +117,7 @@ impl PageBody {
         for id in orphans {
             self.orphan(id);
         }
+        any
     }
 
     /// A boundary nothing will show: stop running it and stop waiting for it
@@ -186,7 +188,6 @@ impl Stream for PageBody {
         let mut out = String::new();
         let mut ready = Vec::new();
         loop {
-            this.absorb(cx);
             match this.running.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(resolved))) => {
                     this.on_resolved(resolved, &mut out, &mut ready);
@@ -199,10 +200,10 @@ impl Stream for PageBody {
                 }
                 Poll::Ready(Some(Err(Aborted))) => {}
                 // Empty, or everything pending: done for this poll unless a
-                // boundary was created or orphaned meanwhile (a parent's
-                // future made a child), which must be taken in too.
+                // boundary was created or orphaned since the last look (a
+                // parent's future made a child), which must be polled too.
                 Poll::Ready(None) | Poll::Pending => {
-                    if !this.shared.has_updates() {
+                    if !this.absorb(cx) {
                         break;
                     }
                 }
@@ -247,9 +248,10 @@ impl Drop for PageBody {
                 open = self.open,
                 "page stream dropped before its end (client gone)"
             );
+            // Boundaries created but never taken over would otherwise keep
+            // the page (and themselves) alive through its shared state.
+            // (`finish` has already done this for a page that ended.)
+            self.shared.close();
         }
-        // Boundaries created but never taken over would otherwise keep the
-        // page (and themselves) alive through the page's shared state.
-        self.shared.close();
     }
 }

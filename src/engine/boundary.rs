@@ -166,17 +166,15 @@ impl BoundaryBuilder<'_> {
         let shared = &self.page.shared;
         let id = shared.next_id();
         let failure = FailureContent {
-            error: self.on_error.clone(),
-            timeout: self.on_timeout.or(self.on_error),
+            error: self.on_error,
+            timeout: self.on_timeout,
         };
         let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Boundaries);
-        let stats = shared.engine.stats_arc().clone();
         let key = shared.key();
         let timeout = self.timeout;
         let run = async move {
-            let _live = live;
             let resolved = resolve(id, key, future, timeout, failure).await;
-            stats.record(resolved.outcome);
+            live.stats().record(resolved.outcome);
             resolved
         };
         let (abort, registration) = AbortHandle::new_pair();
@@ -207,9 +205,66 @@ pub(crate) struct Resolved {
     pub(crate) outcome: Outcome,
 }
 
+/// A boundary's own failure content, if it set any.
 struct FailureContent {
     error: Option<String>,
     timeout: Option<String>,
+}
+
+impl FailureContent {
+    fn error(self) -> String {
+        self.error.unwrap_or_else(|| DEFAULT_ERROR_HTML.to_owned())
+    }
+
+    /// The timeout content falls back to the error content, then the default.
+    fn timeout(self) -> String {
+        self.timeout
+            .or(self.error)
+            .unwrap_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned())
+    }
+}
+
+/// Why a template produced no HTML.
+#[derive(Debug)]
+pub(crate) enum RenderFailure {
+    Error(askama::Error),
+    Panicked(String),
+}
+
+impl RenderFailure {
+    fn outcome(&self) -> Outcome {
+        match self {
+            RenderFailure::Error(_) => Outcome::Failed,
+            RenderFailure::Panicked(_) => Outcome::Panicked,
+        }
+    }
+}
+
+impl Display for RenderFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenderFailure::Error(error) => write!(f, "render error: {error}"),
+            RenderFailure::Panicked(message) => write!(f, "panicked while rendering: {message}"),
+        }
+    }
+}
+
+/// Renders `template` for page `page_key` with a panic caught, and tells
+/// which of the page's boundaries it placed (the shell's, or a parent's
+/// children).
+pub(crate) fn render_placing<T: Template>(
+    page_key: usize,
+    template: &T,
+) -> (Result<String, RenderFailure>, Vec<u32>) {
+    let (rendered, placed) = placement::render_scoped(page_key, || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| render_sized(template)))
+    });
+    let rendered = match rendered {
+        Ok(Ok(html)) => Ok(html),
+        Ok(Err(error)) => Err(RenderFailure::Error(error)),
+        Err(panic) => Err(RenderFailure::Panicked(panic_message(&*panic).to_owned())),
+    };
+    (rendered, placed)
 }
 
 async fn resolve<F, T, E>(
@@ -217,7 +272,7 @@ async fn resolve<F, T, E>(
     page_key: usize,
     future: F,
     timeout: Option<Duration>,
-    failure: FailureContent,
+    failure_content: FailureContent,
 ) -> Resolved
 where
     F: Future<Output = Result<T, E>>,
@@ -229,12 +284,6 @@ where
         Some(limit) => tokio::time::timeout(limit, caught).await.ok(),
         None => Some(caught.await),
     };
-    let error_html = || {
-        failure
-            .error
-            .clone()
-            .unwrap_or_else(|| DEFAULT_ERROR_HTML.to_owned())
-    };
     let failed = |outcome, html: String, discarded| Resolved {
         id,
         html,
@@ -244,49 +293,35 @@ where
     };
     match finished {
         Some(Ok(Ok(content))) => {
-            let (rendered, placed) = placement::render_scoped(page_key, || {
-                std::panic::catch_unwind(AssertUnwindSafe(|| render_sized(&content)))
-            });
+            let (rendered, placed) = render_placing(page_key, &content);
             // Dropping the content drops the handles it rendered; they stay alive.
             drop(content);
             match rendered {
-                Ok(Ok(html)) => Resolved {
+                Ok(html) => Resolved {
                     id,
                     html,
                     children: placed,
                     discarded: Vec::new(),
                     outcome: Outcome::Resolved,
                 },
-                Ok(Err(error)) => {
-                    tracing::warn!(boundary = id, %error, "boundary content failed to render");
-                    failed(Outcome::Failed, error_html(), placed)
-                }
-                Err(panic) => {
-                    let message = panic_message(&*panic);
-                    tracing::error!(
-                        boundary = id,
-                        panic = message,
-                        "boundary content panicked while rendering"
-                    );
-                    failed(Outcome::Panicked, error_html(), placed)
+                Err(failure) => {
+                    tracing::warn!(boundary = id, %failure, "boundary content failed to render");
+                    failed(failure.outcome(), failure_content.error(), placed)
                 }
             }
         }
         Some(Ok(Err(error))) => {
             tracing::warn!(boundary = id, %error, "boundary failed");
-            failed(Outcome::Failed, error_html(), Vec::new())
+            failed(Outcome::Failed, failure_content.error(), Vec::new())
         }
         Some(Err(panic)) => {
             let message = panic_message(&*panic);
             tracing::error!(boundary = id, panic = message, "boundary panicked");
-            failed(Outcome::Panicked, error_html(), Vec::new())
+            failed(Outcome::Panicked, failure_content.error(), Vec::new())
         }
         None => {
             tracing::warn!(boundary = id, ?timeout, "boundary timed out");
-            let html = failure
-                .timeout
-                .unwrap_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned());
-            failed(Outcome::TimedOut, html, Vec::new())
+            failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
         }
     }
 }

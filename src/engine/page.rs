@@ -1,6 +1,7 @@
 //! [`Engine`] and [`Page`]: where boundaries are created and a page becomes a
 //! streamed response.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -12,8 +13,7 @@ use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::task::AtomicWaker;
 
 use super::body::PageBody;
-use super::boundary::{Resolved, render_sized};
-use super::placement;
+use super::boundary::{Resolved, render_placing};
 use super::stats::Stats;
 use super::wire;
 
@@ -64,6 +64,7 @@ impl Engine {
             shared: Arc::new(PageShared {
                 engine: self.clone(),
                 state: Mutex::new(PageState::default()),
+                next_id: AtomicU32::new(0),
                 waker: AtomicWaker::new(),
             }),
         }
@@ -105,6 +106,9 @@ pub(crate) struct PageShared {
     /// A std Mutex, not a tokio one: it is held only to move a few items in
     /// or out, never across an await, and never while user code runs.
     state: Mutex<PageState>,
+    /// The id of the next boundary: ids are dense per page (the body stream
+    /// indexes its slots by them).
+    next_id: AtomicU32,
     /// The body stream's waker, so a boundary created or orphaned outside
     /// the stream's own poll still gets noticed.
     waker: AtomicWaker,
@@ -112,7 +116,6 @@ pub(crate) struct PageShared {
 
 #[derive(Default)]
 struct PageState {
-    next_id: u32,
     /// Boundaries created but not yet taken over by the body stream.
     queued: Vec<Task>,
     /// Boundaries taken over by the stream whose handle was dropped without
@@ -126,7 +129,6 @@ struct PageState {
 impl std::fmt::Debug for PageState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PageState")
-            .field("next_id", &self.next_id)
             .field("queued", &self.queued.len())
             .field("orphans", &self.orphans)
             .field("closed", &self.closed)
@@ -157,10 +159,7 @@ impl PageShared {
     }
 
     pub(crate) fn next_id(&self) -> u32 {
-        let mut state = self.lock();
-        let id = state.next_id;
-        state.next_id += 1;
-        id
+        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn register(&self, task: Task) {
@@ -213,12 +212,6 @@ impl PageShared {
         drop(state);
         drop(queued);
     }
-
-    /// Boundaries were created or orphaned since the stream last looked.
-    pub(crate) fn has_updates(&self) -> bool {
-        let state = self.lock();
-        !state.queued.is_empty() || !state.orphans.is_empty()
-    }
 }
 
 impl Page {
@@ -239,21 +232,13 @@ impl Page {
     /// The shell is rendered here, before the response exists, so a shell
     /// that fails to render is a plain `500` and never a torn page.
     pub fn stream_with_status<S: Template>(self, status: StatusCode, shell: S) -> Response {
-        let key = self.shared.key();
-        let (rendered, placed) = placement::render_scoped(key, || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render_sized(&shell)))
-        });
+        let (rendered, placed) = render_placing(self.shared.key(), &shell);
         // The shell's handles are dropped here; those it placed stay alive.
         drop(shell);
         let html = match rendered {
-            Ok(Ok(html)) => html,
-            Ok(Err(error)) => {
-                tracing::error!(%error, "page shell failed to render");
-                self.shared.close();
-                return shell_error();
-            }
-            Err(_) => {
-                tracing::error!("page shell panicked while rendering");
+            Ok(html) => html,
+            Err(failure) => {
+                tracing::error!(%failure, "page shell failed to render");
                 self.shared.close();
                 return shell_error();
             }

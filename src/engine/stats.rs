@@ -102,6 +102,11 @@ impl LiveGuard {
         gauge(&stats, which).fetch_add(1, Relaxed);
         LiveGuard { stats, which }
     }
+
+    /// The statistics this guard counts in.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
 }
 
 impl Drop for LiveGuard {
