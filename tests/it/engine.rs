@@ -2,36 +2,16 @@
 //! test (gates), never by sleeps.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::response::Response;
-use axum::routing::get;
-use suspense_ssr::engine::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, Page};
-use tokio::sync::{oneshot, watch};
+use suspense_ssr::engine::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine};
+use tokio::sync::watch;
 
 use crate::common::{TestServer, eventually, get as http_get, pos};
-
-#[derive(Template)]
-#[template(
-    source = "<!doctype html><html><head><title>t</title></head><body><main>{% for part in parts %}<div class=\"slot\">{{ part }}</div>{% endfor %}</main><footer>end</footer></body></html>",
-    ext = "html"
-)]
-struct Shell {
-    parts: Vec<Boundary>,
-}
-
-#[derive(Template)]
-#[template(source = "<p class=\"text\">{{ text }}</p>", ext = "html")]
-struct Text {
-    text: String,
-}
-
-fn text(s: &str) -> Text {
-    Text { text: s.to_owned() }
-}
+use crate::pages::{SHELL_END, Shell, Text, gates, never, open, ready, take, text};
 
 #[derive(Template)]
 #[template(
@@ -43,38 +23,11 @@ struct Parent {
     child: Boundary,
 }
 
-/// Receivers handed to the handler once; the test keeps the senders.
-type Gates = Arc<Mutex<Option<Vec<oneshot::Receiver<()>>>>>;
-
-fn gates(n: usize) -> (Vec<oneshot::Sender<()>>, Gates) {
-    let (senders, receivers) = (0..n).map(|_| oneshot::channel()).unzip();
-    (senders, Arc::new(Mutex::new(Some(receivers))))
-}
-
-fn take(gates: &Gates) -> Vec<oneshot::Receiver<()>> {
-    gates.lock().unwrap().take().expect("page requested once")
-}
-
-fn route(
-    engine: &Engine,
-    page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
-) -> Router {
-    let engine = engine.clone();
-    Router::new().route(
-        "/",
-        get(move || {
-            let page = page.clone();
-            let engine = engine.clone();
-            async move { page(engine.page()) }
-        }),
-    )
-}
-
 #[tokio::test]
 async fn shell_first_then_each_boundary_as_released() {
     let engine = Engine::new();
     let (senders, receivers) = gates(3);
-    let router = route(&engine, move |page| {
+    let (_server, mut response) = open(&engine, move |page| {
         let parts = take(&receivers)
             .into_iter()
             .enumerate()
@@ -85,12 +38,11 @@ async fn shell_first_then_each_boundary_as_released() {
             })
             .collect();
         page.stream(Shell { parts })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
+    })
+    .await;
     assert_eq!(response.status(), 200);
 
-    let shell = response.read_until("<footer>end</footer>").await.to_owned();
+    let shell = response.read_until(SHELL_END).await.to_owned();
     for i in 0..3 {
         assert!(
             shell.contains(&format!("loading-{i}")),
@@ -141,7 +93,7 @@ async fn boundaries_resolving_together_go_out_in_one_chunk() {
     // the page's stream runs again, so "at the same moment" is exact.
     let engine = Engine::new();
     let (release, released) = watch::channel(false);
-    let router = route(&engine, move |page| {
+    let (_server, mut response) = open(&engine, move |page| {
         let parts = (0..3)
             .map(|i| {
                 let mut released = released.clone();
@@ -154,10 +106,9 @@ async fn boundaries_resolving_together_go_out_in_one_chunk() {
             })
             .collect();
         page.stream(Shell { parts })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
-    response.read_until("<footer>end</footer>").await;
+    })
+    .await;
+    response.read_until(SHELL_END).await;
     release.send(true).unwrap();
     response.read_to_end().await;
     let chunk = response
@@ -183,14 +134,12 @@ async fn boundaries_resolving_together_go_out_in_one_chunk() {
 async fn nested_child_resolving_before_parent_waits_for_it() {
     let engine = Engine::new();
     let (senders, receivers) = gates(1);
-    let router = route(&engine, move |page| {
+    let (_server, mut response) = open(&engine, move |page| {
         let gate = take(&receivers).pop().unwrap();
         let inner = page.clone();
         let parent = page.suspend(text("parent-loading"), async move {
             // The child's data is ready at once, long before the parent's.
-            let child = inner.suspend(text("child-loading"), async {
-                Ok::<_, Infallible>(text("child-content"))
-            });
+            let child = ready(&inner, "child-loading", "child-content");
             gate.await.map(|()| Parent {
                 text: "parent-content".into(),
                 child,
@@ -199,10 +148,9 @@ async fn nested_child_resolving_before_parent_waits_for_it() {
         page.stream(Shell {
             parts: vec![parent],
         })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
-    response.read_until("<footer>end</footer>").await;
+    })
+    .await;
+    response.read_until(SHELL_END).await;
     // The child resolved, but its placeholder is not on the page yet.
     response.assert_quiet(Duration::from_millis(200)).await;
     assert!(
@@ -264,7 +212,7 @@ struct Rows {
 #[tokio::test]
 async fn boundaries_inside_list_and_table_keep_their_context() {
     let engine = Engine::new();
-    let router = route(&engine, |page| {
+    let (_server, mut response) = open(&engine, |page| {
         let items = page.suspend(
             Items {
                 texts: vec!["loading"],
@@ -286,9 +234,8 @@ async fn boundaries_inside_list_and_table_keep_their_context() {
             },
         );
         page.stream(ContextShell { items, rows })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
+    })
+    .await;
     let body = response.read_to_end().await.to_owned();
     assert!(
         body.contains("<ul id=\"list\"><li>first</li><template id=\"B:0\"></template><li>loading</li><!--/0--></ul>"),
@@ -320,11 +267,9 @@ struct CustomError;
 #[tokio::test]
 async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
     let engine = Engine::new();
-    let router = route(&engine, |page| {
+    let (_server, mut response) = open(&engine, |page| {
         let parts = vec![
-            page.suspend(text("l0"), async {
-                Ok::<_, Infallible>(text("fine-before"))
-            }),
+            ready(&page, "l0", "fine-before"),
             page.suspend(text("l1"), async { Err::<Text, _>("database is down") }),
             page.suspend(text("l2"), async {
                 if true {
@@ -338,14 +283,11 @@ async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
             page.boundary(text("l4"))
                 .on_error(CustomError)
                 .suspend(async { Err::<Text, _>("custom failure") }),
-            page.suspend(text("l5"), async {
-                Ok::<_, Infallible>(text("fine-after"))
-            }),
+            ready(&page, "l5", "fine-after"),
         ];
         page.stream(Shell { parts })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
+    })
+    .await;
     let body = response.read_to_end().await.to_owned();
     assert!(
         body.ends_with("</body></html>"),
@@ -399,19 +341,12 @@ async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
 #[tokio::test]
 async fn client_hanging_up_drops_every_boundary() {
     let engine = Engine::new();
-    let router = route(&engine, |page| {
-        let parts = (0..3)
-            .map(|_| {
-                page.boundary(text("waiting"))
-                    .no_timeout()
-                    .suspend(std::future::pending::<Result<Text, Infallible>>())
-            })
-            .collect();
+    let (_server, mut response) = open(&engine, |page| {
+        let parts = (0..3).map(|_| never(&page, "waiting")).collect();
         page.stream(Shell { parts })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
-    response.read_until("<footer>end</footer>").await;
+    })
+    .await;
+    response.read_until(SHELL_END).await;
     assert_eq!(
         engine.stats().live_boundaries(),
         3,
@@ -432,12 +367,11 @@ async fn hostile_data_stays_text() {
     const HOSTILE: &str =
         "</template><script>alert(1)</script><!-- ]]> \"quoted\" 'single' </script>";
     let engine = Engine::new();
-    let router = route(&engine, |page| {
-        let parts = vec![page.suspend(text(HOSTILE), async { Ok::<_, Infallible>(text(HOSTILE)) })];
+    let (_server, mut response) = open(&engine, |page| {
+        let parts = vec![ready(&page, HOSTILE, HOSTILE)];
         page.stream(Shell { parts })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
+    })
+    .await;
     let body = response.read_to_end().await.to_owned();
     assert!(
         !body.contains("alert(1)</script>"),
@@ -468,17 +402,13 @@ async fn hostile_data_stays_text() {
 #[tokio::test]
 async fn a_boundary_never_rendered_is_cancelled() {
     let engine = Engine::new();
-    let router = route(&engine, |page| {
-        let shown = page.suspend(text("l"), async { Ok::<_, Infallible>(text("shown")) });
+    let (_server, mut response) = open(&engine, |page| {
+        let shown = ready(&page, "l", "shown");
         // Created, then dropped without being put on the page.
-        let _forgotten = page
-            .boundary(text("never"))
-            .no_timeout()
-            .suspend(std::future::pending::<Result<Text, Infallible>>());
+        let _forgotten = never(&page, "never");
         page.stream(Shell { parts: vec![shown] })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
+    })
+    .await;
     let body = response.read_to_end().await.to_owned();
     assert!(
         body.contains("shown") && !body.contains("never"),
@@ -495,24 +425,20 @@ async fn a_boundary_never_rendered_is_cancelled() {
 async fn a_failed_parent_cancels_its_children() {
     let engine = Engine::new();
     let (senders, receivers) = gates(1);
-    let router = route(&engine, move |page| {
+    let (_server, mut response) = open(&engine, move |page| {
         let gate = take(&receivers).pop().unwrap();
         let inner = page.clone();
         let parent = page.suspend(text("parent-loading"), async move {
-            let _child = inner
-                .boundary(text("child-loading"))
-                .no_timeout()
-                .suspend(std::future::pending::<Result<Text, Infallible>>());
+            let _child = never(&inner, "child-loading");
             gate.await.map_err(|_| "gate dropped")?;
             Err::<Parent, _>("parent failed after making a child")
         });
         page.stream(Shell {
             parts: vec![parent],
         })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
-    response.read_until("<footer>end</footer>").await;
+    })
+    .await;
+    response.read_until(SHELL_END).await;
     senders.into_iter().next().unwrap().send(()).unwrap();
     let body = response.read_to_end().await.to_owned();
     assert!(
@@ -529,9 +455,7 @@ async fn a_failed_parent_cancels_its_children() {
 #[tokio::test]
 async fn streamed_page_headers() {
     let engine = Engine::new();
-    let router = route(&engine, |page| page.stream(Shell { parts: vec![] }));
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
+    let (_server, mut response) = open(&engine, |page| page.stream(Shell { parts: vec![] })).await;
     assert_eq!(
         response.header("content-type"),
         Some("text/html; charset=utf-8")
@@ -571,7 +495,7 @@ async fn a_client_that_stops_reading_stops_the_page() {
     const SIZE: usize = 512 * 1024;
     let engine = Engine::new();
     let (release, released) = watch::channel(false);
-    let router = route(&engine, move |page| {
+    let (_server, mut response) = open(&engine, move |page| {
         let parts = (0..BOUNDARIES)
             .map(|i| {
                 let mut released = released.clone();
@@ -584,10 +508,9 @@ async fn a_client_that_stops_reading_stops_the_page() {
             })
             .collect();
         page.stream(Shell { parts })
-    });
-    let server = TestServer::start(router).await;
-    let mut response = http_get(server.addr, "/").await;
-    response.read_until("<footer>end</footer>").await;
+    })
+    .await;
+    response.read_until(SHELL_END).await;
     release.send(true).unwrap();
 
     // Wait until the count of finished boundaries stops moving (bounded).

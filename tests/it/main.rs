@@ -7,5 +7,6 @@ mod binary;
 mod common;
 mod engine;
 mod ordering;
+mod pages;
 mod server;
 mod site;

@@ -1,0 +1,88 @@
+//! A kit for test pages written on the engine: a shell, a text template,
+//! a one-route router, gates, and boundaries that are ready at once or never.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
+use axum::Router;
+use axum::response::Response;
+use axum::routing::get;
+use suspense_ssr::engine::{Boundary, Engine, Page};
+use tokio::sync::oneshot;
+
+use crate::common::{RawResponse, TestServer, get as http_get};
+
+#[derive(Template)]
+#[template(
+    source = "<!doctype html><html><head><title>t</title></head><body><main>{% for part in parts %}<div class=\"slot\">{{ part }}</div>{% endfor %}</main><footer>end</footer></body></html>",
+    ext = "html"
+)]
+pub struct Shell {
+    pub parts: Vec<Boundary>,
+}
+
+/// The shell's last line before its held-back tail.
+pub const SHELL_END: &str = "<footer>end</footer>";
+
+#[derive(Template)]
+#[template(source = "<p class=\"text\">{{ text }}</p>", ext = "html")]
+pub struct Text {
+    pub text: String,
+}
+
+pub fn text(s: &str) -> Text {
+    Text { text: s.to_owned() }
+}
+
+/// A boundary whose content is ready on its first poll.
+pub fn ready(page: &Page, fallback: &str, content: &str) -> Boundary {
+    let content = text(content);
+    page.suspend(text(fallback), async { Ok::<_, Infallible>(content) })
+}
+
+/// A boundary that never resolves and never times out.
+pub fn never(page: &Page, fallback: &str) -> Boundary {
+    page.boundary(text(fallback))
+        .no_timeout()
+        .suspend(std::future::pending::<Result<Text, Infallible>>())
+}
+
+/// Receivers handed to the handler once; the test keeps the senders.
+pub type Gates = Arc<Mutex<Option<Vec<oneshot::Receiver<()>>>>>;
+
+pub fn gates(n: usize) -> (Vec<oneshot::Sender<()>>, Gates) {
+    let (senders, receivers) = (0..n).map(|_| oneshot::channel()).unzip();
+    (senders, Arc::new(Mutex::new(Some(receivers))))
+}
+
+pub fn take(gates: &Gates) -> Vec<oneshot::Receiver<()>> {
+    gates.lock().unwrap().take().expect("page requested once")
+}
+
+/// `GET /` answered by `page`, on a fresh page of `engine`.
+pub fn route(
+    engine: &Engine,
+    page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
+) -> Router {
+    let engine = engine.clone();
+    Router::new().route(
+        "/",
+        get(move || {
+            let page = page.clone();
+            let engine = engine.clone();
+            async move { page(engine.page()) }
+        }),
+    )
+}
+
+/// Serves `page` and requests it: the server (stopped when dropped) and the
+/// response, its head read.
+pub async fn open(
+    engine: &Engine,
+    page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
+) -> (TestServer, RawResponse) {
+    let server = TestServer::start(route(engine, page)).await;
+    let response = http_get(server.addr, "/").await;
+    (server, response)
+}
