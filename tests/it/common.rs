@@ -53,8 +53,14 @@ impl TestServer {
 
     /// The real site, with an engine the test can watch.
     pub async fn site() -> (Self, Engine) {
+        Self::site_with(options()).await
+    }
+
+    /// The real site served with `options`.
+    pub async fn site_with(options: ServeOptions) -> (Self, Engine) {
         let engine = Engine::new();
-        (Self::start(site_router(&engine)).await, engine)
+        let router = site::app(AppState::new(engine.clone()), &static_dir());
+        (Self::start_with(router, options).await, engine)
     }
 
     /// Asks for shutdown and waits (bounded) for the server to return.
@@ -77,11 +83,6 @@ impl Drop for TestServer {
             handle.abort();
         }
     }
-}
-
-/// The real site on `engine`.
-pub fn site_router(engine: &Engine) -> Router {
-    site::app(AppState::new(engine.clone()), &static_dir())
 }
 
 pub fn options() -> ServeOptions {

@@ -8,21 +8,44 @@ use tokio::net::TcpStream;
 
 use suspense_ssr::engine::Engine;
 
-use crate::common::{TestServer, WAIT, get, options, site_router};
+use tokio::sync::watch;
+
+use crate::common::{TestServer, WAIT, eventually, get, options};
+use crate::pages::{SHELL_END, Shell, route, text};
 
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_page_finish() {
+    // The page's only boundary waits on a gate the test holds, so the page is
+    // certainly in flight when shutdown is asked for.
     let engine = Engine::new();
-    let router = site_router(&engine);
+    let (release, released) = watch::channel(false);
+    let router = route(&engine, move |page| {
+        let mut released = released.clone();
+        let part = page.suspend(text("waiting"), async move {
+            released
+                .wait_for(|r| *r)
+                .await
+                .map(|_| text("finished after shutdown"))
+        });
+        page.stream(Shell { parts: vec![part] })
+    });
     let server = TestServer::start(router).await;
     let addr = server.addr;
-    let mut response = get(addr, "/bench?delay=400").await;
-    response.read_until("Loading section 2").await;
+    let mut response = get(addr, "/").await;
+    response.read_until(SHELL_END).await;
 
-    let stopping = tokio::spawn(server.stop());
+    let mut stopping = tokio::spawn(server.stop());
+    // Draining: the server waits for the page instead of returning.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), &mut stopping)
+            .await
+            .is_err(),
+        "the server stopped while a page was in flight"
+    );
+    release.send(true).unwrap();
     let body = response.read_to_end().await.to_owned();
     assert!(
-        body.contains("id=\"s0\"") && body.ends_with("</html>"),
+        body.contains("finished after shutdown") && body.ends_with("</body></html>"),
         "in-flight page cut: {body:?}"
     );
     tokio::time::timeout(WAIT, stopping)
@@ -38,15 +61,10 @@ async fn shutdown_lets_an_in_flight_page_finish() {
 
 #[tokio::test]
 async fn slow_headers_are_cut_off() {
-    let engine = Engine::new();
-    let router = site_router(&engine);
-    let server = TestServer::start_with(
-        router,
-        ServeOptions {
-            header_read_timeout: Duration::from_millis(200),
-            ..options()
-        },
-    )
+    let (server, _engine) = TestServer::site_with(ServeOptions {
+        header_read_timeout: Duration::from_millis(200),
+        ..options()
+    })
     .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream
@@ -70,15 +88,10 @@ async fn slow_headers_are_cut_off() {
 async fn shutdown_is_bounded_by_the_drain_timeout() {
     // A page that would stream for a minute must not hold shutdown longer
     // than the drain timeout.
-    let engine = Engine::new();
-    let router = site_router(&engine);
-    let server = TestServer::start_with(
-        router,
-        ServeOptions {
-            drain_timeout: Duration::from_millis(200),
-            ..options()
-        },
-    )
+    let (server, engine) = TestServer::site_with(ServeOptions {
+        drain_timeout: Duration::from_millis(200),
+        ..options()
+    })
     .await;
     let mut response = get(server.addr, "/bench?delay=60000").await;
     response.read_until("Loading section 2").await;
@@ -87,7 +100,7 @@ async fn shutdown_is_bounded_by_the_drain_timeout() {
         .expect("shutdown must end at the drain timeout")
         .unwrap();
     let stats = engine.stats();
-    crate::common::eventually("the cut page's boundaries are dropped", || {
+    eventually("the cut page's boundaries are dropped", || {
         stats.live_boundaries() == 0
     })
     .await;
