@@ -135,7 +135,7 @@ impl PageBody {
         }
     }
 
-    fn on_resolved(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<u32>) {
+    fn on_resolved(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<wire::Swap>) {
         for id in &resolved.discarded {
             self.orphan(*id);
         }
@@ -151,11 +151,15 @@ impl PageBody {
         }
     }
 
-    fn emit(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<u32>) {
+    fn emit(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<wire::Swap>) {
         // Room for the fragment, its template tags and its share of the script.
         out.reserve(resolved.html.len() + 64);
         wire::push_fragment(out, resolved.id, &resolved.html);
-        ready.push(resolved.id);
+        ready.push(wire::Swap {
+            id: resolved.id,
+            at: resolved.at,
+            outcome: resolved.outcome,
+        });
         self.open -= 1;
         for child in resolved.children {
             let slot = self.slot(child);

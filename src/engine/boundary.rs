@@ -171,9 +171,11 @@ impl BoundaryBuilder<'_> {
         };
         let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Boundaries);
         let key = shared.key();
+        let started = shared.started;
         let timeout = self.timeout;
         let run = async move {
-            let resolved = resolve(id, key, future, timeout, failure).await;
+            let mut resolved = resolve(id, key, future, timeout, failure).await;
+            resolved.at = started.elapsed();
             live.stats().record(resolved.outcome);
             resolved
         };
@@ -203,6 +205,9 @@ pub(crate) struct Resolved {
     /// never reach the page.
     pub(crate) discarded: Vec<u32>,
     pub(crate) outcome: Outcome,
+    /// When its content (or failure content) was ready, counted from the
+    /// page's start; the client runtime records it beside the reveal time.
+    pub(crate) at: Duration,
 }
 
 /// A boundary's own failure content, if it set any.
@@ -290,6 +295,7 @@ where
         children: Vec::new(),
         discarded,
         outcome,
+        at: Duration::ZERO,
     };
     match finished {
         Some(Ok(Ok(content))) => {
@@ -303,6 +309,7 @@ where
                     children: placed,
                     discarded: Vec::new(),
                     outcome: Outcome::Resolved,
+                    at: Duration::ZERO,
                 },
                 Err(failure) => {
                     tracing::warn!(boundary = id, %failure, "boundary content failed to render");

@@ -1,16 +1,19 @@
 //! [`Engine`] and [`Page`]: where boundaries are created and a page becomes a
 //! streamed response.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use askama::Template;
 use axum::body::Body;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::task::AtomicWaker;
+use tokio::time::Instant;
 
 use super::body::PageBody;
 use super::boundary::{Resolved, render_placing};
@@ -66,6 +69,8 @@ impl Engine {
                 state: Mutex::new(PageState::default()),
                 next_id: AtomicU32::new(0),
                 waker: AtomicWaker::new(),
+                started: Instant::now(),
+                debug: AtomicBool::new(false),
             }),
         }
     }
@@ -112,6 +117,11 @@ pub(crate) struct PageShared {
     /// The body stream's waker, so a boundary created or orphaned outside
     /// the stream's own poll still gets noticed.
     waker: AtomicWaker,
+    /// When the page was made (for a page taken from a request: when its
+    /// handler started). Boundaries' resolution times count from here.
+    pub(crate) started: Instant,
+    /// Send the timing overlay with the page.
+    debug: AtomicBool,
 }
 
 #[derive(Default)]
@@ -220,6 +230,19 @@ impl Page {
         Engine::global().page()
     }
 
+    /// Sends the timing overlay with this page (or not): a small panel that
+    /// draws, for each boundary, when its fallback showed, when its content
+    /// was revealed and when its data resolved on the server. A page taken
+    /// as a handler argument turns it on by itself for `?debug=1`.
+    pub fn set_debug(&self, on: bool) {
+        self.shared.debug.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether this page is sent with the timing overlay.
+    pub fn debug(&self) -> bool {
+        self.shared.debug.load(Ordering::Relaxed)
+    }
+
     /// Renders `shell` and answers `200 OK` with a streamed body: the shell
     /// with every fallback at once, then each boundary's content as it
     /// resolves. See [`stream_with_status`](Self::stream_with_status).
@@ -243,7 +266,12 @@ impl Page {
                 return shell_error();
             }
         };
-        let (head, tail) = wire::split_shell(html);
+        let (mut head, tail) = wire::split_shell(html);
+        if self.debug() {
+            // Right after the shell: it runs while the page is still
+            // loading, when every first-level fallback is in the document.
+            wire::push_overlay(&mut head);
+        }
         let body = PageBody::new(self.shared, head, tail, placed);
         let mut response = Response::new(Body::from_stream(body));
         *response.status_mut() = status;
@@ -269,6 +297,47 @@ impl Page {
     }
 }
 
+/// A page as a handler argument: made on the state's [`Engine`], with the
+/// timing overlay on when the query asks for it (`debug=1`).
+///
+/// ```
+/// use askama::Template;
+/// use axum::{Router, response::Response, routing::get};
+/// use suspense_ssr::engine::{Engine, Page};
+///
+/// #[derive(Template)]
+/// #[template(source = "<html><body>Hello</body></html>", ext = "html")]
+/// struct Hello;
+///
+/// async fn hello(page: Page) -> Response {
+///     page.stream(Hello)
+/// }
+///
+/// // Any state the engine can be taken from (`FromRef`) will do.
+/// let app: Router = Router::new().route("/", get(hello)).with_state(Engine::new());
+/// ```
+impl<S> FromRequestParts<S> for Page
+where
+    Engine: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let page = Engine::from_ref(state).page();
+        page.set_debug(debug_requested(parts.uri.query()));
+        Ok(page)
+    }
+}
+
+/// `debug=1` (or `debug=true`) anywhere in the query.
+fn debug_requested(query: Option<&str>) -> bool {
+    query.is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .any(|(name, value)| name == "debug" && (value == "1" || value == "true"))
+    })
+}
+
 impl Default for Page {
     fn default() -> Self {
         Self::new()
@@ -282,4 +351,18 @@ fn shell_error() -> Response {
         "internal error: the page could not be rendered\n",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::debug_requested;
+
+    #[test]
+    fn debug_is_asked_for_in_the_query() {
+        assert!(debug_requested(Some("debug=1")));
+        assert!(debug_requested(Some("delay=10&debug=true")));
+        assert!(!debug_requested(Some("debug=0")));
+        assert!(!debug_requested(Some("nodebug=1")));
+        assert!(!debug_requested(None));
+    }
 }

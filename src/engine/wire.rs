@@ -40,13 +40,23 @@
 //! cannot close the `<template>` or the `<script>`.
 
 use std::fmt::{self, Write};
+use std::time::Duration;
+
+use super::stats::Outcome;
 
 /// The client runtime: the swap function, minified by hand (React's `$RC` is
-/// 478 bytes). Readable form:
+/// 478 bytes). `$S(i, s, o)` reveals boundary `i`, whose data the server had
+/// ready `s` ms after the page started (`o`: `"error"` or `"timeout"` when
+/// the boundary shows failure content), and records both times on the global
+/// `__suspense` (see [`TIMINGS`]). Readable form:
 ///
 /// ```js
-/// $S = function (i, d, b, t, p, e, n) {
+/// $S = function (i, s, o, d, b, t, p, e, n, R, x, c) {
 ///   d = document;
+///   R = self.__suspense || (self.__suspense = {});
+///   x = R[i] || (R[i] = {});
+///   x.s = s;                                        // server: data ready
+///   o && (x.o = o);
 ///   b = d.getElementById("B:" + i);                 // start marker
 ///   t = d.getElementById("S:" + i);                 // content
 ///   if (b && t) {
@@ -59,19 +69,52 @@ use std::fmt::{self, Write};
 ///       while ((n = b.nextSibling) != e) p.removeChild(n);   // the fallback
 ///       p.removeChild(e);
 ///     }
+///     c = t.content.querySelectorAll("template[id^='B:']"); // nested placeholders
 ///     p.replaceChild(t.content, b);
+///     x.r = n = performance.now();                  // revealed
+///     // the nested boundaries' fallbacks show from now on
+///     c.forEach(function (e) { R[e.id.slice(2)] = { p: i, f: n } });
 ///   }
 ///   t && t.remove();
 ///   d.currentScript.remove();                       // leave no instruction behind
 /// };
 /// ```
 pub(crate) const RUNTIME: &str = concat!(
-    "$S=function(i,d,b,t,p,e,n){d=document;b=d.getElementById(\"B:\"+i);",
-    "t=d.getElementById(\"S:\"+i);if(b&&t){p=b.parentNode;",
+    "$S=function(i,s,o,d,b,t,p,e,n,R,x,c){d=document;",
+    "R=self.__suspense||(self.__suspense={});x=R[i]||(R[i]={});x.s=s;o&&(x.o=o);",
+    "b=d.getElementById(\"B:\"+i);t=d.getElementById(\"S:\"+i);if(b&&t){p=b.parentNode;",
     "for(e=b;e&&!(e.nodeType==8&&e.data==\"/\"+i);)e=e.nextSibling;",
     "if(e){while((n=b.nextSibling)!=e)p.removeChild(n);p.removeChild(e)}",
-    "p.replaceChild(t.content,b)}t&&t.remove();d.currentScript.remove()};",
+    "c=t.content.querySelectorAll(\"template[id^='B:']\");p.replaceChild(t.content,b);",
+    "x.r=n=performance.now();c.forEach(function(e){R[e.id.slice(2)]={p:i,f:n}})}",
+    "t&&t.remove();d.currentScript.remove()};",
 );
+
+/// What the runtime records, for tests and tools: `window.__suspense` maps
+/// each boundary id to `{s, r, f, p, o}`, all times in ms:
+///
+/// - `s`: when the server had the boundary's content ready, counted from the
+///   page's start on the server (its handler);
+/// - `r`: when the content was revealed, on the page's `performance.now()`
+///   clock (0 = navigation start);
+/// - `f`, `p`: for a nested boundary, its parent's id and when its fallback
+///   entered the document (the parent's reveal). The debug overlay also sets
+///   `f` for the boundaries that came with the shell;
+/// - `o`: `"error"` or `"timeout"` if the boundary shows failure content.
+pub const TIMINGS: &str = "__suspense";
+
+/// The `?debug=1` overlay: a waterfall of the page's boundaries, drawn from
+/// [`TIMINGS`] (readable source in `overlay.js`).
+const OVERLAY: &str = include_str!("overlay.js");
+
+/// One boundary to reveal, as the instruction script names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Swap {
+    pub(crate) id: u32,
+    /// When its content was ready, from the page's start.
+    pub(crate) at: Duration,
+    pub(crate) outcome: Outcome,
+}
 
 /// Writes a pending boundary's placeholder: start marker, fallback, end marker.
 pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) -> fmt::Result {
@@ -91,17 +134,32 @@ pub(crate) fn push_fragment(out: &mut String, id: u32, html: &str) {
 
 /// Appends the one script that swaps the given fragments in, in order; with
 /// `with_runtime` it first defines the swap function.
-pub(crate) fn push_instructions(out: &mut String, ids: &[u32], with_runtime: bool) {
+pub(crate) fn push_instructions(out: &mut String, swaps: &[Swap], with_runtime: bool) {
     out.push_str("<script>");
     if with_runtime {
         out.push_str(RUNTIME);
     }
-    for (n, id) in ids.iter().enumerate() {
+    for (n, swap) in swaps.iter().enumerate() {
         if n > 0 {
             out.push(';');
         }
-        let _ = write!(out, "$S({id})");
+        // Tenths of a millisecond are plenty beside the client's clock.
+        let ms = swap.at.as_secs_f64() * 1000.0;
+        let _ = write!(out, "$S({},{ms:.1}", swap.id);
+        match swap.outcome {
+            Outcome::Resolved => {}
+            Outcome::Failed | Outcome::Panicked => out.push_str(",\"error\""),
+            Outcome::TimedOut => out.push_str(",\"timeout\""),
+        }
+        out.push(')');
     }
+    out.push_str("</script>");
+}
+
+/// Appends the debug overlay's script.
+pub(crate) fn push_overlay(out: &mut String) {
+    out.push_str("<script>");
+    out.push_str(OVERLAY);
     out.push_str("</script>");
 }
 
@@ -134,10 +192,21 @@ mod tests {
     #[test]
     fn runtime_is_small() {
         assert!(
-            RUNTIME.len() <= 400,
-            "the swap runtime grew to {} bytes, over the 400-byte budget",
+            RUNTIME.len() <= 600,
+            "the swap runtime grew to {} bytes, over the 600-byte budget",
             RUNTIME.len()
         );
+    }
+
+    #[test]
+    fn scripts_cannot_end_early() {
+        // Inside <script>, `</script` (any case) ends the element, and
+        // `<!--` starts the legacy escape that can swallow it.
+        for source in [RUNTIME, OVERLAY] {
+            assert!(source.contains(&format!("self.{TIMINGS}")));
+            let lower = source.to_ascii_lowercase();
+            assert!(!lower.contains("</script") && !lower.contains("<!--"));
+        }
     }
 
     #[test]
@@ -151,8 +220,24 @@ mod tests {
 
     #[test]
     fn instructions_batch_in_one_script() {
+        let swap = |id, ms, outcome| Swap {
+            id,
+            at: Duration::from_micros(ms),
+            outcome,
+        };
         let mut out = String::new();
-        push_instructions(&mut out, &[3, 1], false);
-        assert_eq!(out, "<script>$S(3);$S(1)</script>");
+        push_instructions(
+            &mut out,
+            &[
+                swap(3, 1_260, Outcome::Resolved),
+                swap(1, 30_000_040, Outcome::TimedOut),
+                swap(0, 7, Outcome::Panicked),
+            ],
+            false,
+        );
+        assert_eq!(
+            out,
+            "<script>$S(3,1.3);$S(1,30000.0,\"timeout\");$S(0,0.0,\"error\")</script>"
+        );
     }
 }

@@ -5,12 +5,11 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
-use crate::engine::Boundary;
+use crate::engine::{Boundary, Page};
 
 /// The data string of every item: it exercises escaping on every item.
 const TEXT: &str = r#"Tom & Jerry <say> "hi" & 'bye'"#;
@@ -43,7 +42,7 @@ pub(crate) struct BenchParams {
     delay_ms: u64,
 }
 
-pub(crate) async fn bench(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
     let params = match BenchParams::parse(query.as_deref().unwrap_or("")) {
         Ok(params) => params,
         Err(reason) => {
@@ -55,7 +54,6 @@ pub(crate) async fn bench(State(app): State<AppState>, RawQuery(query): RawQuery
                 .into_response();
         }
     };
-    let page = app.engine.page();
     let n = params.boundaries;
     // Delays count from the request, not from when each future is first polled.
     let start = tokio::time::Instant::now();

@@ -1,10 +1,9 @@
 //! `GET /`: what this server is, with links to see it stream.
 
 use askama::Template;
-use axum::extract::State;
 use axum::response::Response;
 
-use super::AppState;
+use crate::engine::Page;
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -29,6 +28,6 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-pub(crate) async fn index(State(app): State<AppState>) -> Response {
-    app.engine.page().stream(Index { examples: EXAMPLES })
+pub(crate) async fn index(page: Page) -> Response {
+    page.stream(Index { examples: EXAMPLES })
 }

@@ -8,6 +8,7 @@ mod index;
 use std::path::Path;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -20,6 +21,14 @@ use crate::engine::Engine;
 pub struct AppState {
     /// Makes the pages and counts what their boundaries do.
     pub engine: Engine,
+}
+
+/// Handlers take their [`Page`](crate::engine::Page) as an argument, made on
+/// this engine.
+impl FromRef<AppState> for Engine {
+    fn from_ref(state: &AppState) -> Engine {
+        state.engine.clone()
+    }
 }
 
 impl AppState {

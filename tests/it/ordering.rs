@@ -189,8 +189,9 @@ fn apply_swaps(body: &str) -> String {
                 document.push_str(&rest[..s]);
                 let end = rest[s..].find("</script>").unwrap() + s;
                 let script = &rest[s + "<script>".len()..end];
+                // `$S(id,server_ms)` or `$S(id,server_ms,"outcome")`
                 for call in script.split("$S(").skip(1) {
-                    calls.push(call[..call.find(')').unwrap()].to_owned());
+                    calls.push(call[..call.find(',').unwrap()].to_owned());
                 }
                 rest = &rest[end + "</script>".len()..];
             }
