@@ -4,6 +4,8 @@
 #![allow(unreachable_pub)] // helpers are `pub` for the test modules
 
 mod binary;
+mod browser;
+mod chrome;
 mod common;
 mod engine;
 mod ordering;

@@ -1,0 +1,244 @@
+//! A real browser for the tests: Debian's headless Chromium, driven over
+//! WebDriver (`chromium-driver`) with fantoccini.
+//!
+//! Each [`Browser`] is its own chromedriver on a free loopback port and its
+//! own Chromium with a fresh profile directory, both gone when it is closed
+//! (or dropped, if the test failed). Pages are opened with the `none` page
+//! load strategy, so the test gets control back while the response is still
+//! streaming and can look at the page between chunks. Every wait is bounded.
+//!
+//! Without Chromium the tests are skipped, loudly (a line on the real stderr,
+//! counted by `scripts/test`); under `CI=true` a missing browser fails them.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::common::WAIT;
+
+/// Debian's paths; `SUSPENSE_CHROMIUM` and `SUSPENSE_CHROMEDRIVER` point
+/// elsewhere (a matching pair: the driver must know the browser's version).
+fn tool(var: &str, debian: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| PathBuf::from(debian), PathBuf::from)
+}
+
+/// Starting a browser on a loaded two-core machine can take a while.
+const LAUNCH_WAIT: Duration = Duration::from_secs(60);
+
+/// The line `scripts/test` counts as a skipped test.
+pub const SKIP_MARK: &str = "BROWSER TEST SKIPPED";
+
+pub struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// A fresh headless Chromium, or `None` (after saying so on stderr) when
+    /// this machine has none and this is not CI.
+    pub async fn launch(test: &str) -> Option<Browser> {
+        let chromium = tool("SUSPENSE_CHROMIUM", "/usr/bin/chromium");
+        let driver = tool("SUSPENSE_CHROMEDRIVER", "/usr/bin/chromedriver");
+        for tool in [&chromium, &driver] {
+            if !tool.exists() {
+                let why = format!(
+                    "{} is missing (Debian packages chromium and chromium-driver; \
+                     scripts/test installs them when run as root)",
+                    tool.display()
+                );
+                if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                    panic!("browser test {test}: {why}");
+                }
+                // Straight to the process's stderr: the test harness
+                // captures eprintln! from passing tests.
+                let _ = writeln!(std::io::stderr(), "{SKIP_MARK}: {test}: {why}");
+                return None;
+            }
+        }
+        Some(
+            tokio::time::timeout(LAUNCH_WAIT, Self::start(test, &chromium, &driver))
+                .await
+                .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
+        )
+    }
+
+    async fn start(test: &str, chromium: &Path, driver: &Path) -> Browser {
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "chromium-profile-{test}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).expect("create the profile directory");
+
+        let mut driver = Command::new(driver)
+            .arg("--port=0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            // Its own process group, so a failed test can stop the driver
+            // and the browser it started in one go.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let port = driver_port(&mut driver).await;
+
+        let capabilities = json!({
+            "browserName": "chrome",
+            "pageLoadStrategy": "none",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1100,800",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("open a WebDriver session");
+        Browser {
+            client: Some(client),
+            driver,
+            profile,
+        }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("browser open")
+    }
+
+    /// Starts loading `url` and returns at once (the page may still be
+    /// streaming for a long time).
+    pub async fn open(&self, url: &str) {
+        self.client().goto(url).await.expect("navigate");
+        // The old document may still be current for a moment.
+        self.wait_for(
+            &format!("navigation to {url}"),
+            "return location.href === arguments[0]",
+            vec![json!(url)],
+        )
+        .await;
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page.
+    pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client()
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
+    }
+
+    /// Runs `script` until it returns something other than `null` or
+    /// `false`, and returns that; fails the test after [`WAIT`]. A script
+    /// that throws (the page is between documents) is tried again.
+    pub async fn wait_for(&self, what: &str, script: &str, args: Vec<Value>) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut last = None;
+        loop {
+            match self.client().execute(script, args.clone()).await {
+                Ok(Value::Null | Value::Bool(false)) => {}
+                Ok(value) => return value,
+                Err(error) => last = Some(error.to_string()),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("waited {WAIT:?} for {what}; last error: {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Saves a PNG of the window as `target/browser/NAME.png` and returns
+    /// its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client().screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("create target/browser");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    /// Ends the session (Chromium quits), then the driver.
+    pub async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = tokio::time::timeout(WAIT, client.close()).await;
+        }
+        let _ = self.driver.start_kill();
+        let _ = tokio::time::timeout(WAIT, self.driver.wait()).await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if self.client.is_some() {
+            // The test failed before `close`: stop the driver's whole group
+            // (Chromium included) without waiting on the async session.
+            if let Some(pid) = self.driver.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            let _ = std::fs::remove_dir_all(&self.profile);
+        }
+    }
+}
+
+/// Where screenshots go: `target/browser/`.
+pub fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is target/tmp")
+        .join("browser")
+}
+
+/// Reads chromedriver's stdout until it says which port it took; keeps
+/// draining it afterwards so the driver never blocks on a full pipe.
+async fn driver_port(driver: &mut Child) -> u16 {
+    let stdout = driver.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    const SAYS: &str = "started successfully on port ";
+    let port = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read chromedriver's output")
+            .expect("chromedriver exited before it said its port");
+        if let Some(at) = line.find(SAYS) {
+            let digits: String = line[at + SAYS.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            break digits.parse().expect("a port number");
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    port
+}
