@@ -21,6 +21,11 @@ const EXAMPLES: &[(&str, &str)] = &[
         "/bench?delay=3000&boundaries=6&items=5",
         "six small sections, one every half second, bottom up",
     ),
+    (
+        "/bench?delay=3000&boundaries=6&items=5&debug=1",
+        "the same with the timing overlay (debug=1 works on any streamed page): \
+         when each fallback showed, when each section was revealed, when the server had its data",
+    ),
     ("/bench", "no delay: the page as a pure rendering benchmark"),
     (
         "/bench?boundaries=0",
