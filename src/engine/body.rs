@@ -44,21 +44,42 @@ type Running =
 
 pub(crate) struct PageBody {
     shared: Arc<PageShared>,
-    /// The shell up to `</body>`: the first chunk.
-    head: Option<String>,
-    /// `</body></html>`: sent with the last fragment.
-    tail: String,
+    order: Order,
     running: Running,
     /// What is known of each boundary, indexed by id (ids are dense per page,
     /// so a Vec is smaller and faster than maps).
     slots: Vec<Slot>,
     /// Boundaries still to be sent (neither sent nor orphaned).
     open: usize,
-    /// The swap function has been sent in this response.
-    runtime_sent: bool,
     /// The last byte has been produced.
     done: bool,
     _live: LiveGuard,
+}
+
+/// How the boundaries' content is put in the document.
+enum Order {
+    /// Stream mode: fragments in completion order, swapped in by script.
+    Completion {
+        /// The shell up to `</body>`: the first chunk.
+        head: Option<String>,
+        /// `</body></html>`: sent with the last fragment.
+        tail: String,
+        /// The swap function has been sent in this response.
+        runtime_sent: bool,
+    },
+    /// In-order and buffered modes: the document is written front to back,
+    /// each marker replaced by its boundary's content (which may hold
+    /// markers of its own) once that has resolved.
+    Document {
+        /// What is left to write: the shell, then the content of each
+        /// boundary being written, innermost last, each with how far it has
+        /// been written.
+        stack: Vec<(String, usize)>,
+        /// What this page's markers start with.
+        prefix: String,
+        /// Buffered mode: everything is held here and sent at the end.
+        held: Option<String>,
+    },
 }
 
 #[derive(Default)]
@@ -81,12 +102,14 @@ impl PageBody {
         let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
         let mut body = PageBody {
             shared,
-            head: Some(head),
-            tail,
+            order: Order::Completion {
+                head: Some(head),
+                tail,
+                runtime_sent: false,
+            },
             running: FuturesUnordered::new(),
             slots: Vec::new(),
             open: 0,
-            runtime_sent: false,
             done: false,
             _live: live,
         };
@@ -94,6 +117,26 @@ impl PageBody {
             body.slot(id).sent = true;
         }
         body
+    }
+
+    /// A body for the in-order (`buffered: false`) or buffered mode; `html`
+    /// is the whole shell, markers in place of its boundaries.
+    pub(crate) fn in_document_order(shared: Arc<PageShared>, html: String, buffered: bool) -> Self {
+        let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
+        let prefix = wire::marker_prefix(shared.nonce);
+        PageBody {
+            shared,
+            order: Order::Document {
+                stack: vec![(html, 0)],
+                prefix,
+                held: buffered.then(String::new),
+            },
+            running: FuturesUnordered::new(),
+            slots: Vec::new(),
+            open: 0,
+            done: false,
+            _live: live,
+        }
     }
 
     fn slot(&mut self, id: u32) -> &mut Slot {
@@ -139,12 +182,16 @@ impl PageBody {
         for id in &resolved.discarded {
             self.orphan(*id);
         }
+        let in_document_order = matches!(self.order, Order::Document { .. });
         let slot = self.slot(resolved.id);
         if slot.abort.take().is_none() {
             // Orphaned while its result was on the way: nobody waits for it.
             return;
         }
-        if slot.sent {
+        if in_document_order {
+            // Written when the document gets to its marker.
+            slot.waiting = Some(resolved);
+        } else if slot.sent {
             self.emit(resolved, out, ready);
         } else {
             slot.waiting = Some(resolved);
@@ -179,11 +226,15 @@ impl Stream for PageBody {
         if this.done {
             return Poll::Ready(None);
         }
-        if let Some(mut head) = this.head.take() {
+        if let Order::Completion { head, .. } = &mut this.order
+            && let Some(mut head) = head.take()
+        {
             this.absorb(cx);
             if this.open == 0 {
                 // Nothing suspended: the whole page in one chunk.
-                head.push_str(&this.tail);
+                if let Order::Completion { tail, .. } = &this.order {
+                    head.push_str(tail);
+                }
                 this.finish();
             }
             return Poll::Ready(Some(Ok(Bytes::from(head))));
@@ -214,16 +265,46 @@ impl Stream for PageBody {
             }
         }
 
-        if !ready.is_empty() {
-            wire::push_instructions(&mut out, &ready, !this.runtime_sent);
-            this.runtime_sent = true;
-        }
-        if this.open == 0 {
-            out.push_str(&std::mem::take(&mut this.tail));
+        let finished = match &mut this.order {
+            Order::Completion {
+                tail, runtime_sent, ..
+            } => {
+                if !ready.is_empty() {
+                    wire::push_instructions(&mut out, &ready, !*runtime_sent);
+                    *runtime_sent = true;
+                }
+                if this.open == 0 {
+                    out.push_str(&std::mem::take(tail));
+                }
+                this.open == 0
+            }
+            Order::Document {
+                stack,
+                prefix,
+                held,
+            } => {
+                write_in_order(stack, prefix, &mut this.slots, &mut out);
+                let finished = stack.is_empty();
+                if let Some(held) = held {
+                    held.push_str(&out);
+                    out = if finished {
+                        std::mem::take(held)
+                    } else {
+                        String::new()
+                    };
+                }
+                finished
+            }
+        };
+        if finished {
             this.finish();
         }
         if out.is_empty() {
-            Poll::Pending
+            if finished {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            }
         } else {
             Poll::Ready(Some(Ok(Bytes::from(out))))
         }
@@ -231,6 +312,37 @@ impl Stream for PageBody {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, None)
+    }
+}
+
+/// Writes the document front to back as far as it can: text up to the next
+/// marker, then, if that boundary has resolved, its content in place (and
+/// into it, for its own markers); stops at the first boundary not ready.
+fn write_in_order(
+    stack: &mut Vec<(String, usize)>,
+    prefix: &str,
+    slots: &mut [Slot],
+    out: &mut String,
+) {
+    while let Some((text, at)) = stack.last_mut() {
+        match wire::find_marker(text, *at, prefix) {
+            None => {
+                out.push_str(&text[*at..]);
+                stack.pop();
+            }
+            Some((start, end, id)) => {
+                out.push_str(&text[*at..start]);
+                *at = start;
+                let Some(resolved) = slots
+                    .get_mut(id as usize)
+                    .and_then(|slot| slot.waiting.take())
+                else {
+                    return;
+                };
+                *at = end;
+                stack.push((resolved.html, 0));
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use askama::Template;
 use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable};
 
+use super::mode::RenderMode;
 use super::page::{Page, PageShared, Task};
 use super::placement;
 use super::stats::{Gauge, LiveGuard, Outcome};
@@ -57,7 +58,13 @@ impl Display for Boundary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let first = !self.placed.swap(true, Ordering::AcqRel);
         if first && placement::place(self.page.key(), self.id) {
-            wire::write_placeholder(f, self.id, &self.fallback)
+            match self.page.mode() {
+                RenderMode::Stream => wire::write_placeholder(f, self.id, &self.fallback),
+                // Replaced by the content before it leaves the server.
+                RenderMode::InOrder | RenderMode::Buffered => {
+                    wire::write_marker(f, self.page.nonce, self.id)
+                }
+            }
         } else {
             if first {
                 // Not rendered by this page's engine: nothing will swap it.

@@ -7,6 +7,8 @@
 //!   with failure, panic and timeout handling (`boundary.rs`)
 //! - the body stream that runs the boundaries and orders the chunks (`body.rs`)
 //! - the wire format, with an example of the bytes (`wire.rs`)
+//! - render modes, stream, in-order and buffered (`mode.rs`), the crawler
+//!   list (`crawlers.rs`), and the `Page` handler argument (`extract.rs`)
 //! - which placeholders a render wrote (`placement.rs`)
 //! - counters and gauges (`stats.rs`)
 //!
@@ -50,12 +52,18 @@
 
 mod body;
 mod boundary;
+mod crawlers;
+mod extract;
+mod mode;
 mod page;
 mod placement;
 mod stats;
 mod wire;
 
 pub use boundary::{Boundary, BoundaryBuilder, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML};
-pub use page::{Engine, Page};
+pub use crawlers::{CRAWLER_TOKENS, is_crawler};
+pub use extract::BadRenderMode;
+pub use mode::{RenderMode, UnknownRenderMode};
+pub use page::{Engine, Page, RENDER_MODE_HEADER};
 pub use stats::{Stats, StatsSnapshot};
 pub use wire::TIMINGS;

@@ -1,14 +1,12 @@
 //! [`Engine`] and [`Page`]: where boundaries are created and a page becomes a
 //! streamed response.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::{AbortHandle, Abortable, BoxFuture};
@@ -17,8 +15,12 @@ use tokio::time::Instant;
 
 use super::body::PageBody;
 use super::boundary::{Resolved, render_placing};
+use super::mode::RenderMode;
 use super::stats::Stats;
 use super::wire;
+
+/// The response header that names the mode a page was sent in.
+pub const RENDER_MODE_HEADER: &str = "x-render-mode";
 
 /// Shared settings and statistics for the pages it makes. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -71,6 +73,9 @@ impl Engine {
                 waker: AtomicWaker::new(),
                 started: Instant::now(),
                 debug: AtomicBool::new(false),
+                mode: AtomicU8::new(RenderMode::Stream as u8),
+                nonce: wire::page_nonce(),
+                no_script_url: OnceLock::new(),
             }),
         }
     }
@@ -122,6 +127,13 @@ pub(crate) struct PageShared {
     pub(crate) started: Instant,
     /// Send the timing overlay with the page.
     debug: AtomicBool,
+    /// A [`RenderMode`] as its discriminant.
+    mode: AtomicU8,
+    /// Makes this page's in-order and buffered markers its own (see
+    /// `wire::write_marker`).
+    pub(crate) nonce: u64,
+    /// Where a browser without JavaScript goes for the in-order page.
+    no_script_url: OnceLock<String>,
 }
 
 #[derive(Default)]
@@ -166,6 +178,14 @@ impl PageShared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn mode(&self) -> RenderMode {
+        match self.mode.load(Ordering::Relaxed) {
+            m if m == RenderMode::InOrder as u8 => RenderMode::InOrder,
+            m if m == RenderMode::Buffered as u8 => RenderMode::Buffered,
+            _ => RenderMode::Stream,
+        }
     }
 
     pub(crate) fn next_id(&self) -> u32 {
@@ -243,6 +263,27 @@ impl Page {
         self.shared.debug.load(Ordering::Relaxed)
     }
 
+    /// Chooses how the page is sent (default: [`RenderMode::Stream`]). Set it
+    /// before the shell or any boundary is rendered, that is before
+    /// [`stream`](Self::stream). A page taken as a handler argument has it
+    /// set from `?render=` and the user agent already.
+    pub fn set_mode(&self, mode: RenderMode) {
+        self.shared.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    /// How the page will be sent.
+    pub fn mode(&self) -> RenderMode {
+        self.shared.mode()
+    }
+
+    /// In stream mode, a browser with JavaScript off is sent here (a
+    /// `<noscript>` refresh in the `<head>`): the same page with
+    /// `render=in-order`. Set by the handler-argument extractor; the first
+    /// value set stays.
+    pub fn set_no_script_url(&self, url: String) {
+        let _ = self.shared.no_script_url.set(url);
+    }
+
     /// Renders `shell` and answers `200 OK` with a streamed body: the shell
     /// with every fallback at once, then each boundary's content as it
     /// resolves. See [`stream_with_status`](Self::stream_with_status).
@@ -266,13 +307,27 @@ impl Page {
                 return shell_error();
             }
         };
-        let (mut head, tail) = wire::split_shell(html);
-        if self.debug() {
-            // Right after the shell: it runs while the page is still
-            // loading, when every first-level fallback is in the document.
-            wire::push_overlay(&mut head);
-        }
-        let body = PageBody::new(self.shared, head, tail, placed);
+        let mode = self.mode();
+        let body = match mode {
+            RenderMode::Stream => {
+                let (mut head, tail) = wire::split_shell(html);
+                if !placed.is_empty()
+                    && let Some(url) = self.shared.no_script_url.get()
+                {
+                    wire::insert_no_script_refresh(&mut head, url);
+                }
+                if self.debug() {
+                    // Right after the shell: it runs while the page is still
+                    // loading, when every first-level fallback is in the
+                    // document.
+                    wire::push_overlay(&mut head);
+                }
+                PageBody::new(self.shared, head, tail, placed)
+            }
+            RenderMode::InOrder | RenderMode::Buffered => {
+                PageBody::in_document_order(self.shared, html, mode == RenderMode::Buffered)
+            }
+        };
         let mut response = Response::new(Body::from_stream(body));
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -293,49 +348,9 @@ impl Page {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        headers.insert(RENDER_MODE_HEADER, HeaderValue::from_static(mode.as_str()));
         response
     }
-}
-
-/// A page as a handler argument: made on the state's [`Engine`], with the
-/// timing overlay on when the query asks for it (`debug=1`).
-///
-/// ```
-/// use askama::Template;
-/// use axum::{Router, response::Response, routing::get};
-/// use suspense_ssr::engine::{Engine, Page};
-///
-/// #[derive(Template)]
-/// #[template(source = "<html><body>Hello</body></html>", ext = "html")]
-/// struct Hello;
-///
-/// async fn hello(page: Page) -> Response {
-///     page.stream(Hello)
-/// }
-///
-/// // Any state the engine can be taken from (`FromRef`) will do.
-/// let app: Router = Router::new().route("/", get(hello)).with_state(Engine::new());
-/// ```
-impl<S> FromRequestParts<S> for Page
-where
-    Engine: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let page = Engine::from_ref(state).page();
-        page.set_debug(debug_requested(parts.uri.query()));
-        Ok(page)
-    }
-}
-
-/// `debug=1` (or `debug=true`) anywhere in the query.
-fn debug_requested(query: Option<&str>) -> bool {
-    query.is_some_and(|query| {
-        form_urlencoded::parse(query.as_bytes())
-            .any(|(name, value)| name == "debug" && (value == "1" || value == "true"))
-    })
 }
 
 impl Default for Page {
@@ -351,18 +366,4 @@ fn shell_error() -> Response {
         "internal error: the page could not be rendered\n",
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::debug_requested;
-
-    #[test]
-    fn debug_is_asked_for_in_the_query() {
-        assert!(debug_requested(Some("debug=1")));
-        assert!(debug_requested(Some("delay=10&debug=true")));
-        assert!(!debug_requested(Some("debug=0")));
-        assert!(!debug_requested(Some("nodebug=1")));
-        assert!(!debug_requested(None));
-    }
 }

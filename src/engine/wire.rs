@@ -124,6 +124,89 @@ pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) ->
     )
 }
 
+/// A fresh number for a page's markers (random per page, no dependency).
+pub(crate) fn page_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+/// In the in-order and buffered modes a boundary is written as a marker the
+/// engine replaces with its content before anything leaves the server:
+/// `<!--NONCE:i-->`. Escaped data cannot contain `<!--`; the page's random
+/// nonce keeps even trusted (`|safe`) HTML from looking like one.
+pub(crate) fn write_marker(out: &mut dyn Write, nonce: u64, id: u32) -> fmt::Result {
+    write!(out, "<!--{nonce:016x}:{id}-->")
+}
+
+/// What every marker of the page with `nonce` starts with.
+pub(crate) fn marker_prefix(nonce: u64) -> String {
+    format!("<!--{nonce:016x}:")
+}
+
+/// The next marker in `text` from byte `from`: its start, its end, its id.
+pub(crate) fn find_marker(text: &str, from: usize, prefix: &str) -> Option<(usize, usize, u32)> {
+    let mut at = from;
+    while let Some(found) = text[at..].find(prefix) {
+        let start = at + found;
+        let digits_at = start + prefix.len();
+        let digits = text[digits_at..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let end = digits_at + digits;
+        if digits > 0
+            && text[end..].starts_with("-->")
+            && let Ok(id) = text[digits_at..end].parse()
+        {
+            return Some((start, end + 3, id));
+        }
+        at = digits_at;
+    }
+    None
+}
+
+/// In stream mode, sends a browser without JavaScript (which would keep the
+/// fallbacks for ever) to the in-order page: a `<noscript>` refresh right
+/// after `<head …>`, or at the start if the shell has no `<head>`. With
+/// scripting on, a `<noscript>` in the head is inert text.
+pub(crate) fn insert_no_script_refresh(head: &mut String, url: &str) {
+    let mut tag = String::with_capacity(url.len() + 64);
+    tag.push_str("<noscript><meta http-equiv=\"refresh\" content=\"0; url=");
+    for c in url.chars() {
+        match c {
+            '&' => tag.push_str("&amp;"),
+            '"' => tag.push_str("&quot;"),
+            '<' => tag.push_str("&lt;"),
+            '>' => tag.push_str("&gt;"),
+            c => tag.push(c),
+        }
+    }
+    tag.push_str("\"></noscript>");
+    let at = find_ascii_case_insensitive(head.as_bytes(), b"<head")
+        .filter(|&at| {
+            // `<head>` or `<head …>`, not `<header>`
+            matches!(
+                head.as_bytes().get(at + 5),
+                Some(b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/')
+            )
+        })
+        .and_then(|at| head[at..].find('>').map(|close| at + close + 1));
+    match at {
+        Some(at) => head.insert_str(at, &tag),
+        // A `<noscript>` before the doctype would put the page in quirks
+        // mode; without a head, the end of the shell is the safe place.
+        None => head.push_str(&tag),
+    }
+}
+
+fn find_ascii_case_insensitive(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
+}
+
 /// Appends a resolved boundary's content, ready to be swapped in.
 pub(crate) fn push_fragment(out: &mut String, id: u32, html: &str) {
     // Writing to a String cannot fail.
@@ -216,6 +299,32 @@ mod tests {
         assert_eq!(tail, "</Body ></html>");
         let (head, tail) = split_shell("<p>fragment</p>".to_string());
         assert_eq!((head.as_str(), tail.as_str()), ("<p>fragment</p>", ""));
+    }
+
+    #[test]
+    fn markers_are_found_by_their_prefix_only() {
+        let prefix = marker_prefix(0xab);
+        let mut text = String::from("<p>a</p><!--00000000000000ab:x--><!--00000000000000ab:");
+        write_marker(&mut text, 0xab, 7).unwrap();
+        text.push_str("<!--00000000000000ac:8-->");
+        let (start, end, id) = find_marker(&text, 0, &prefix).unwrap();
+        assert_eq!((&text[start..end], id), ("<!--00000000000000ab:7-->", 7));
+        assert_eq!(find_marker(&text, end, &prefix), None);
+    }
+
+    #[test]
+    fn the_no_script_refresh_goes_in_the_head() {
+        let mut head =
+            String::from("<!doctype html><html><HEAD lang=x><title>t</title></head><body><header>");
+        insert_no_script_refresh(&mut head, "/b?x=1&render=in-order");
+        assert_eq!(
+            head,
+            "<!doctype html><html><HEAD lang=x><noscript><meta http-equiv=\"refresh\" \
+             content=\"0; url=/b?x=1&amp;render=in-order\"></noscript><title>t</title></head><body><header>"
+        );
+        let mut bare = String::from("<header>h</header>");
+        insert_no_script_refresh(&mut bare, "/");
+        assert!(bare.starts_with("<header>h</header><noscript>"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use askama::Template;
 use axum::Router;
 use axum::routing::get;
-use suspense_ssr::engine::{Boundary, Engine, Page};
+use suspense_ssr::engine::{Boundary, Engine, Page, RenderMode};
 use tokio::sync::oneshot;
 
 use crate::common::{TestServer, get as http_get};
@@ -220,6 +220,22 @@ fn apply_swaps(body: &str) -> String {
 #[tokio::test]
 async fn random_nestings_and_release_orders_end_as_the_full_document() {
     for seed in 1..=40u64 {
+        run(seed, RenderMode::Stream).await;
+    }
+}
+
+/// In document order, with or without holding everything back, the bytes
+/// themselves must be the full document: no script, no marker.
+#[tokio::test]
+async fn random_nestings_in_order_and_buffered_are_the_full_document() {
+    for seed in 1..=20u64 {
+        run(seed, RenderMode::InOrder).await;
+        run(seed, RenderMode::Buffered).await;
+    }
+}
+
+async fn run(seed: u64, mode: RenderMode) {
+    {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let tree = Arc::new(random_tree(&mut rng));
         let nodes = tree.children.len();
@@ -234,6 +250,7 @@ async fn random_nestings_and_release_orders_end_as_the_full_document() {
                 "/",
                 get(move || {
                     let page = engine.page();
+                    page.set_mode(mode);
                     let roots = tree
                         .roots
                         .iter()
@@ -245,7 +262,15 @@ async fn random_nestings_and_release_orders_end_as_the_full_document() {
         };
         let server = TestServer::start(router).await;
         let mut response = http_get(server.addr, "/").await;
-        response.read_until("</main>").await;
+        match mode {
+            RenderMode::Stream => {
+                response.read_until("</main>").await;
+            }
+            RenderMode::InOrder => {
+                response.read_until("<main>").await;
+            }
+            RenderMode::Buffered => {}
+        }
 
         // Release in a random order, letting the server run a random number
         // of turns between releases: on this current-thread runtime the seed,
@@ -264,13 +289,20 @@ async fn random_nestings_and_release_orders_end_as_the_full_document() {
 
         let body = response.read_to_end().await.to_owned();
         let want = expected(&tree);
-        let got = apply_swaps(&body);
-        assert_eq!(got, want, "seed {seed}, tree {tree:?}\nbody: {body}");
-        assert_eq!(
-            body.matches("$S=function").count(),
-            1,
-            "seed {seed}: runtime sent once"
-        );
+        if mode == RenderMode::Stream {
+            let got = apply_swaps(&body);
+            assert_eq!(got, want, "seed {seed}, tree {tree:?}\nbody: {body}");
+            assert_eq!(
+                body.matches("$S=function").count(),
+                1,
+                "seed {seed}: runtime sent once"
+            );
+        } else {
+            assert_eq!(body, want, "{mode} seed {seed}, tree {tree:?}");
+        }
+        if mode == RenderMode::Buffered {
+            assert_eq!(response.chunks.len(), 1, "buffered: one chunk");
+        }
         assert_eq!(engine.stats().live_boundaries(), 0, "seed {seed}");
     }
 }

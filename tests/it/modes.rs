@@ -1,0 +1,192 @@
+//! The render modes on the wire: in-order writes the document front to back
+//! with no script, buffered sends one complete document, and a request picks
+//! its mode with `?render=` or its user agent.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use suspense_ssr::engine::{DEFAULT_ERROR_HTML, Engine, Page, RenderMode};
+use tokio::sync::oneshot;
+
+use crate::common::{TestServer, get, send};
+use crate::pages::{Shell, gates, open, take, text};
+
+/// A page of three gated boundaries in `mode`.
+fn gated(
+    mode: RenderMode,
+    gates: crate::pages::Gates,
+) -> impl Fn(Page) -> axum::response::Response + Clone {
+    move |page: Page| {
+        page.set_mode(mode);
+        let parts = take(&gates)
+            .into_iter()
+            .enumerate()
+            .map(|(i, gate)| {
+                page.boundary(text(&format!("loading-{i}")))
+                    .no_timeout()
+                    .suspend(async move {
+                        let _ = gate.await;
+                        Ok::<_, Infallible>(text(&format!("section-{i}")))
+                    })
+            })
+            .collect();
+        page.stream(Shell { parts })
+    }
+}
+
+const HEAD: &str =
+    "<!doctype html><html><head><title>t</title></head><body><main><div class=\"slot\">";
+
+fn slot(i: usize) -> String {
+    format!("<p class=\"text\">section-{i}</p></div>")
+}
+
+/// No engine markup of any kind: no script, template or comment.
+fn assert_plain(body: &str) {
+    for markup in ["<script", "<template", "<!--", "$S"] {
+        assert!(!body.contains(markup), "{markup} in {body:?}");
+    }
+}
+
+#[tokio::test]
+async fn in_order_writes_each_section_when_those_before_it_are_in() {
+    let engine = Engine::new();
+    let (senders, gates) = gates(3);
+    let (_server, mut response) = open(&engine, gated(RenderMode::InOrder, gates)).await;
+    assert_eq!(response.header("x-render-mode"), Some("in-order"));
+
+    // The shell up to the first boundary, and nothing of any fallback.
+    response.read_until(HEAD).await;
+    response.assert_quiet(Duration::from_millis(100)).await;
+    assert_eq!(response.body(), HEAD);
+
+    let [s0, s1, s2]: [oneshot::Sender<()>; 3] = senders.try_into().unwrap();
+    // The last one ready first: it waits for those before it.
+    s2.send(()).unwrap();
+    response.assert_quiet(Duration::from_millis(100)).await;
+    assert_eq!(response.body(), HEAD);
+
+    s0.send(()).unwrap();
+    let after_0 = format!("{HEAD}{}<div class=\"slot\">", slot(0));
+    response.read_until(&after_0).await;
+    response.assert_quiet(Duration::from_millis(100)).await;
+    assert_eq!(response.body(), after_0, "section 0, then up to section 1");
+
+    s1.send(()).unwrap();
+    let body = response.read_to_end().await.to_owned();
+    assert_eq!(
+        body,
+        format!(
+            "{HEAD}{}<div class=\"slot\">{}<div class=\"slot\">{}</main><footer>end</footer></body></html>",
+            slot(0),
+            slot(1),
+            slot(2)
+        )
+    );
+    assert_plain(&body);
+    // Three writes at least: the shell, section 0, sections 1 and 2 with the end.
+    assert!(response.chunks.len() >= 3, "{:?}", response.chunks);
+    assert_eq!(engine.stats().live_boundaries(), 0);
+}
+
+#[tokio::test]
+async fn buffered_sends_one_complete_document_with_failures_in_place() {
+    let engine = Engine::new();
+    let (senders, gates) = gates(1);
+    let page = move |page: Page| {
+        page.set_mode(RenderMode::Buffered);
+        let [gate]: [oneshot::Receiver<()>; 1] = take(&gates).try_into().unwrap();
+        let nested = page.clone();
+        let parts = vec![
+            page.suspend(text("loading-0"), async move {
+                let inner = nested.suspend(text("loading-inner"), async {
+                    Ok::<_, Infallible>(text("inner"))
+                });
+                let _ = gate.await;
+                Ok::<_, Infallible>(Shell { parts: vec![inner] })
+            }),
+            page.suspend(text("loading-1"), async {
+                Err::<crate::pages::Text, _>("the data source is down")
+            }),
+            page.boundary(text("loading-2"))
+                .timeout(Duration::from_millis(1))
+                .on_timeout(text("too slow"))
+                .suspend(std::future::pending::<Result<crate::pages::Text, Infallible>>()),
+        ];
+        page.stream(Shell { parts })
+    };
+    let (_server, mut response) = open(&engine, page).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.header("x-render-mode"), Some("buffered"));
+    // Not a byte until every boundary is in.
+    response.assert_quiet(Duration::from_millis(150)).await;
+    assert_eq!(response.body(), "");
+
+    senders.into_iter().next().unwrap().send(()).unwrap();
+    let body = response.read_to_end().await.to_owned();
+    let inner_shell = "<!doctype html><html><head><title>t</title></head><body><main><div class=\"slot\"><p class=\"text\">inner</p></div></main><footer>end</footer></body></html>";
+    assert_eq!(
+        body,
+        format!(
+            "{HEAD}{inner_shell}</div><div class=\"slot\">{DEFAULT_ERROR_HTML}</div>\
+             <div class=\"slot\"><p class=\"text\">too slow</p></div></main><footer>end</footer></body></html>"
+        )
+    );
+    assert_plain(&body);
+    assert_eq!(response.chunks.len(), 1, "one write: {:?}", response.chunks);
+    assert_eq!(engine.stats().live_boundaries(), 0);
+}
+
+#[tokio::test]
+async fn the_request_picks_the_mode() {
+    let (server, _engine) = TestServer::site().await;
+    let mode_of = |ua: &'static str, query: &'static str| {
+        let addr = server.addr;
+        async move {
+            let request = format!(
+                "GET /bench?boundaries=2&items=1{query} HTTP/1.1\r\nHost: t\r\nUser-Agent: {ua}\r\nConnection: close\r\n\r\n"
+            );
+            let mut response = send(addr, request.as_bytes()).await;
+            let body = response.read_to_end().await.to_owned();
+            (response.header("x-render-mode").map(str::to_owned), body)
+        }
+    };
+    let browser = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0";
+    let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+
+    let (mode, body) = mode_of(browser, "").await;
+    assert_eq!(mode.as_deref(), Some("stream"));
+    assert!(body.contains("<template id=\"B:0\">") && body.contains("$S("));
+    // A browser without JavaScript is sent to the in-order page.
+    assert!(
+        body.contains(
+            "<head><noscript><meta http-equiv=\"refresh\" content=\"0; url=/bench?boundaries=2&amp;items=1&amp;render=in-order\"></noscript>"
+        ),
+        "{body}"
+    );
+
+    let (mode, bot_body) = mode_of(bot, "").await;
+    assert_eq!(mode.as_deref(), Some("buffered"), "a crawler gets buffered");
+    assert_plain(&bot_body);
+    assert!(bot_body.contains("id=\"s0\"") && bot_body.contains("id=\"s1\""));
+
+    let (mode, _) = mode_of(bot, "&render=stream").await;
+    assert_eq!(mode.as_deref(), Some("stream"), "asked for: stream");
+    let (mode, body) = mode_of(browser, "&render=in-order").await;
+    assert_eq!(mode.as_deref(), Some("in-order"));
+    assert_plain(&body);
+    let (mode, buffered) = mode_of(browser, "&render=buffered").await;
+    assert_eq!(mode.as_deref(), Some("buffered"));
+    assert_eq!(
+        buffered, bot_body,
+        "the same document for crawlers and ?render=buffered"
+    );
+    assert_eq!(buffered, body, "in-order and buffered end the same");
+
+    let mut response = get(server.addr, "/bench?render=fast").await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.read_to_end().await,
+        "unknown render mode \"fast\": expected stream, in-order or buffered\n"
+    );
+}
