@@ -23,6 +23,20 @@ pub struct Cli {
 pub enum Command {
     /// Serve the site (the default).
     Serve(ServeArgs),
+    /// Render the pages that can be pre-rendered (buffered mode) into .html
+    /// files, plus the static assets, for any plain file server.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// Directory to write to (created if missing; files of the same names
+    /// are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Directory of the static assets, copied to OUT/static.
+    #[arg(long, default_value = "static")]
+    pub static_dir: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

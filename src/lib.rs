@@ -22,12 +22,15 @@
 //!     an example of the bytes.
 //!   - `engine/placement.rs`: which placeholders a render wrote.
 //!   - `engine/stats.rs`: counters and gauges (live boundaries).
-//! - [`site`]: the pages this server ships (`/`, `/bench`) and `/static`.
+//! - [`site`]: the pages this server ships (`/`, `/bench`, `/compare`),
+//!   `/static`, and `/export` (the pages pre-rendered at startup).
+//! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`server`]: accept loop, hyper connections with a header-read timeout,
 //!   TCP_NODELAY, graceful shutdown.
 //! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
 
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod server;
 pub mod site;

@@ -4,14 +4,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use suspense_ssr::config::{Cli, Command, Config};
-use suspense_ssr::server;
+use suspense_ssr::config::{Cli, Command, Config, ExportArgs};
+use suspense_ssr::engine::Engine;
+use suspense_ssr::{server, site};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Export(args)) => return export(args),
         None => cli.serve,
     };
     let config = match Config::from_args(args) {
@@ -59,4 +61,50 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `suspense-ssr export --out DIR`: one line per file written, then a summary.
+fn export(args: ExportArgs) -> ExitCode {
+    if !args.static_dir.is_dir() {
+        eprintln!(
+            "error: --static-dir {}: not a directory (run from the project's root, or pass --static-dir)",
+            args.static_dir.display()
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let exported = runtime.block_on(site::export(
+        Engine::new(),
+        &args.static_dir,
+        true,
+        &args.out,
+    ));
+    match exported {
+        Ok(report) => {
+            for page in &report.pages {
+                println!("{}", args.out.join(page).display());
+            }
+            println!(
+                "exported {} pages and {} static files ({} bytes) to {}",
+                report.pages.len(),
+                report.assets,
+                report.bytes,
+                args.out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: export failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -64,8 +64,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let engine = Engine::with_boundary_timeout(Some(config.boundary_timeout));
-    let router = site::app(AppState::new(engine), &config.static_dir);
-    serve(listener, router, ServeOptions::from(&config), shutdown).await
+    let mut state = AppState::new(engine.clone());
+    // The static side of `/compare`: the exportable pages, pre-rendered now
+    // into a directory of this process's own, served by the file service.
+    let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
+    match site::export(engine, &config.static_dir, false, &export_dir).await {
+        Ok(report) => {
+            tracing::info!(dir = %export_dir.display(), pages = report.pages.len(), "pre-rendered the exportable pages");
+            state.export_dir = Some(export_dir.clone());
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
+        }
+    }
+    let router = site::app(state, &config.static_dir);
+    let served = serve(listener, router, ServeOptions::from(&config), shutdown).await;
+    let _ = std::fs::remove_dir_all(&export_dir);
+    served
 }
 
 /// Serves `router` on `listener` until `shutdown` completes. Then it stops

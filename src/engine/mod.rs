@@ -64,6 +64,6 @@ pub use boundary::{Boundary, BoundaryBuilder, DEFAULT_ERROR_HTML, DEFAULT_TIMEOU
 pub use crawlers::{CRAWLER_TOKENS, is_crawler};
 pub use extract::BadRenderMode;
 pub use mode::{RenderMode, UnknownRenderMode};
-pub use page::{Engine, Page, RENDER_MODE_HEADER};
+pub use page::{Engine, Page, RENDER_MODE_HEADER, whole_when_buffered};
 pub use stats::{Stats, StatsSnapshot};
 pub use wire::TIMINGS;

@@ -353,6 +353,33 @@ impl Page {
     }
 }
 
+/// Holds a buffered page back until it is whole, then answers with all of it
+/// at once and a `Content-Length`: the headers too wait for the slowest
+/// data, as a classic server-rendered page does, and a crawler reads one
+/// plain response. Other responses pass untouched. Use it as
+/// `router.layer(axum::middleware::map_response(whole_when_buffered))`.
+///
+/// A client that leaves while the page is held drops it, and its boundaries
+/// with it, as in the other modes.
+pub async fn whole_when_buffered(response: Response) -> Response {
+    let buffered = response
+        .headers()
+        .get(RENDER_MODE_HEADER)
+        .is_some_and(|mode| mode == RenderMode::Buffered.as_str());
+    if !buffered {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        // hyper sets Content-Length for a body of known size.
+        Ok(bytes) => Response::from_parts(parts, Body::from(bytes)),
+        Err(error) => {
+            tracing::error!(%error, "buffered page body failed");
+            shell_error()
+        }
+    }
+}
+
 impl Default for Page {
     fn default() -> Self {
         Self::new()

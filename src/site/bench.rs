@@ -115,7 +115,7 @@ impl BenchParams {
     }
 }
 
-fn parse_bounded(name: &str, raw: &str, max: u64) -> Result<u64, String> {
+pub(crate) fn parse_bounded(name: &str, raw: &str, max: u64) -> Result<u64, String> {
     let shown: String = raw.chars().take(80).collect();
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{name}: not a whole number: {shown:?}"));

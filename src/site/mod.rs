@@ -3,9 +3,10 @@
 //! application would write them; the engine knows nothing of them.
 
 mod bench;
+mod compare;
 mod index;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -14,13 +15,35 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::services::ServeDir;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, whole_when_buffered};
+use crate::export::{self, ExportError, ExportPage, Report};
+
+/// The pages that can be pre-rendered (`suspense-ssr export`): their content
+/// does not depend on the request.
+pub const EXPORT_PAGES: &[ExportPage] = &[
+    ExportPage {
+        url: "/",
+        file: "index.html",
+    },
+    ExportPage {
+        url: "/bench",
+        file: "bench/index.html",
+    },
+    // The static frame of `/compare`: the page its other frames render.
+    ExportPage {
+        url: compare::BENCH,
+        file: compare::EXPORTED,
+    },
+];
 
 /// What every handler of the site shares. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// Makes the pages and counts what their boundaries do.
     pub engine: Engine,
+    /// Where an export of [`EXPORT_PAGES`] is, served under `/export` (the
+    /// static frame of `/compare`).
+    pub export_dir: Option<PathBuf>,
 }
 
 /// Handlers take their [`Page`](crate::engine::Page) as an argument, made on
@@ -33,21 +56,43 @@ impl FromRef<AppState> for Engine {
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        AppState { engine }
+        AppState {
+            engine,
+            export_dir: None,
+        }
     }
 }
 
 /// The whole site as a router, kept apart from the server so tests can serve
 /// it on any listener.
 pub fn app(state: AppState, static_dir: &Path) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(index::index))
         .route("/bench", get(bench::bench))
+        .route("/compare", get(compare::compare))
         // ServeDir rejects `..` and other components that would leave the
         // directory (also once percent-decoded), and answers them with 404.
-        .nest_service("/static", ServeDir::new(static_dir))
+        .nest_service("/static", ServeDir::new(static_dir));
+    if let Some(dir) = &state.export_dir {
+        router = router.nest_service("/export", ServeDir::new(dir));
+    }
+    router
         .fallback(not_found)
+        // Buffered pages go out whole, headers included, when they are done.
+        .layer(axum::middleware::map_response(whole_when_buffered))
         .with_state(state)
+}
+
+/// Renders [`EXPORT_PAGES`] in buffered mode into `out`, with a copy of
+/// `static_dir` when given.
+pub async fn export(
+    engine: Engine,
+    static_dir: &Path,
+    copy_static: bool,
+    out: &Path,
+) -> Result<Report, ExportError> {
+    let router = app(AppState::new(engine), static_dir);
+    export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -79,3 +79,42 @@ async fn bad_flags_get_a_clear_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn export_writes_the_pages_and_says_where() {
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("binary-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = tokio::time::timeout(
+        WAIT,
+        binary()
+            .arg("export")
+            .arg("--out")
+            .arg(&out)
+            .arg("--static-dir")
+            .arg(static_dir())
+            .output(),
+    )
+    .await
+    .expect("export must finish")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains(&format!("{}", out.join("bench/index.html").display())));
+    assert!(stdout.contains("exported 3 pages and"), "{stdout}");
+    assert!(out.join("index.html").is_file() && out.join("static/bench.css").is_file());
+
+    let missing = binary()
+        .args([
+            "export",
+            "--out",
+            "/tmp/x",
+            "--static-dir",
+            "/nonexistent/dir",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&out);
+}

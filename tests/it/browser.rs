@@ -514,3 +514,97 @@ async fn hostile_data_is_text_in_chromium() {
     no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn without_javascript_a_streamed_page_ends_complete() {
+    let Some(browser) = Browser::launch_with("no_javascript", false).await else {
+        return;
+    };
+    let (server, _engine) = TestServer::site().await;
+    // Stream mode (the default), sections ready bottom up.
+    browser
+        .open(&url(&server, "/bench?boundaries=3&items=2&delay=900"))
+        .await;
+    let ready = browser
+        .wait_for(
+            "every section",
+            "return document.readyState === 'complete' &&
+                    document.querySelectorAll('main > section').length === 3 &&
+                    location.search",
+            vec![],
+        )
+        .await;
+    // The page's scripts never ran: the noscript refresh sent it to the
+    // in-order page, which needs none.
+    assert_eq!(
+        ready,
+        json!("?boundaries=3&items=2&delay=900&render=in-order")
+    );
+    assert_eq!(
+        browser
+            .eval(
+                "return [[...document.querySelectorAll('main > section')].map(s => [s.id, s.checkVisibility()]),
+                         document.querySelectorAll('.fallback').length,
+                         typeof window.$S]",
+                vec![],
+            )
+            .await,
+        json!([[["s0", true], ["s1", true], ["s2", true]], 0, "undefined"])
+    );
+    no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+    browser.screenshot("no-javascript-end").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn compare_shows_four_frames_with_their_timings() {
+    let Some(browser) = Browser::launch("compare").await else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-browser-{}", std::process::id()));
+    let (server, _engine) = TestServer::site_exported(&dir).await;
+    const DELAY: f64 = 1500.0;
+    browser.open(&url(&server, "/compare?delay=1500")).await;
+    let timings = browser
+        .wait_for(
+            "every frame's timings",
+            "const figures = [...document.querySelectorAll('figure[data-frame]')];
+             const done = figures.length === 4 &&
+                 figures.every(f => f.dataset.ttfb && f.dataset.fcp && f.dataset.complete);
+             return done && figures.map(f => [f.querySelector('b').textContent,
+                 Number(f.dataset.ttfb), Number(f.dataset.fcp), Number(f.dataset.complete),
+                 f.querySelector('[data-metric=complete]').textContent]);",
+            vec![],
+        )
+        .await;
+    browser.screenshot("compare").await;
+    let timings: Vec<(String, f64, f64, f64, String)> = serde_json::from_value(timings).unwrap();
+    let names: Vec<&str> = timings.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Static file",
+            "Buffered SSR",
+            "In-order streaming",
+            "Out-of-order streaming"
+        ]
+    );
+    let [file, buffered, in_order, stream] = [&timings[0], &timings[1], &timings[2], &timings[3]];
+    for t in &timings {
+        assert!(t.4.ends_with(" ms"), "shown on the page: {t:?}");
+        assert!(t.1 <= t.3, "first byte before complete: {t:?}");
+    }
+    // What the page is about, as orderings the design guarantees: buffered
+    // sends its first byte only once the slowest data is in; streaming
+    // sends the shell before any data and completes only after it; the file
+    // needs no data at all.
+    assert!(buffered.1 >= DELAY, "{buffered:?}");
+    for streamed in [in_order, stream] {
+        assert!(streamed.3 >= DELAY, "{streamed:?}");
+        assert!(streamed.1 < buffered.1, "{streamed:?} vs {buffered:?}");
+    }
+    assert!(file.3 < buffered.1, "{file:?} vs {buffered:?}");
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -46,6 +46,12 @@ impl Browser {
     /// A fresh headless Chromium, or `None` (after saying so on stderr) when
     /// this machine has none and this is not CI.
     pub async fn launch(test: &str) -> Option<Browser> {
+        Self::launch_with(test, true).await
+    }
+
+    /// As [`launch`](Self::launch), with the pages' JavaScript on or off
+    /// (the content setting a user flips; the test's own scripts still run).
+    pub async fn launch_with(test: &str, javascript: bool) -> Option<Browser> {
         let chromium = tool("SUSPENSE_CHROMIUM", "/usr/bin/chromium");
         let driver = tool("SUSPENSE_CHROMEDRIVER", "/usr/bin/chromedriver");
         for tool in [&chromium, &driver] {
@@ -65,13 +71,16 @@ impl Browser {
             }
         }
         Some(
-            tokio::time::timeout(LAUNCH_WAIT, Self::start(test, &chromium, &driver))
-                .await
-                .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
+            tokio::time::timeout(
+                LAUNCH_WAIT,
+                Self::start(test, &chromium, &driver, javascript),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
         )
     }
 
-    async fn start(test: &str, chromium: &Path, driver: &Path) -> Browser {
+    async fn start(test: &str, chromium: &Path, driver: &Path, javascript: bool) -> Browser {
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "chromium-profile-{test}-{}-{}",
@@ -111,6 +120,11 @@ impl Browser {
                     "--window-size=1100,800",
                     format!("--user-data-dir={}", profile.display()),
                 ],
+                // 1 allows, 2 blocks.
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript":
+                        if javascript { 1 } else { 2 },
+                },
             },
         });
         let Value::Object(capabilities) = capabilities else {

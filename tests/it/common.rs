@@ -63,6 +63,19 @@ impl TestServer {
         (Self::start_with(router, options).await, engine)
     }
 
+    /// The real site with its pages pre-rendered into `dir` and served
+    /// under `/export`, as the binary does at startup.
+    pub async fn site_exported(dir: &std::path::Path) -> (Self, Engine) {
+        let engine = Engine::new();
+        site::export(engine.clone(), &static_dir(), false, dir)
+            .await
+            .expect("export the pages");
+        let mut state = AppState::new(engine.clone());
+        state.export_dir = Some(dir.to_owned());
+        let router = site::app(state, &static_dir());
+        (Self::start_with(router, options()).await, engine)
+    }
+
     /// Asks for shutdown and waits (bounded) for the server to return.
     pub async fn stop(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.take().expect("not stopped yet").send(());

@@ -8,6 +8,7 @@ mod browser;
 mod chrome;
 mod common;
 mod engine;
+mod export;
 mod modes;
 mod ordering;
 mod pages;

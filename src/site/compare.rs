@@ -1,0 +1,77 @@
+//! `GET /compare?delay=D`: the same benchmark page four ways side by side,
+//! each in a frame that reports its own browser timings: the exported static
+//! file (web server), buffered SSR, in-order streaming and out-of-order
+//! streaming (web application server).
+
+use askama::Template;
+use axum::extract::RawQuery;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::bench::parse_bounded;
+use crate::engine::Page;
+
+/// The page every frame shows: small enough to see whole in a frame.
+pub(crate) const BENCH: &str = "/bench?boundaries=4&items=4";
+/// Where the export puts it (served under `/export`).
+pub(crate) const EXPORTED: &str = "compare/bench.html";
+
+/// Long enough to see buffered wait and streaming fill in.
+const DEFAULT_DELAY_MS: u64 = 2400;
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+struct Compare {
+    delay_ms: u64,
+    frames: [Frame; 4],
+}
+
+struct Frame {
+    title: &'static str,
+    what: &'static str,
+    src: String,
+}
+
+pub(crate) async fn compare(page: Page, RawQuery(query): RawQuery) -> Response {
+    let raw = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .find(|(name, _)| name == "delay")
+        .map(|(_, value)| value.into_owned());
+    let delay_ms = match raw.map(|raw| parse_bounded("delay", &raw, 60_000)) {
+        None => DEFAULT_DELAY_MS,
+        Some(Ok(delay)) => delay,
+        Some(Err(reason)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{reason}\n"),
+            )
+                .into_response();
+        }
+    };
+    let bench = |mode: &str| format!("{BENCH}&delay={delay_ms}&render={mode}");
+    page.stream(Compare {
+        delay_ms,
+        frames: [
+            Frame {
+                title: "Static file",
+                what: "exported once, served from disk by the file service: instant, but fixed",
+                src: format!("/export/{EXPORTED}"),
+            },
+            Frame {
+                title: "Buffered SSR",
+                what: "rendered per request; nothing is sent until the slowest data is in",
+                src: bench("buffered"),
+            },
+            Frame {
+                title: "In-order streaming",
+                what: "the shell at once, then each section in document order, no script",
+                src: bench("in-order"),
+            },
+            Frame {
+                title: "Out-of-order streaming",
+                what: "the shell and fallbacks at once, each section as soon as its data is ready",
+                src: bench("stream"),
+            },
+        ],
+    })
+}
