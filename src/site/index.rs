@@ -14,6 +14,10 @@ struct Index {
 
 const EXAMPLES: &[(&str, &str)] = &[
     (
+        "/compare",
+        "the same page four ways side by side: static file, buffered, in-order, streamed, with timings",
+    ),
+    (
         "/bench?delay=2000",
         "three sections over two seconds; the last one arrives first",
     ),
@@ -25,6 +29,14 @@ const EXAMPLES: &[(&str, &str)] = &[
         "/bench?delay=3000&boundaries=6&items=5&debug=1",
         "the same with the timing overlay (debug=1 works on any streamed page): \
          when each fallback showed, when each section was revealed, when the server had its data",
+    ),
+    (
+        "/bench?delay=2000&render=in-order",
+        "in document order, no script: nothing of the sections until section 0 (the slowest) is in",
+    ),
+    (
+        "/bench?delay=2000&render=buffered",
+        "buffered: nothing at all for two seconds, then the whole page",
     ),
     ("/bench", "no delay: the page as a pure rendering benchmark"),
     (
