@@ -13,6 +13,8 @@ use axum::extract::FromRef;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::services::ServeDir;
 
 use crate::engine::{Engine, whole_when_buffered};
@@ -80,6 +82,10 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .fallback(not_found)
         // Buffered pages go out whole, headers included, when they are done.
         .layer(axum::middleware::map_response(whole_when_buffered))
+        // Outside the buffering, so a buffered page is compressed whole and
+        // a streamed one chunk by chunk (the compressor flushes whatever
+        // each chunk gave before waiting for the next).
+        .layer(compression())
         .with_state(state)
 }
 
@@ -93,6 +99,23 @@ pub async fn export(
 ) -> Result<Report, ExportError> {
     let router = app(AppState::new(engine), static_dir);
     export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
+}
+
+/// gzip or brotli, as `Accept-Encoding` prefers, for what is worth it: not
+/// small bodies (under 512 bytes the headers and the frame eat the gain),
+/// not formats that are compressed already, not responses that already
+/// carry a `Content-Encoding` (precompressed static files).
+pub fn compression() -> CompressionLayer<impl Predicate> {
+    let worth_it = SizeAbove::new(512)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::const_new("font/woff"))
+        .and(NotForContentType::const_new("application/zip"))
+        .and(NotForContentType::const_new("application/gzip"))
+        .and(NotForContentType::const_new("video/"))
+        .and(NotForContentType::const_new("audio/"));
+    CompressionLayer::new().compress_when(worth_it)
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -113,6 +113,9 @@ pub struct RawResponse {
     pub raw_body: Vec<u8>,
     pub head: String,
     pub chunks: Vec<String>,
+    /// Every chunk's bytes (for an encoded body, the only record of them:
+    /// `chunks` and `body` stay empty).
+    pub byte_chunks: Vec<Vec<u8>>,
     body: String,
     finished: bool,
 }
@@ -157,6 +160,7 @@ pub async fn send(addr: SocketAddr, request: &[u8]) -> RawResponse {
         raw_body: Vec::new(),
         head,
         chunks: Vec::new(),
+        byte_chunks: Vec::new(),
         body: String::new(),
         finished: false,
     };
@@ -221,15 +225,18 @@ impl RawResponse {
             if self.pending.len() < data_start + size + 2 {
                 return;
             }
-            let data = &self.pending[data_start..data_start + size];
-            let text = String::from_utf8(data.to_vec()).expect("chunk is UTF-8");
+            let data = self.pending[data_start..data_start + size].to_vec();
             assert_eq!(
                 &self.pending[data_start + size..data_start + size + 2],
                 b"\r\n",
                 "chunk not followed by CRLF"
             );
-            self.body.push_str(&text);
-            self.chunks.push(text);
+            if self.header("content-encoding").is_none() {
+                let text = String::from_utf8(data.clone()).expect("chunk is UTF-8");
+                self.body.push_str(&text);
+                self.chunks.push(text);
+            }
+            self.byte_chunks.push(data);
             self.pending.drain(..data_start + size + 2);
         }
     }
@@ -265,6 +272,15 @@ impl RawResponse {
             );
         }
         &self.body
+    }
+
+    /// Reads until at least `n` chunks have arrived.
+    pub async fn read_chunks(&mut self, n: usize) -> &[Vec<u8>] {
+        while self.byte_chunks.len() < n {
+            let more = self.read_more(WAIT, &format!("chunk {n}")).await;
+            assert!(more, "stream ended after {} chunks", self.byte_chunks.len());
+        }
+        &self.byte_chunks
     }
 
     /// Reads to the end of the response and checks it ended properly.

@@ -7,6 +7,7 @@ mod binary;
 mod browser;
 mod chrome;
 mod common;
+mod compression;
 mod engine;
 mod export;
 mod modes;
