@@ -25,10 +25,13 @@
 //! - [`site`]: the pages this server ships (`/`, `/bench`, `/compare`),
 //!   `/static`, and `/export` (the pages pre-rendered at startup).
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
+//! - [`assets`]: `/static` with content fingerprints (immutable caching),
+//!   precompressed brotli/gzip variants made at startup, revalidation.
 //! - [`server`]: accept loop, hyper connections with a header-read timeout,
 //!   TCP_NODELAY, graceful shutdown.
 //! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
 
+pub mod assets;
 pub mod config;
 pub mod engine;
 pub mod export;

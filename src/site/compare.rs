@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::bench::parse_bounded;
+use super::filters;
 use crate::engine::Page;
 
 /// The page every frame shows: small enough to see whole in a frame.

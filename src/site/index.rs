@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::response::Response;
 
+use super::filters;
 use crate::engine::Page;
 
 #[derive(Template)]

@@ -4,19 +4,24 @@
 
 mod bench;
 mod compare;
+mod filters;
 mod index;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use askama::Template;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::http::Uri;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::services::ServeDir;
 
+use crate::assets::{self, Assets};
 use crate::engine::{Engine, whole_when_buffered};
 use crate::export::{self, ExportError, ExportPage, Report};
 
@@ -72,9 +77,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/", get(index::index))
         .route("/bench", get(bench::bench))
         .route("/compare", get(compare::compare))
-        // ServeDir rejects `..` and other components that would leave the
-        // directory (also once percent-decoded), and answers them with 404.
-        .nest_service("/static", ServeDir::new(static_dir));
+        .nest_service("/static", static_files(static_dir));
     if let Some(dir) = &state.export_dir {
         router = router.nest_service("/export", ServeDir::new(dir));
     }
@@ -87,6 +90,25 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         // each chunk gave before waiting for the next).
         .layer(compression())
         .with_state(state)
+}
+
+/// `/static`: fingerprinted, precompressed, cached (see [`crate::assets`]).
+/// The directory is walked once per call; the first call of the process
+/// also makes it the one templates link with the `asset` filter.
+fn static_files(static_dir: &Path) -> Router {
+    match Assets::load(static_dir) {
+        Ok((assets, report)) => {
+            tracing::debug!(?report, dir = %static_dir.display(), "static assets");
+            let assets = Arc::new(assets);
+            assets::install(assets.clone());
+            assets.router()
+        }
+        Err(error) => {
+            // Still served, without fingerprints or precompressed variants.
+            tracing::warn!(%error, dir = %static_dir.display(), "cannot walk the static directory");
+            Router::new().fallback_service(ServeDir::new(static_dir))
+        }
+    }
 }
 
 /// Renders [`EXPORT_PAGES`] in buffered mode into `out`, with a copy of
@@ -118,10 +140,23 @@ pub fn compression() -> CompressionLayer<impl Predicate> {
     CompressionLayer::new().compress_when(worth_it)
 }
 
-async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "not found\n",
-    )
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFound<'a> {
+    /// Escaped by askama; at most 200 characters of it.
+    path: &'a str,
+}
+
+/// The 404 page: HTML for people, short, with a way back.
+async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    let end = (0..=path.len().min(200))
+        .rev()
+        .find(|&at| path.is_char_boundary(at))
+        .unwrap_or(0);
+    let path = &path[..end];
+    match (NotFound { path }).render() {
+        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
 }

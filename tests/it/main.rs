@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub)] // helpers are `pub` for the test modules
 
+mod assets;
 mod binary;
 mod browser;
 mod chrome;

@@ -111,3 +111,19 @@ async fn index_explains_and_links_to_bench() {
     let response = get(server.addr, "/nowhere").await;
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn unknown_paths_get_the_404_page_with_the_path_escaped() {
+    let (server, _engine) = TestServer::site().await;
+    let mut response = get(server.addr, "/no/%3Cscript%3E").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let body = response.read_to_end().await;
+    assert!(body.contains("<h1>Not found</h1>"), "{body}");
+    assert!(body.contains("<code>/no/%3Cscript%3E</code>"), "{body}");
+    // The page links its stylesheet by fingerprint.
+    assert!(body.contains("href=\"/static/bench."), "{body}");
+}
