@@ -10,7 +10,6 @@
 //! Without Chromium the tests are skipped, loudly (a line on the real stderr,
 //! counted by `scripts/test`); under `CI=true` a missing browser fails them.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::common::WAIT;
+use crate::common::{WAIT, have_tool};
 
 /// Debian's paths; `SUSPENSE_CHROMIUM` and `SUSPENSE_CHROMEDRIVER` point
 /// elsewhere (a matching pair: the driver must know the browser's version).
@@ -32,9 +31,6 @@ fn tool(var: &str, debian: &str) -> PathBuf {
 
 /// Starting a browser on a loaded two-core machine can take a while.
 const LAUNCH_WAIT: Duration = Duration::from_secs(60);
-
-/// The line `scripts/test` counts as a skipped test.
-pub const SKIP_MARK: &str = "BROWSER TEST SKIPPED";
 
 pub struct Browser {
     client: Option<Client>,
@@ -54,21 +50,8 @@ impl Browser {
     pub async fn launch_with(test: &str, javascript: bool) -> Option<Browser> {
         let chromium = tool("SUSPENSE_CHROMIUM", "/usr/bin/chromium");
         let driver = tool("SUSPENSE_CHROMEDRIVER", "/usr/bin/chromedriver");
-        for tool in [&chromium, &driver] {
-            if !tool.exists() {
-                let why = format!(
-                    "{} is missing (Debian packages chromium and chromium-driver; \
-                     scripts/test installs them when run as root)",
-                    tool.display()
-                );
-                if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                    panic!("browser test {test}: {why}");
-                }
-                // Straight to the process's stderr: the test harness
-                // captures eprintln! from passing tests.
-                let _ = writeln!(std::io::stderr(), "{SKIP_MARK}: {test}: {why}");
-                return None;
-            }
+        if !have_tool(test, &chromium, "chromium") || !have_tool(test, &driver, "chromium-driver") {
+            return None;
         }
         Some(
             tokio::time::timeout(

@@ -19,6 +19,29 @@ use tokio::task::JoinHandle;
 /// Every wait in the tests is bounded by this (wide: CI machines are slow).
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// The line `scripts/test` counts as a skipped test.
+pub const SKIP_MARK: &str = "TEST SKIPPED";
+
+/// Whether `tool` exists. If not: under `CI=true` the test fails; elsewhere
+/// it says so on the process's real stderr (the harness captures
+/// `eprintln!` from passing tests), for `scripts/test` to count, and the
+/// caller returns early.
+pub fn have_tool(test: &str, tool: &std::path::Path, package: &str) -> bool {
+    if tool.exists() {
+        return true;
+    }
+    let why = format!(
+        "{} is missing (Debian package {package}; scripts/test installs it when run as root)",
+        tool.display()
+    );
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{test}: {why}");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{SKIP_MARK}: {test}: {why}");
+    false
+}
+
 pub fn static_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
 }

@@ -12,6 +12,7 @@ mod compression;
 mod engine;
 mod export;
 mod modes;
+mod nginx;
 mod ordering;
 mod pages;
 mod server;

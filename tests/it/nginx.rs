@@ -1,0 +1,192 @@
+//! `deploy/nginx.conf` for real: nginx on a loopback port in front of two
+//! instances of the site, with the file's ports and paths rewritten and
+//! nothing else changed. The stream stays a stream through the proxy, pages
+//! are spread over both instances and keep loading when one goes away, and
+//! `/static/` comes from disk with the server's caching rules.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+use crate::common::{TestServer, WAIT, get, have_tool, send};
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+struct Nginx {
+    child: Child,
+    port: u16,
+}
+
+impl Nginx {
+    /// Starts nginx (no daemon, no master: one process of this user) with
+    /// the deploy file, in front of `upstreams`.
+    async fn start(name: &str, upstreams: [u16; 2]) -> Nginx {
+        let prefix: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("nginx-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&prefix);
+        std::fs::create_dir_all(prefix.join("tmp")).unwrap();
+        let port = free_port().await;
+
+        let deploy =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
+                .expect("deploy/nginx.conf");
+        let site = replace_once(
+            &deploy,
+            "server 127.0.0.1:3001",
+            &format!("server 127.0.0.1:{}", upstreams[0]),
+        );
+        let site = replace_once(
+            &site,
+            "server 127.0.0.1:3002",
+            &format!("server 127.0.0.1:{}", upstreams[1]),
+        );
+        let site = replace_once(&site, "listen 8080;", &format!("listen 127.0.0.1:{port};"));
+        let site = replace_once(
+            &site,
+            "root /srv/suspense-ssr;",
+            &format!("root {};", env!("CARGO_MANIFEST_DIR")),
+        );
+        std::fs::write(prefix.join("suspense-ssr.conf"), site).unwrap();
+        let p = prefix.display();
+        let main = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {p}/nginx.pid;\n\
+             error_log {p}/error.log warn;\nevents {{ worker_connections 512; }}\n\
+             http {{\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n\
+               access_log off;\n  client_body_temp_path {p}/tmp/body;\n  proxy_temp_path {p}/tmp/proxy;\n\
+               fastcgi_temp_path {p}/tmp/fastcgi;\n  uwsgi_temp_path {p}/tmp/uwsgi;\n\
+               scgi_temp_path {p}/tmp/scgi;\n  include {p}/suspense-ssr.conf;\n}}\n"
+        );
+        std::fs::write(prefix.join("nginx.conf"), main).unwrap();
+
+        let child = Command::new(NGINX)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(prefix.join("nginx.conf"))
+            .arg("-e")
+            .arg(prefix.join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start nginx");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nginx did not listen on {port}: {}",
+                std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Nginx { child, port }
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "deploy/nginx.conf: {from:?} once"
+    );
+    text.replacen(from, to, 1)
+}
+
+async fn free_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn nginx_in_front_streams_balances_and_survives_an_instance() {
+    if !have_tool("nginx_in_front", Path::new(NGINX), "nginx") {
+        return;
+    }
+    let (one, engine_one) = TestServer::site().await;
+    let (two, engine_two) = TestServer::site().await;
+    let nginx = Nginx::start("deploy", [one.addr.port(), two.addr.port()]).await;
+
+    // The stream through the proxy: the shell before any section, then the
+    // sections one by one as they resolve (s2 at 1 s, s1 at 2 s, s0 at 3 s).
+    let mut page = get(nginx.addr(), "/bench?delay=3000&items=2").await;
+    assert_eq!(page.status(), 200);
+    let shell = page.read_until("</footer>").await.to_owned();
+    assert!(
+        shell.contains("Loading section 0") && !shell.contains("<section"),
+        "{shell}"
+    );
+    let first = page.read_until("id=\"s2\"").await.to_owned();
+    assert!(!first.contains("id=\"s1\""), "s2 alone first");
+    let second = page.read_until("id=\"s1\"").await.to_owned();
+    assert!(!second.contains("id=\"s0\""), "then s1");
+    assert!(page.read_to_end().await.ends_with("</html>"));
+    assert!(
+        page.chunks.len() >= 4,
+        "one chunk per write, as the server wrote them: {:?}",
+        page.chunks.len()
+    );
+
+    // Spread over both instances.
+    for _ in 0..12 {
+        let mut page = get(nginx.addr(), "/bench?boundaries=1&items=1").await;
+        assert_eq!(page.status(), 200);
+        page.read_to_end().await;
+    }
+    let (a, b) = (
+        engine_one.stats().snapshot().resolved,
+        engine_two.stats().snapshot().resolved,
+    );
+    assert!(a >= 2 && b >= 2, "both instances serve: {a} and {b}");
+
+    // One instance goes away; pages keep loading through the other.
+    one.stop().await.unwrap();
+    for _ in 0..8 {
+        let mut page = get(nginx.addr(), "/bench?boundaries=2&items=1").await;
+        assert_eq!(page.status(), 200);
+        assert!(page.read_to_end().await.contains("id=\"s0\""));
+    }
+
+    // Static files from disk, with the server's caching rules.
+    let css = get(nginx.addr(), "/static/bench.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.header("cache-control"), Some("public, no-cache"));
+    assert!(css.header("etag").is_some());
+    let fingerprinted = suspense_ssr::assets::url("bench.css");
+    assert_ne!(
+        fingerprinted, "/static/bench.css",
+        "the site installed its assets"
+    );
+    let mut css = get(nginx.addr(), &fingerprinted).await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(
+        css.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(css.read_to_end().await.contains("font"));
+    let request = b"GET /static/compare.js HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n";
+    let js = send(nginx.addr(), request).await;
+    assert_eq!(js.header("content-encoding"), Some("gzip"), "gzip_static");
+    for hidden in ["/static/.gitignore", "/static/", "/static/../Cargo.toml"] {
+        let response = get(nginx.addr(), hidden).await;
+        assert!(
+            matches!(response.status(), 400 | 403 | 404),
+            "{hidden}: {}",
+            response.status()
+        );
+    }
+    drop(two);
+}
