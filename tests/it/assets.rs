@@ -70,7 +70,10 @@ async fn fingerprinted_urls_are_immutable_and_plain_ones_revalidate() {
     let response = request(&server, "GET", &url, "").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.header("cache-control"), Some(IMMUTABLE));
-    assert_eq!(response.header("content-type"), Some("text/css"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
     assert_eq!(body_of(response).await, css);
 
     // An old fingerprint is not this content: 404, not today's file.
@@ -170,9 +173,13 @@ async fn precompressed_variants_are_made_at_startup_and_chosen_by_accept_encodin
     let identity = request(&server, "GET", "/static/app.css", "").await;
     assert_eq!(identity.header("content-encoding"), None);
     assert_eq!(body_of(identity).await, css);
-    // The variants themselves are not assets of their own.
+    // The variants are not assets of their own, nor is a file that
+    // appeared after startup.
     let variant = request(&server, "GET", "/static/app.css.br", "").await;
-    assert_eq!(variant.status(), 200, "served as a file, like nginx would");
+    assert_eq!(variant.status(), 404);
+    std::fs::write(dir.join("late.txt"), "late").unwrap();
+    let late = request(&server, "GET", "/static/late.txt", "").await;
+    assert_eq!(late.status(), 404);
 }
 
 #[tokio::test]

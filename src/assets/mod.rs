@@ -18,11 +18,17 @@
 //!   read-only directory only means compression on the fly instead. The
 //!   same files serve nginx (`gzip_static`, see `deploy/nginx.conf`).
 //!
-//! Serving is tower-http's `ServeDir` (ranges, `HEAD`, conditional requests,
-//! MIME types, `Vary: Accept-Encoding`), behind a thin layer that maps
-//! fingerprinted names, refuses dotfiles and directories, and sets the
-//! caching headers. `ServeDir` already rejects `..` and every other path
-//! that would leave the directory, once percent-decoded.
+//! Files up to 1 MiB (64 MiB in all) are held in memory with their variants
+//! and answered from there (`memory.rs`: ranges, `HEAD`, conditional
+//! requests, MIME types, `Vary: Accept-Encoding`), the way nginx's page
+//! cache and `open_file_cache` spare it the disk. Larger files go through
+//! tower-http's `ServeDir`, which reads them from disk per request. Either
+//! way a thin layer first maps fingerprinted names, refuses dotfiles,
+//! directories and anything that is not one of the files found at startup,
+//! and sets the caching headers. Changes on disk are picked up at restart,
+//! like the fingerprints.
+
+mod memory;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -38,6 +44,8 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_enco
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+use memory::MemoryFile;
+
 /// `Cache-Control` of a fingerprinted URL.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of a plain URL: use it, but ask first.
@@ -49,6 +57,10 @@ const COMPRESSIBLE: &[&str] = &[
 ];
 /// Below this, a compressed variant saves less than its headers cost.
 const MIN_COMPRESS_BYTES: u64 = 512;
+/// Files up to this size are held in memory (with their variants)...
+const MEMORY_FILE_BYTES: usize = 1024 * 1024;
+/// ...as long as all of them together stay under this.
+const MEMORY_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 
 /// The static directory, with each file's fingerprint.
 #[derive(Debug)]
@@ -56,6 +68,11 @@ pub struct Assets {
     dir: PathBuf,
     /// Relative path (`/`-separated) → fingerprint.
     fingerprints: HashMap<String, String>,
+    /// The files answered from memory, by relative path; the others are
+    /// read from disk per request.
+    memory: HashMap<String, MemoryFile>,
+    /// Bytes held by `memory`.
+    in_memory: usize,
 }
 
 /// What [`Assets::load`] did, for the startup log.
@@ -66,6 +83,8 @@ pub struct LoadReport {
     pub compressed: usize,
     /// Variants that could not be written (read-only directory).
     pub unwritable: usize,
+    /// Files answered from memory.
+    pub in_memory: usize,
 }
 
 impl Assets {
@@ -75,6 +94,8 @@ impl Assets {
         let mut assets = Assets {
             dir: dir.to_owned(),
             fingerprints: HashMap::new(),
+            memory: HashMap::new(),
+            in_memory: 0,
         };
         let mut report = LoadReport::default();
         assets.walk(dir, "", &mut report)?;
@@ -95,10 +116,25 @@ impl Assets {
                 self.walk(&entry.path(), &format!("{relative}/"), report)?;
             } else if kind.is_file() && !is_variant(name) {
                 let content = std::fs::read(entry.path())?;
-                self.fingerprints
-                    .insert(relative, format!("{:08x}", crc32fast::hash(&content)));
+                self.fingerprints.insert(
+                    relative.clone(),
+                    format!("{:08x}", crc32fast::hash(&content)),
+                );
                 report.files += 1;
-                precompress(&entry.path(), &content, report);
+                let (br, gz) = precompress(&entry.path(), &content, report);
+                let size = content.len()
+                    + br.as_ref().map_or(0, Vec::len)
+                    + gz.as_ref().map_or(0, Vec::len);
+                if content.len() <= MEMORY_FILE_BYTES && self.in_memory + size <= MEMORY_TOTAL_BYTES
+                {
+                    let modified = entry.metadata()?.modified().ok();
+                    self.in_memory += size;
+                    report.in_memory += 1;
+                    self.memory.insert(
+                        relative,
+                        MemoryFile::new(&entry.path(), content, br, gz, modified),
+                    );
+                }
             }
         }
         Ok(())
@@ -114,28 +150,26 @@ impl Assets {
     }
 
     /// The file a request path (without `/static/`) names, and whether the
-    /// path was fingerprinted. `None` for dotfiles, and for a fingerprint
-    /// that is not the file's current one.
+    /// path was fingerprinted. `None` for dotfiles, for a fingerprint that
+    /// is not the file's current one, and for anything not found at startup
+    /// (directories, precompressed variants, files added since).
     fn resolve<'p>(&self, path: &'p str) -> Option<(std::borrow::Cow<'p, str>, bool)> {
         if path.split('/').any(|segment| segment.starts_with('.')) {
             return None;
         }
-        if let Some((plain, fingerprint)) = split_fingerprint(path) {
-            if self
+        if let Some((plain, fingerprint)) = split_fingerprint(path)
+            && self
                 .fingerprints
                 .get(&plain)
                 .is_some_and(|f| *f == fingerprint)
-            {
-                return Some((plain.into(), true));
-            }
-            // Eight hex digits in a name that is also a real file (say
-            // `v.12345678.txt`): a plain name after all.
-            if self.fingerprints.contains_key(path) {
-                return Some((path.into(), false));
-            }
-            return None;
+        {
+            return Some((plain.into(), true));
         }
-        Some((path.into(), false))
+        // A plain name (also one with eight hex digits, `v.12345678.txt`,
+        // that is a file of its own): only the files found at startup.
+        self.fingerprints
+            .contains_key(path)
+            .then(|| (path.into(), false))
     }
 
     /// A router to nest under `/static`.
@@ -174,6 +208,10 @@ async fn serve(State(assets): State<Arc<Assets>>, request: Request) -> Response 
         return not_found();
     };
     let file = file.into_owned();
+    let cache = if immutable { IMMUTABLE } else { REVALIDATE };
+    if let Some(memory) = assets.memory.get(&file) {
+        return memory.respond(request.method(), request.headers(), cache);
+    }
     let (mut parts, body) = request.into_parts();
     if immutable {
         // ServeDir is asked for the plain name; the query is dropped.
@@ -189,7 +227,6 @@ async fn serve(State(assets): State<Arc<Assets>>, request: Request) -> Response 
     let Ok(mut response) = files.oneshot(Request::from_parts(parts, body)).await;
     match response.status() {
         StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED => {
-            let cache = if immutable { IMMUTABLE } else { REVALIDATE };
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
@@ -200,7 +237,7 @@ async fn serve(State(assets): State<Arc<Assets>>, request: Request) -> Response 
     }
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -251,49 +288,70 @@ fn is_variant(name: &str) -> bool {
     name.ends_with(".gz") || name.ends_with(".br") || name.ends_with(".partial")
 }
 
-/// Writes `path.br` and `path.gz` unless they are fresh, or not worth it.
-fn precompress(path: &Path, content: &[u8], report: &mut LoadReport) {
+/// The brotli and gzip variants of a file: read from `path.br` / `path.gz`
+/// when those are fresh, else made now and written there (a directory that
+/// cannot be written only loses the files, not the variants). `None` when
+/// not worth it.
+fn precompress(
+    path: &Path,
+    content: &[u8],
+    report: &mut LoadReport,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     let compressible = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| COMPRESSIBLE.contains(&e.to_ascii_lowercase().as_str()));
-    if !compressible || (content.len() as u64) < MIN_COMPRESS_BYTES {
-        return;
+    // Large files are read from disk per request, without variants (and
+    // brotli at quality 11 would hold up the start).
+    if !compressible
+        || (content.len() as u64) < MIN_COMPRESS_BYTES
+        || content.len() > MEMORY_FILE_BYTES
+    {
+        return (None, None);
     }
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let source_time = modified(path);
-    for (suffix, compress) in [
+    let mut made = [None, None];
+    for (slot, (suffix, compress)) in [
         ("br", brotli_bytes as fn(&[u8]) -> io::Result<Vec<u8>>),
         ("gz", gzip_bytes),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let mut variant = path.as_os_str().to_owned();
         variant.push(".");
         variant.push(suffix);
         let variant = PathBuf::from(variant);
         if let (Some(source), Some(done)) = (source_time, modified(&variant))
             && done >= source
+            && let Ok(bytes) = std::fs::read(&variant)
         {
+            made[slot] = Some(bytes);
             continue;
         }
-        let written = compress(content).and_then(|bytes| {
-            // Unique per writer: two servers starting on one directory
-            // never write into each other's file.
-            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let mut partial = variant.clone().into_os_string();
-            partial.push(format!(".{}-{n}.partial", std::process::id()));
-            let partial = PathBuf::from(partial);
-            std::fs::write(&partial, bytes)?;
-            std::fs::rename(&partial, &variant)
-        });
-        match written {
+        let Ok(bytes) = compress(content) else {
+            continue;
+        };
+        // Unique per writer: two servers starting on one directory never
+        // write into each other's file.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut partial = variant.clone().into_os_string();
+        partial.push(format!(".{}-{n}.partial", std::process::id()));
+        let partial = PathBuf::from(partial);
+        match std::fs::write(&partial, &bytes).and_then(|()| std::fs::rename(&partial, &variant)) {
             Ok(()) => report.compressed += 1,
             Err(error) => {
+                let _ = std::fs::remove_file(&partial);
                 report.unwritable += 1;
-                tracing::warn!(file = %variant.display(), %error, "cannot write a precompressed variant; it will be compressed per request");
+                tracing::warn!(file = %variant.display(), %error, "cannot write a precompressed variant (it is still served if the file is held in memory)");
             }
         }
+        made[slot] = Some(bytes);
     }
+    let [br, gz] = made;
+    (br, gz)
 }
 
 fn gzip_bytes(content: &[u8]) -> io::Result<Vec<u8>> {
