@@ -3,7 +3,9 @@
 # the shared tools (../shared/bench: load.sh, measure.py), one server at a
 # time on the same two cores as the load generator.
 #
-#   benches/compare.sh                 suspense-ssr, React 18 (1 process), nginx
+#   benches/compare.sh                 suspense-ssr as shipped (gzip for clients that
+#                                      ask, as oha does) and with --no-compression (as
+#                                      the peers send), React 18 (1 process), nginx
 #   PEERS="ssr react1 nginx leptos" benches/compare.sh    also Leptos (cold build: minutes)
 #
 # Env: DUR (load seconds, 10), RUNS (load runs per server, median reported, 3), CONC (connections held at delay=2000 for
@@ -20,7 +22,7 @@ DUR="${DUR:-10}"
 RUNS="${RUNS:-3}"
 CONC="${CONC:-10000}"
 PEER_CONC="${PEER_CONC:-2000}"
-read -r -a peers <<<"${PEERS:-ssr react1 nginx}"
+read -r -a peers <<<"${PEERS:-ssr ssr-nc react1 nginx}"
 out="$root/target/bench/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 # 10,000 held connections need that many descriptors on each side.
@@ -60,6 +62,8 @@ start() { # name -> sets base, server_pid
   case "$name" in
     ssr)    port=3010; timeout 900 "$root/target/release/suspense-ssr" --addr "127.0.0.1:$port" \
               --static-dir "$root/static" >"$out/$name.server.log" 2>&1 & ;;
+    ssr-nc) port=3011; timeout 900 "$root/target/release/suspense-ssr" --addr "127.0.0.1:$port" \
+              --static-dir "$root/static" --no-compression >"$out/$name.server.log" 2>&1 & ;;
     react1) port=3001; PORT=$port WORKERS=1 timeout 900 "$scratch/react18/start.sh" >"$out/$name.server.log" 2>&1 & ;;
     nginx)  port=3002; PORT=$port timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/$name.server.log" 2>&1 & ;;
     leptos) port=3003; PORT=$port timeout 900 "$scratch/leptos/start.sh" >"$out/$name.server.log" 2>&1 & ;;
@@ -91,7 +95,7 @@ for name in "${peers[@]}"; do
   else
     load_path="/bench?delay=0"; t_path="/bench?delay=1000"; order_path="/bench?delay=1000&boundaries=3"
     hold_path="/bench?delay=2000"; conc=$PEER_CONC
-    [ "$name" = ssr ] && conc=$CONC
+    [[ "$name" = ssr* ]] && conc=$CONC
   fi
   start "$name"
   "$BENCH/load.sh" "$base$load_path" 2 >/dev/null # warm-up
@@ -117,7 +121,7 @@ done
 python3 - "$out" "${peers[@]}" <<'PY' | tee "$out/table.md"
 import json, re, sys
 out, names = sys.argv[1], sys.argv[2:]
-label = {"ssr": "suspense-ssr", "react1": "React 18, 1 process", "nginx": "nginx, static file",
+label = {"ssr": "suspense-ssr (gzip)", "ssr-nc": "suspense-ssr, --no-compression", "react1": "React 18, 1 process", "nginx": "nginx, static file",
          "leptos": "Leptos 0.8"}
 rows = {}
 for n in names:

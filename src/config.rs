@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// is shown.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub boundary_timeout: Duration,
+    /// Send pages uncompressed even to clients that accept gzip (static
+    /// files keep their precompressed variants).
+    #[arg(long)]
+    pub no_compression: bool,
 }
 
 /// The server's validated configuration.
@@ -73,6 +77,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     pub drain_timeout: Duration,
     pub boundary_timeout: Duration,
+    /// gzip pages for clients that accept it.
+    pub compress_pages: bool,
 }
 
 impl Config {
@@ -104,6 +110,7 @@ impl Config {
             header_read_timeout: args.header_read_timeout,
             drain_timeout: args.drain_timeout,
             boundary_timeout: args.boundary_timeout,
+            compress_pages: !args.no_compression,
         })
     }
 
@@ -116,6 +123,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
             boundary_timeout: Duration::from_secs(30),
+            compress_pages: true,
         }
     }
 }

@@ -65,6 +65,7 @@ pub async fn run(
 ) -> io::Result<()> {
     let engine = Engine::with_boundary_timeout(Some(config.boundary_timeout));
     let mut state = AppState::new(engine.clone());
+    state.compress_pages = config.compress_pages;
     // The static side of `/compare`: the exportable pages, pre-rendered now
     // into a directory of this process's own, served by the file service.
     let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));

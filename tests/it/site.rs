@@ -80,7 +80,10 @@ async fn static_files_are_served_and_traversal_is_refused() {
     let (server, _engine) = TestServer::site().await;
     let mut response = get(server.addr, "/static/bench.css").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
     assert!(response.read_to_end().await.contains(".fallback"));
 
     for path in [
