@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //!
-//! Dependencies point one way: `site → engine`, `server → site + engine`.
+//! Dependencies point one way: `site → engine + assets + export`,
+//! `server → site + engine`; `engine` and `assets` know no application.
 //!
 //! - [`engine`]: knows nothing of any application.
 //!   - `engine/page.rs`: [`Engine`](engine::Engine) and [`Page`](engine::Page):
@@ -16,17 +17,22 @@
 //!     as a placeholder) and the future that renders its content, with
 //!     errors, panics and timeouts contained.
 //!   - `engine/body.rs`: the body stream: runs the boundaries, orders the
-//!     chunks (shell first, completion order, parents before children),
-//!     cancels everything when the client leaves.
+//!     chunks (shell first, completion order, parents before children; or
+//!     front to back in the in-order and buffered modes), cancels everything
+//!     when the client leaves.
 //!   - `engine/wire.rs`: the wire format and the client swap runtime, with
-//!     an example of the bytes.
+//!     an example of the bytes; `engine/overlay.js`: the `?debug=1` waterfall.
+//!   - `engine/mode.rs`: the render modes (stream, in-order, buffered) and
+//!     how a request picks one; `engine/crawlers.rs`: the crawler list;
+//!     `engine/extract.rs`: [`Page`](engine::Page) as a handler argument.
 //!   - `engine/placement.rs`: which placeholders a render wrote.
 //!   - `engine/stats.rs`: counters and gauges (live boundaries).
 //! - [`site`]: the pages this server ships (`/`, `/bench`, `/compare`),
 //!   `/static`, and `/export` (the pages pre-rendered at startup).
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
-//!   precompressed brotli/gzip variants made at startup, revalidation.
+//!   precompressed brotli/gzip variants made at startup, revalidation;
+//!   `assets/memory.rs` answers small files from memory.
 //! - [`server`]: accept loop, hyper connections with a header-read timeout,
 //!   TCP_NODELAY, graceful shutdown.
 //! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
