@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::site::Latency;
+
 /// Streaming HTML server-side rendering with suspense boundaries.
 #[derive(Debug, Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
@@ -30,6 +32,10 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExportArgs {
+    /// The board's SQLite database (the exported pages do not show it, but
+    /// the site needs one to start).
+    #[arg(long, default_value = "data/board.sqlite3")]
+    pub database: PathBuf,
     /// Directory to write to (created if missing; files of the same names
     /// are replaced).
     #[arg(long)]
@@ -64,6 +70,22 @@ pub struct ServeArgs {
     /// files keep their precompressed variants).
     #[arg(long)]
     pub no_compression: bool,
+    /// The board's SQLite database (created, migrated and seeded if new).
+    #[arg(long, default_value = "data/board.sqlite3")]
+    pub database: PathBuf,
+    /// Simulated latency of the board's slow sources: 0 (none), or
+    /// SOURCE=DURATION pairs (popular, latest, comments, related, author,
+    /// author-posts), e.g. `comments=2s,related=0`.
+    #[arg(long, default_value = "default", value_parser = parse_latency)]
+    pub latency: Latency,
+}
+
+fn parse_latency(spec: &str) -> Result<Latency, String> {
+    if spec == "default" {
+        Ok(Latency::default())
+    } else {
+        spec.parse()
+    }
 }
 
 /// The server's validated configuration.
@@ -79,6 +101,8 @@ pub struct Config {
     pub boundary_timeout: Duration,
     /// gzip pages for clients that accept it.
     pub compress_pages: bool,
+    pub database: PathBuf,
+    pub latency: Latency,
 }
 
 impl Config {
@@ -111,6 +135,8 @@ impl Config {
             drain_timeout: args.drain_timeout,
             boundary_timeout: args.boundary_timeout,
             compress_pages: !args.no_compression,
+            database: args.database,
+            latency: args.latency,
         })
     }
 
@@ -124,6 +150,8 @@ impl Config {
             drain_timeout: Duration::from_secs(10),
             boundary_timeout: Duration::from_secs(30),
             compress_pages: true,
+            database: PathBuf::from("data/board.sqlite3"),
+            latency: Latency::default(),
         }
     }
 }

@@ -39,6 +39,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod data;
 pub mod engine;
 pub mod export;
 pub mod server;

@@ -4,8 +4,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use std::sync::Arc;
 use suspense_ssr::config::{Cli, Command, Config, ExportArgs};
+
+use suspense_ssr::data::SqliteStore;
 use suspense_ssr::engine::Engine;
+use suspense_ssr::site::AppState;
 use suspense_ssr::{server, site};
 use tracing_subscriber::EnvFilter;
 
@@ -82,12 +86,15 @@ fn export(args: ExportArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let exported = runtime.block_on(site::export(
-        Engine::new(),
-        &args.static_dir,
-        true,
-        &args.out,
-    ));
+    let exported = runtime.block_on(async {
+        let store = SqliteStore::open(&args.database)
+            .await
+            .map_err(|e| format!("the board's database: {e}"))?;
+        let state = AppState::new(Engine::new(), Arc::new(store));
+        site::export(state, &args.static_dir, true, &args.out)
+            .await
+            .map_err(|e| e.to_string())
+    });
     match exported {
         Ok(report) => {
             for page in &report.pages {

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::data::SqliteStore;
 use crate::engine::Engine;
 use crate::site::{self, AppState};
 
@@ -64,12 +66,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let engine = Engine::with_boundary_timeout(Some(config.boundary_timeout));
-    let mut state = AppState::new(engine.clone());
+    let store = SqliteStore::open(&config.database)
+        .await
+        .map_err(|e| io::Error::other(format!("the board's database: {e}")))?;
+    tracing::info!(database = %config.database.display(), latency = %config.latency, "board ready");
+    let mut state = AppState::new(engine.clone(), Arc::new(store));
     state.compress_pages = config.compress_pages;
+    state.latency = config.latency;
     // The static side of `/compare`: the exportable pages, pre-rendered now
     // into a directory of this process's own, served by the file service.
     let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
-    match site::export(engine, &config.static_dir, false, &export_dir).await {
+    match site::export(state.clone(), &config.static_dir, false, &export_dir).await {
         Ok(report) => {
             tracing::info!(dir = %export_dir.display(), pages = report.pages.len(), "pre-rendered the exportable pages");
             state.export_dir = Some(export_dir.clone());

@@ -66,4 +66,4 @@ pub use extract::BadRenderMode;
 pub use mode::{RenderMode, UnknownRenderMode};
 pub use page::{Engine, Page, RENDER_MODE_HEADER, whole_when_buffered};
 pub use stats::{Stats, StatsSnapshot};
-pub use wire::TIMINGS;
+pub use wire::{REVEAL_EVENT, TIMINGS};

@@ -47,11 +47,12 @@ use super::stats::Outcome;
 /// The client runtime: the swap function, minified by hand (React's `$RC` is
 /// 478 bytes). `$S(i, s, o)` reveals boundary `i`, whose data the server had
 /// ready `s` ms after the page started (`o`: `"error"` or `"timeout"` when
-/// the boundary shows failure content), and records both times on the global
-/// `__suspense` (see [`TIMINGS`]). Readable form:
+/// the boundary shows failure content), records both times on the global
+/// `__suspense` (see [`TIMINGS`]), and dispatches [`REVEAL_EVENT`] on the
+/// document. Readable form:
 ///
 /// ```js
-/// $S = function (i, s, o, d, b, t, p, e, n, R, x, c) {
+/// $S = function (i, s, o, d, b, t, p, e, n, R, x, c, k) {
 ///   d = document;
 ///   R = self.__suspense || (self.__suspense = {});
 ///   x = R[i] || (R[i] = {});
@@ -70,23 +71,30 @@ use super::stats::Outcome;
 ///       p.removeChild(e);
 ///     }
 ///     c = t.content.querySelectorAll("template[id^='B:']"); // nested placeholders
+///     k = [].slice.call(t.content.childNodes);      // what is revealed
 ///     p.replaceChild(t.content, b);
 ///     x.r = n = performance.now();                  // revealed
 ///     // the nested boundaries' fallbacks show from now on
 ///     c.forEach(function (e) { R[e.id.slice(2)] = { p: i, f: n } });
+///     // tell the page's scripts, so they can enhance the part at once
+///     // (selective hydration): nothing waits for DOMContentLoaded
+///     d.dispatchEvent(new CustomEvent("suspense:reveal",
+///       { detail: { id: i, nodes: k, parent: p } }));
 ///   }
 ///   t && t.remove();
 ///   d.currentScript.remove();                       // leave no instruction behind
 /// };
 /// ```
 pub(crate) const RUNTIME: &str = concat!(
-    "$S=function(i,s,o,d,b,t,p,e,n,R,x,c){d=document;",
+    "$S=function(i,s,o,d,b,t,p,e,n,R,x,c,k){d=document;",
     "R=self.__suspense||(self.__suspense={});x=R[i]||(R[i]={});x.s=s;o&&(x.o=o);",
     "b=d.getElementById(\"B:\"+i);t=d.getElementById(\"S:\"+i);if(b&&t){p=b.parentNode;",
     "for(e=b;e&&!(e.nodeType==8&&e.data==\"/\"+i);)e=e.nextSibling;",
     "if(e){while((n=b.nextSibling)!=e)p.removeChild(n);p.removeChild(e)}",
-    "c=t.content.querySelectorAll(\"template[id^='B:']\");p.replaceChild(t.content,b);",
-    "x.r=n=performance.now();c.forEach(function(e){R[e.id.slice(2)]={p:i,f:n}})}",
+    "c=t.content.querySelectorAll(\"template[id^='B:']\");k=[].slice.call(t.content.childNodes);",
+    "p.replaceChild(t.content,b);x.r=n=performance.now();",
+    "c.forEach(function(e){R[e.id.slice(2)]={p:i,f:n}});",
+    "d.dispatchEvent(new CustomEvent(\"suspense:reveal\",{detail:{id:i,nodes:k,parent:p}}))}",
     "t&&t.remove();d.currentScript.remove()};",
 );
 
@@ -102,6 +110,11 @@ pub(crate) const RUNTIME: &str = concat!(
 ///   `f` for the boundaries that came with the shell;
 /// - `o`: `"error"` or `"timeout"` if the boundary shows failure content.
 pub const TIMINGS: &str = "__suspense";
+
+/// The event the runtime dispatches on `document` after each reveal; its
+/// `detail` holds the boundary's `id`, the revealed `nodes` and their
+/// `parent` element.
+pub const REVEAL_EVENT: &str = "suspense:reveal";
 
 /// The `?debug=1` overlay: a waterfall of the page's boundaries, drawn from
 /// [`TIMINGS`] (readable source in `overlay.js`).
@@ -275,8 +288,8 @@ mod tests {
     #[test]
     fn runtime_is_small() {
         assert!(
-            RUNTIME.len() <= 600,
-            "the swap runtime grew to {} bytes, over the 600-byte budget",
+            RUNTIME.len() <= 700,
+            "the swap runtime grew to {} bytes, over the 700-byte budget",
             RUNTIME.len()
         );
     }
@@ -287,6 +300,7 @@ mod tests {
         // `<!--` starts the legacy escape that can swallow it.
         for source in [RUNTIME, OVERLAY] {
             assert!(source.contains(&format!("self.{TIMINGS}")));
+            assert!(source == OVERLAY || source.contains(&format!("\"{REVEAL_EVENT}\"")));
             let lower = source.to_ascii_lowercase();
             assert!(!lower.contains("</script") && !lower.contains("<!--"));
         }

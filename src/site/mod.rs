@@ -3,26 +3,33 @@
 //! application would write them; the engine knows nothing of them.
 
 mod bench;
+mod board;
 mod compare;
 mod filters;
+mod form;
 mod index;
+mod latency;
+
+pub use latency::Latency;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::services::ServeDir;
 
 use crate::assets::{self, Assets};
+use crate::data::Store;
 use crate::engine::{Engine, whole_when_buffered};
 use crate::export::{self, ExportError, ExportPage, Report};
 
@@ -30,8 +37,8 @@ use crate::export::{self, ExportError, ExportPage, Report};
 /// does not depend on the request.
 pub const EXPORT_PAGES: &[ExportPage] = &[
     ExportPage {
-        url: "/",
-        file: "index.html",
+        url: "/about",
+        file: "about/index.html",
     },
     ExportPage {
         url: "/bench",
@@ -49,6 +56,10 @@ pub const EXPORT_PAGES: &[ExportPage] = &[
 pub struct AppState {
     /// Makes the pages and counts what their boundaries do.
     pub engine: Engine,
+    /// The board's data.
+    pub store: Arc<dyn Store>,
+    /// The board's simulated slow sources.
+    pub latency: Latency,
     /// Where an export of [`EXPORT_PAGES`] is, served under `/export` (the
     /// static frame of `/compare`).
     pub export_dir: Option<PathBuf>,
@@ -65,9 +76,11 @@ impl FromRef<AppState> for Engine {
 }
 
 impl AppState {
-    pub fn new(engine: Engine) -> Self {
+    pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {
         AppState {
             engine,
+            store,
+            latency: Latency::default(),
             export_dir: None,
             compress_pages: true,
         }
@@ -78,7 +91,12 @@ impl AppState {
 /// it on any listener.
 pub fn app(state: AppState, static_dir: &Path) -> Router {
     let mut router = Router::new()
-        .route("/", get(index::index))
+        .route("/", get(board::board))
+        .route("/posts", post(board::add_post))
+        .route("/posts/{id}", get(board::post))
+        .route("/posts/{id}/comments", post(board::add_comment))
+        .route("/comments/{id}/like", post(board::like))
+        .route("/about", get(index::index))
         .route("/bench", get(bench::bench))
         .route("/compare", get(compare::compare))
         .nest_service("/static", static_files(static_dir));
@@ -88,6 +106,8 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     let compress = state.compress_pages;
     let router = router
         .fallback(not_found)
+        // Forms are small: anything bigger is refused with 413.
+        .layer(DefaultBodyLimit::max(board::FORM_LIMIT))
         // Buffered pages go out whole, headers included, when they are done.
         .layer(axum::middleware::map_response(whole_when_buffered));
     // Outside the buffering, so a buffered page is compressed whole and a
@@ -123,12 +143,12 @@ fn static_files(static_dir: &Path) -> Router {
 /// Renders [`EXPORT_PAGES`] in buffered mode into `out`, with a copy of
 /// `static_dir` when given.
 pub async fn export(
-    engine: Engine,
+    state: AppState,
     static_dir: &Path,
     copy_static: bool,
     out: &Path,
 ) -> Result<Report, ExportError> {
-    let router = app(AppState::new(engine), static_dir);
+    let router = app(state, static_dir);
     export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
 }
 
@@ -166,7 +186,11 @@ struct NotFound<'a> {
 
 /// The 404 page: HTML for people, short, with a way back.
 async fn not_found(uri: Uri) -> Response {
-    let path = uri.path();
+    not_found_page(uri.path())
+}
+
+/// The 404 page for `path`.
+pub(crate) fn not_found_page(path: &str) -> Response {
     let end = (0..=path.len().min(200))
         .rev()
         .find(|&at| path.is_char_boundary(at))

@@ -19,6 +19,8 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     let mut child = binary()
         .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
         .arg(static_dir())
+        .arg("--database")
+        .arg(crate::common::fresh_database())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -93,6 +95,8 @@ async fn export_writes_the_pages_and_says_where() {
             .arg(&out)
             .arg("--static-dir")
             .arg(static_dir())
+            .arg("--database")
+            .arg(crate::common::fresh_database())
             .output(),
     )
     .await
@@ -102,7 +106,7 @@ async fn export_writes_the_pages_and_says_where() {
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains(&format!("{}", out.join("bench/index.html").display())));
     assert!(stdout.contains("exported 3 pages and"), "{stdout}");
-    assert!(out.join("index.html").is_file() && out.join("static/bench.css").is_file());
+    assert!(out.join("about/index.html").is_file() && out.join("static/bench.css").is_file());
 
     let missing = binary()
         .args([

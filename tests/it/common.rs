@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use suspense_ssr::config::Config;
+use suspense_ssr::data::SqliteStore;
 use suspense_ssr::engine::Engine;
 use suspense_ssr::server::{self, ServeOptions};
 use suspense_ssr::site::{self, AppState};
@@ -18,6 +19,29 @@ use tokio::task::JoinHandle;
 
 /// Every wait in the tests is bounded by this (wide: CI machines are slow).
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A fresh board database of its own under `target/tmp`.
+pub fn fresh_database() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "board-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("board.sqlite3")
+}
+
+/// The site's state on a fresh board with no simulated latency.
+pub async fn site_state() -> AppState {
+    let store = SqliteStore::open(&fresh_database())
+        .await
+        .expect("open a fresh board");
+    let mut state = AppState::new(Engine::new(), std::sync::Arc::new(store));
+    state.latency = suspense_ssr::site::Latency::NONE;
+    state
+}
 
 /// The line `scripts/test` counts as a skipped test.
 pub const SKIP_MARK: &str = "TEST SKIPPED";
@@ -79,21 +103,22 @@ impl TestServer {
         Self::site_with(options()).await
     }
 
-    /// The real site served with `options`.
+    /// The real site served with `options`, on a fresh board database.
     pub async fn site_with(options: ServeOptions) -> (Self, Engine) {
-        let engine = Engine::new();
-        let router = site::app(AppState::new(engine.clone()), &static_dir());
+        let state = site_state().await;
+        let engine = state.engine.clone();
+        let router = site::app(state, &static_dir());
         (Self::start_with(router, options).await, engine)
     }
 
     /// The real site with its pages pre-rendered into `dir` and served
     /// under `/export`, as the binary does at startup.
     pub async fn site_exported(dir: &std::path::Path) -> (Self, Engine) {
-        let engine = Engine::new();
-        site::export(engine.clone(), &static_dir(), false, dir)
+        let mut state = site_state().await;
+        let engine = state.engine.clone();
+        site::export(state.clone(), &static_dir(), false, dir)
             .await
             .expect("export the pages");
-        let mut state = AppState::new(engine.clone());
         state.export_dir = Some(dir.to_owned());
         let router = site::app(state, &static_dir());
         (Self::start_with(router, options()).await, engine)

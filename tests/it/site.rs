@@ -105,9 +105,9 @@ async fn static_files_are_served_and_traversal_is_refused() {
 }
 
 #[tokio::test]
-async fn index_explains_and_links_to_bench() {
+async fn about_explains_and_links_to_bench() {
     let (server, _engine) = TestServer::site().await;
-    let mut response = get(server.addr, "/").await;
+    let mut response = get(server.addr, "/about").await;
     assert_eq!(response.status(), 200);
     let body = response.read_to_end().await.to_owned();
     assert!(body.contains("href=\"/bench?delay=2000\""), "{body:?}");

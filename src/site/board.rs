@@ -1,0 +1,440 @@
+//! The demo application: a bulletin board whose pages stream.
+//!
+//! - `GET /`: recent posts in the shell; "popular this week" and "latest
+//!   comments" are boundaries. A form to write a post (`POST /posts`).
+//! - `GET /posts/{id}`: the post in the shell (a missing post is a 404 page
+//!   before any byte is streamed; a non-numeric id a 400); comments, related
+//!   posts and the author card are boundaries, the card holding a nested one
+//!   (the author's other posts). A comment form (`POST /posts/{id}/comments`).
+//! - `POST /comments/{id}/like`.
+//!
+//! Every form is a plain HTML form (post/redirect/get, `303`); a request
+//! with `X-Enhanced: 1` (sent by `static/board.js` once the part is
+//! revealed) gets the new comment's HTML or the new count instead, for an
+//! update in place. Validation failures re-render the page with `422`, the
+//! input kept and the problem next to the field.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::filters;
+use super::form::Fields;
+use super::{AppState, not_found_page};
+use crate::data::{Author, Comment, CommentOnPost, DataError, Post, PostSummary, Store};
+use crate::engine::{Boundary, Page};
+
+/// Form bodies larger than this are refused with `413`.
+pub(crate) const FORM_LIMIT: usize = 16 * 1024;
+
+const NAME_MAX: usize = 60;
+const TITLE_MAX: usize = 120;
+const POST_MAX: usize = 4000;
+const COMMENT_MAX: usize = 2000;
+
+#[derive(Default, Debug)]
+struct FieldErrors {
+    author: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+}
+
+impl FieldErrors {
+    fn any(&self) -> bool {
+        self.author.is_some() || self.title.is_some() || self.body.is_some()
+    }
+
+    /// One line per problem, for an enhanced request.
+    fn lines(&self) -> String {
+        [&self.author, &self.title, &self.body]
+            .into_iter()
+            .flatten()
+            .map(|e| format!("{e}\n"))
+            .collect()
+    }
+}
+
+/// A form as the user left it.
+#[derive(Default, Debug)]
+struct FormState {
+    author: String,
+    title: String,
+    body: String,
+    errors: FieldErrors,
+    open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "board/board.html")]
+struct BoardShell {
+    posts: Vec<PostSummary>,
+    popular: Boundary,
+    latest: Boundary,
+    form: FormState,
+    latency: String,
+}
+
+#[derive(Template)]
+#[template(path = "board/post.html")]
+struct PostShell {
+    post: Post,
+    paragraphs: Vec<String>,
+    author: Boundary,
+    comments: Boundary,
+    related: Boundary,
+    form: FormState,
+    latency: String,
+}
+
+#[derive(Template)]
+#[template(path = "board/loading.html")]
+struct Loading {
+    what: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "board/post_list.html")]
+struct PostList {
+    posts: Vec<PostSummary>,
+}
+
+#[derive(Template)]
+#[template(path = "board/latest.html")]
+struct Latest {
+    comments: Vec<CommentOnPost>,
+}
+
+#[derive(Template)]
+#[template(path = "board/comments.html")]
+struct Comments {
+    comments: Vec<Comment>,
+}
+
+#[derive(Template)]
+#[template(path = "board/comment.html")]
+struct CommentItem {
+    c: Comment,
+}
+
+#[derive(Template)]
+#[template(path = "board/author.html")]
+struct AuthorCard {
+    a: Author,
+    more: Boundary,
+}
+
+/// A failure before the first byte: a plain 500 (the cause is logged).
+pub(crate) struct Failure(DataError);
+
+impl From<DataError> for Failure {
+    fn from(error: DataError) -> Self {
+        Failure(error)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "board request failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "internal error: the board's database failed; try again\n",
+        )
+            .into_response()
+    }
+}
+
+/// A boundary whose data comes from `load` after the source's (simulated)
+/// latency.
+fn slow<T, F>(page: &Page, what: &'static str, latency: Duration, load: F) -> Boundary
+where
+    T: Template + Send + 'static,
+    F: Future<Output = Result<T, DataError>> + Send + 'static,
+{
+    page.suspend(Loading { what }, async move {
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        load.await
+    })
+}
+
+pub(crate) async fn board(page: Page, State(app): State<AppState>) -> Result<Response, Failure> {
+    render_board(page, &app, FormState::default(), StatusCode::OK).await
+}
+
+async fn render_board(
+    page: Page,
+    app: &AppState,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, Failure> {
+    let store = &app.store;
+    let posts = store.recent_posts(20).await?;
+    let popular = {
+        let list = store.popular_this_week(5);
+        slow(
+            &page,
+            "Adding up this week's comments and likes…",
+            app.latency.popular,
+            async { Ok(PostList { posts: list.await? }) },
+        )
+    };
+    let latest = {
+        let list = store.latest_comments(6);
+        slow(
+            &page,
+            "Loading the latest comments…",
+            app.latency.latest,
+            async {
+                Ok(Latest {
+                    comments: list.await?,
+                })
+            },
+        )
+    };
+    Ok(page.stream_with_status(
+        status,
+        BoardShell {
+            posts,
+            popular,
+            latest,
+            form,
+            latency: app.latency.to_string(),
+        },
+    ))
+}
+
+/// `{id}` as a post or comment id, or why not (a 400).
+fn parse_id(raw: &str, what: &str) -> Result<i64, String> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(format!(
+            "{what} id must be a positive whole number, not {raw:?}\n"
+        )),
+    }
+}
+
+fn bad_request(reason: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        reason,
+    )
+        .into_response()
+}
+
+pub(crate) async fn post(
+    page: Page,
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, Failure> {
+    let id = match parse_id(&raw, "post") {
+        Ok(id) => id,
+        Err(reason) => return Ok(bad_request(reason)),
+    };
+    render_post(page, &app, id, FormState::default(), StatusCode::OK).await
+}
+
+async fn render_post(
+    page: Page,
+    app: &AppState,
+    id: i64,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, Failure> {
+    let store: &Arc<dyn Store> = &app.store;
+    // Decided before any byte: a missing post is a real 404.
+    let Some(post) = store.post(id).await? else {
+        page.set_debug(false);
+        return Ok(not_found_page(&format!("/posts/{id}")));
+    };
+    let latency = app.latency;
+    let comments = {
+        let list = store.comments(id);
+        slow(&page, "Loading comments…", latency.comments, async {
+            Ok(Comments {
+                comments: list.await?,
+            })
+        })
+    };
+    let related = {
+        let list = store.related_posts(id, 5);
+        slow(&page, "Finding related posts…", latency.related, async {
+            Ok(PostList { posts: list.await? })
+        })
+    };
+    let author = {
+        let (store, inner, author_id) = (store.clone(), page.clone(), post.author_id);
+        slow(&page, "Loading the author…", latency.author, async move {
+            let a = store
+                .author(author_id)
+                .await?
+                .ok_or_else(|| DataError(format!("author {author_id} of post {id} is missing")))?;
+            // Nested: the author's other posts, slower still.
+            let list = store.posts_by(author_id, id, 5);
+            let more = slow(
+                &inner,
+                "Loading more posts by this author…",
+                latency.author_posts,
+                async { Ok(PostList { posts: list.await? }) },
+            );
+            Ok(AuthorCard { a, more })
+        })
+    };
+    let paragraphs = post
+        .body
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(page.stream_with_status(
+        status,
+        PostShell {
+            post,
+            paragraphs,
+            author,
+            comments,
+            related,
+            form,
+            latency: latency.to_string(),
+        },
+    ))
+}
+
+fn enhanced(headers: &HeaderMap) -> bool {
+    headers.get("x-enhanced").is_some_and(|v| v == "1")
+}
+
+fn see_other(location: String) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn unprocessable(lines: String) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        lines,
+    )
+        .into_response()
+}
+
+pub(crate) async fn add_comment(
+    page: Page,
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let id = match parse_id(&raw, "post") {
+        Ok(id) => id,
+        Err(reason) => return Ok(bad_request(reason)),
+    };
+    let fields = Fields::parse(&body);
+    let author = fields.text("author", "Your name", NAME_MAX);
+    let text = fields.text("body", "The comment", COMMENT_MAX);
+    let (author, text) = match (author, text) {
+        (Ok(author), Ok(text)) => (author, text),
+        (author, text) => {
+            let errors = FieldErrors {
+                author: author.err(),
+                body: text.err(),
+                title: None,
+            };
+            if enhanced(&headers) {
+                return Ok(unprocessable(errors.lines()));
+            }
+            let form = FormState {
+                author: fields.raw("author").to_owned(),
+                body: fields.raw("body").to_owned(),
+                errors,
+                ..FormState::default()
+            };
+            return render_post(page, &app, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let Some(comment) = app.store.add_comment(id, author, text).await? else {
+        return Ok(not_found_page(&format!("/posts/{id}")));
+    };
+    if enhanced(&headers) {
+        let id = comment.id;
+        let html = CommentItem { c: comment }
+            .render()
+            .map_err(|e| Failure(DataError(e.to_string())))?;
+        let mut response = (StatusCode::CREATED, Html(html)).into_response();
+        if let Ok(value) = HeaderValue::from_str(&format!("/posts/{}#c{id}", raw)) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        return Ok(response);
+    }
+    Ok(see_other(format!("/posts/{id}#c{}", comment.id)))
+}
+
+pub(crate) async fn add_post(
+    page: Page,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let fields = Fields::parse(&body);
+    let author = fields.text("author", "Your name", NAME_MAX);
+    let title = fields.text("title", "The title", TITLE_MAX);
+    let text = fields.text("body", "The text", POST_MAX);
+    let (author, title, text) = match (author, title, text) {
+        (Ok(a), Ok(t), Ok(b)) => (a, t, b),
+        (author, title, text) => {
+            let errors = FieldErrors {
+                author: author.err(),
+                title: title.err(),
+                body: text.err(),
+            };
+            debug_assert!(errors.any());
+            if enhanced(&headers) {
+                return Ok(unprocessable(errors.lines()));
+            }
+            let form = FormState {
+                author: fields.raw("author").to_owned(),
+                title: fields.raw("title").to_owned(),
+                body: fields.raw("body").to_owned(),
+                errors,
+                open: true,
+            };
+            return render_board(page, &app, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let id = app.store.add_post(author, title, text).await?;
+    Ok(see_other(format!("/posts/{id}")))
+}
+
+pub(crate) async fn like(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let id = match parse_id(&raw, "comment") {
+        Ok(id) => id,
+        Err(reason) => return Ok(bad_request(reason)),
+    };
+    let Some((post, likes)) = app.store.like_comment(id).await? else {
+        return Ok(not_found_page(&format!("/comments/{id}")));
+    };
+    if enhanced(&headers) {
+        return Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            likes.to_string(),
+        )
+            .into_response());
+    }
+    Ok(see_other(format!("/posts/{post}#c{id}")))
+}

@@ -1,0 +1,95 @@
+// board.js: the board's forms, enhanced as soon as their part of the page is
+// revealed: our version of React 18's selective hydration.
+//
+// With streaming, DOMContentLoaded fires only once the whole page is in, so
+// nothing here waits for it. The engine's runtime announces each revealed
+// boundary with a `suspense:reveal` event on the document (detail: the
+// boundary's id, the revealed nodes and their parent); this script, loaded
+// async, enhances whatever is in the document when it runs and again on
+// every reveal. Until a part is enhanced, its forms work as plain forms
+// (post, redirect, reload), which is also what happens without JavaScript.
+"use strict";
+(function () {
+  function enhanced(el) {
+    if (el.dataset.enhanced) return true;
+    el.dataset.enhanced = "1";
+    return false;
+  }
+
+  function post(form, body) {
+    return fetch(form.action, {
+      method: "POST",
+      body: body,
+      headers: { "X-Enhanced": "1" },
+      credentials: "same-origin",
+    });
+  }
+
+  function enhanceLike(form) {
+    if (enhanced(form)) return;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const response = await post(form, new URLSearchParams());
+        if (!response.ok) throw new Error(response.status);
+        form.querySelector(".likes").textContent = await response.text();
+        form.dataset.liked = "1";
+      } catch (e) {
+        form.submit(); // the plain way
+      }
+    });
+  }
+
+  function enhanceCommentForm(form, list) {
+    if (enhanced(form)) return;
+    const problem = form.querySelector(".form-error");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const response = await post(form, new URLSearchParams(new FormData(form)));
+        if (response.status === 201) {
+          list.insertAdjacentHTML("beforeend", await response.text());
+          const added = list.lastElementChild;
+          enhance(added);
+          form.querySelector("textarea").value = "";
+          form.querySelectorAll(".error").forEach((e) => (e.hidden = true));
+          const count = document.querySelector(".post .count");
+          if (count) count.textContent = String(Number(count.textContent) + 1);
+          const none = list.parentNode.querySelector(".none");
+          if (none) none.remove();
+          added.scrollIntoView({ block: "nearest" });
+        } else if (response.status === 422) {
+          problem.textContent = await response.text();
+          problem.hidden = false;
+        } else {
+          throw new Error(response.status);
+        }
+      } catch (e) {
+        form.submit();
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  function enhance(root) {
+    if (!root.querySelectorAll) return;
+    const likes = [...root.querySelectorAll("form.like")];
+    if (root.matches && root.matches("form.like")) likes.push(root);
+    likes.forEach(enhanceLike);
+    // The comment form is in the shell; it is enhanced once the list it
+    // adds to has been revealed.
+    const list = document.querySelector("[data-comments]");
+    const form = document.getElementById("comment-form");
+    if (list && form) enhanceCommentForm(form, list);
+  }
+
+  document.addEventListener("suspense:reveal", (event) => {
+    for (const node of event.detail.nodes) enhance(node);
+    enhance(document.body || document);
+  });
+  enhance(document);
+  document.addEventListener("DOMContentLoaded", () => enhance(document));
+})();
