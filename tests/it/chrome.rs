@@ -142,6 +142,29 @@ impl Browser {
         .await;
     }
 
+    /// Clicks the first element matching `css` the way a user does (a
+    /// WebDriver click: it works with the page's JavaScript off too).
+    pub async fn click(&self, css: &str) {
+        self.client()
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Types `text` into the first element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.client()
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) in the page.
     pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
         self.client()

@@ -5,6 +5,7 @@
 
 mod assets;
 mod binary;
+mod board;
 mod browser;
 mod chrome;
 mod common;
