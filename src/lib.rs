@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //!
-//! Dependencies point one way: `site → engine + assets + export`,
+//! Dependencies point one way: `site → engine + assets + export + data`,
 //! `server → site + engine`; `engine` and `assets` know no application.
 //!
 //! - [`engine`]: knows nothing of any application.
@@ -27,8 +27,10 @@
 //!     `engine/extract.rs`: [`Page`](engine::Page) as a handler argument.
 //!   - `engine/placement.rs`: which placeholders a render wrote.
 //!   - `engine/stats.rs`: counters and gauges (live boundaries).
-//! - [`site`]: the pages this server ships (`/`, `/bench`, `/compare`),
-//!   `/static`, and `/export` (the pages pre-rendered at startup).
+//! - [`site`]: the pages this server ships: the board (`/`, `/posts/{id}`,
+//!   its forms), `/about`, `/bench`, `/compare`, `/static`, and `/export`
+//!   (the pages pre-rendered at startup).
+//! - [`data`]: the board's data behind the `Store` trait; SQLite by default.
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
 //!   precompressed brotli/gzip variants made at startup, revalidation;
