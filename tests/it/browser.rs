@@ -6,14 +6,13 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use askama::Template;
-use axum::response::Response;
 use serde_json::{Value, json};
 use suspense_ssr::engine::{Boundary, Engine, Page};
 use tokio::sync::oneshot;
 
 use crate::chrome::Browser;
 use crate::common::TestServer;
-use crate::pages::{Gates, Shell, gates, route, take, text};
+use crate::pages::{Shell, gated_page, gates, route, section, take, text};
 
 /// Transport markup left in the document: `<template>` elements, comment
 /// nodes and `<script>` elements (the test pages have none of their own).
@@ -45,26 +44,6 @@ fn url(server: &TestServer, path: &str) -> String {
     format!("http://{}{path}", server.addr)
 }
 
-/// A page of three boundaries, each released by its gate.
-fn gated_page(gates: &Gates) -> impl Fn(Page) -> Response + Clone + use<> {
-    let gates = gates.clone();
-    move |page: Page| {
-        let parts = take(&gates)
-            .into_iter()
-            .enumerate()
-            .map(|(i, gate)| {
-                page.boundary(text(&format!("loading-{i}")))
-                    .no_timeout()
-                    .suspend(async move {
-                        let _ = gate.await;
-                        Ok::<_, Infallible>(text(&format!("section-{i}")))
-                    })
-            })
-            .collect();
-        page.stream(Shell { parts })
-    }
-}
-
 #[tokio::test]
 async fn progressive_render_in_chromium() {
     let Some(browser) = Browser::launch("progressive_render").await else {
@@ -72,7 +51,7 @@ async fn progressive_render_in_chromium() {
     };
     let engine = Engine::new();
     let (mut senders, gates) = gates(3);
-    let server = TestServer::start(route(&engine, gated_page(&gates))).await;
+    let server = TestServer::start(route(&engine, gated_page(&gates, section))).await;
     browser.open(&url(&server, "/")).await;
 
     // The shell is in (its footer comes after every placeholder).

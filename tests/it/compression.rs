@@ -3,16 +3,15 @@
 //! and each fragment as it comes. Pages are gzipped (level 1); small bodies
 //! and clients that accept only brotli get them plain.
 
-use std::convert::Infallible;
 use std::io::Write;
 use std::time::Duration;
 
-use suspense_ssr::engine::{Engine, Page};
+use suspense_ssr::engine::Engine;
 use suspense_ssr::site;
 use tokio::sync::oneshot;
 
 use crate::common::{TestServer, send};
-use crate::pages::{Gates, SHELL_END, Shell, gates, route, take, text};
+use crate::pages::{SHELL_END, gated_page, gates, route};
 
 /// Decodes a gzip body as it arrives: feed it compressed bytes, read what
 /// has been decoded so far.
@@ -30,24 +29,9 @@ impl Decoder {
     }
 }
 
-fn gated_page(gates: Gates) -> impl Fn(Page) -> axum::response::Response + Clone {
-    move |page: Page| {
-        let parts = take(&gates)
-            .into_iter()
-            .enumerate()
-            .map(|(i, gate)| {
-                // Long enough content that compression is worth it.
-                let content = format!("section-{i} {}", "lorem ipsum ".repeat(50));
-                page.boundary(text(&format!("loading-{i}")))
-                    .no_timeout()
-                    .suspend(async move {
-                        let _ = gate.await;
-                        Ok::<_, Infallible>(text(&content))
-                    })
-            })
-            .collect();
-        page.stream(Shell { parts })
-    }
+/// Long enough content that compression is worth it.
+fn long_section(i: usize) -> String {
+    format!("section-{i} {}", "lorem ipsum ".repeat(50))
 }
 
 #[tokio::test]
@@ -58,7 +42,7 @@ async fn compressed_pages_flush_the_shell_and_each_fragment() {
         let encoding = "gzip";
         let engine = Engine::new();
         let (senders, gates) = gates(2);
-        let router = route(&engine, gated_page(gates)).layer(site::compression());
+        let router = route(&engine, gated_page(&gates, long_section)).layer(site::compression());
         let server = TestServer::start(router).await;
         let request = format!(
             "GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n"

@@ -9,28 +9,14 @@ use suspense_ssr::engine::{DEFAULT_ERROR_HTML, Engine, Page, RenderMode};
 use tokio::sync::oneshot;
 
 use crate::common::{TestServer, get, send};
-use crate::pages::{Shell, gates, open, take, text};
+use crate::pages::{Gates, Shell, gated_page, gates, open, section, take, text};
 
-/// A page of three gated boundaries in `mode`.
-fn gated(
-    mode: RenderMode,
-    gates: crate::pages::Gates,
-) -> impl Fn(Page) -> axum::response::Response + Clone {
-    move |page: Page| {
-        page.set_mode(mode);
-        let parts = take(&gates)
-            .into_iter()
-            .enumerate()
-            .map(|(i, gate)| {
-                page.boundary(text(&format!("loading-{i}")))
-                    .no_timeout()
-                    .suspend(async move {
-                        let _ = gate.await;
-                        Ok::<_, Infallible>(text(&format!("section-{i}")))
-                    })
-            })
-            .collect();
-        page.stream(Shell { parts })
+/// A page of gated boundaries in `mode`.
+fn gated(mode: RenderMode, gates: Gates) -> impl Fn(Page) -> axum::response::Response + Clone {
+    let page = gated_page(&gates, section);
+    move |p: Page| {
+        p.set_mode(mode);
+        page(p)
     }
 }
 

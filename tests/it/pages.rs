@@ -60,6 +60,35 @@ pub fn take(gates: &Gates) -> Vec<oneshot::Receiver<()>> {
     gates.lock().unwrap().take().expect("page requested once")
 }
 
+/// A page of one boundary per gate: fallback `loading-i`, content
+/// `content(i)` once gate `i` opens (never times out).
+pub fn gated_page(
+    gates: &Gates,
+    content: fn(usize) -> String,
+) -> impl Fn(Page) -> Response + Clone + use<> {
+    let gates = gates.clone();
+    move |page: Page| {
+        let parts = take(&gates)
+            .into_iter()
+            .enumerate()
+            .map(|(i, gate)| {
+                page.boundary(text(&format!("loading-{i}")))
+                    .no_timeout()
+                    .suspend(async move {
+                        let _ = gate.await;
+                        Ok::<_, Infallible>(text(&content(i)))
+                    })
+            })
+            .collect();
+        page.stream(Shell { parts })
+    }
+}
+
+/// `section-i`, the content of most gated test pages.
+pub fn section(i: usize) -> String {
+    format!("section-{i}")
+}
+
 /// `GET /` answered by `page`, on a fresh page of `engine`.
 pub fn route(
     engine: &Engine,
