@@ -49,7 +49,9 @@ where
         page.set_mode(mode);
         page.set_debug(debug_requested(query));
         if mode == RenderMode::Stream && matches!(parts.method, Method::GET | Method::HEAD) {
-            page.set_no_script_url(in_order_url(parts.uri.path(), query));
+            // A clone of the URI shares its bytes; the fallback URL is
+            // built only if the page turns out to need it.
+            page.set_request_uri(parts.uri.clone());
         }
         Ok(page)
     }
@@ -80,7 +82,7 @@ fn debug_requested(query: Option<&str>) -> bool {
 
 /// The same path and query, with `render=in-order` instead of any `render`
 /// (the other parameters are kept exactly as sent).
-fn in_order_url(path: &str, query: Option<&str>) -> String {
+pub(super) fn in_order_url(path: &str, query: Option<&str>) -> String {
     let mut url = String::with_capacity(path.len() + query.map_or(0, str::len) + 16);
     url.push_str(path);
     url.push('?');

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::task::AtomicWaker;
@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::body::PageBody;
 use super::boundary::{Resolved, render_placing};
+use super::extract::in_order_url;
 use super::mode::RenderMode;
 use super::stats::Stats;
 use super::wire;
@@ -75,7 +76,7 @@ impl Engine {
                 debug: AtomicBool::new(false),
                 mode: AtomicU8::new(RenderMode::Stream as u8),
                 nonce: wire::page_nonce(),
-                no_script_url: OnceLock::new(),
+                request_uri: OnceLock::new(),
             }),
         }
     }
@@ -133,7 +134,7 @@ pub(crate) struct PageShared {
     /// `wire::write_marker`).
     pub(crate) nonce: u64,
     /// Where a browser without JavaScript goes for the in-order page.
-    no_script_url: OnceLock<String>,
+    request_uri: OnceLock<Uri>,
 }
 
 #[derive(Default)]
@@ -276,12 +277,13 @@ impl Page {
         self.shared.mode()
     }
 
-    /// In stream mode, a browser with JavaScript off is sent here (a
-    /// `<noscript>` refresh in the `<head>`): the same page with
-    /// `render=in-order`. Set by the handler-argument extractor; the first
-    /// value set stays.
-    pub fn set_no_script_url(&self, url: String) {
-        let _ = self.shared.no_script_url.set(url);
+    /// The URI this page answers (a `GET`). In stream mode, a browser with
+    /// JavaScript off is sent to the same URI with `render=in-order` (a
+    /// `<noscript>` refresh in the `<head>`), if the page has pending
+    /// boundaries. Set by the handler-argument extractor; the first value
+    /// set stays.
+    pub fn set_request_uri(&self, uri: Uri) {
+        let _ = self.shared.request_uri.set(uri);
     }
 
     /// Renders `shell` and answers `200 OK` with a streamed body: the shell
@@ -311,10 +313,13 @@ impl Page {
         let body = match mode {
             RenderMode::Stream => {
                 let (mut head, tail) = wire::split_shell(html);
+                // Only now, and only when something is pending: most
+                // responses never need the URL.
                 if !placed.is_empty()
-                    && let Some(url) = self.shared.no_script_url.get()
+                    && let Some(uri) = self.shared.request_uri.get()
                 {
-                    wire::insert_no_script_refresh(&mut head, url);
+                    let url = in_order_url(uri.path(), uri.query());
+                    wire::insert_no_script_refresh(&mut head, &url);
                 }
                 if self.debug() {
                     // Right after the shell: it runs while the page is still
