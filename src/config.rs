@@ -88,6 +88,18 @@ fn parse_latency(spec: &str) -> Result<Latency, String> {
     }
 }
 
+/// `--static-dir` must be a directory; the error says what to do.
+pub fn check_static_dir(dir: &std::path::Path) -> Result<(), String> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "--static-dir {}: not a directory (run from the project's root, or pass --static-dir)",
+            dir.display()
+        ))
+    }
+}
+
 /// The server's validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -108,12 +120,7 @@ pub struct Config {
 impl Config {
     /// Validates the flags. The error is a message for the user.
     pub fn from_args(args: ServeArgs) -> Result<Config, String> {
-        if !args.static_dir.is_dir() {
-            return Err(format!(
-                "--static-dir {}: not a directory (run from the project's root, or pass --static-dir)",
-                args.static_dir.display()
-            ));
-        }
+        check_static_dir(&args.static_dir)?;
         let threads = match args.threads {
             Some(0) => return Err("--threads: must be at least 1".into()),
             Some(n) => n,

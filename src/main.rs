@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use std::sync::Arc;
-use suspense_ssr::config::{Cli, Command, Config, ExportArgs};
+use suspense_ssr::config::{Cli, Command, Config, ExportArgs, check_static_dir};
 
 use suspense_ssr::data::SqliteStore;
 use suspense_ssr::engine::Engine;
@@ -35,16 +35,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.threads)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) =
+        runtime(tokio::runtime::Builder::new_multi_thread().worker_threads(config.threads))
+    else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
         let listener = match server::bind(config.addr) {
@@ -69,22 +63,12 @@ fn main() -> ExitCode {
 
 /// `suspense-ssr export --out DIR`: one line per file written, then a summary.
 fn export(args: ExportArgs) -> ExitCode {
-    if !args.static_dir.is_dir() {
-        eprintln!(
-            "error: --static-dir {}: not a directory (run from the project's root, or pass --static-dir)",
-            args.static_dir.display()
-        );
+    if let Err(message) = check_static_dir(&args.static_dir) {
+        eprintln!("error: {message}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let exported = runtime.block_on(async {
         let store = SqliteStore::open(&args.database)
@@ -114,4 +98,13 @@ fn export(args: ExportArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The runtime `builder` makes, timers and I/O on; `None` after saying why.
+fn runtime(builder: &mut tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    builder
+        .enable_all()
+        .build()
+        .inspect_err(|error| eprintln!("error: cannot start the runtime: {error}"))
+        .ok()
 }

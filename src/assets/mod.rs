@@ -153,7 +153,7 @@ impl Assets {
     /// path was fingerprinted. `None` for dotfiles, for a fingerprint that
     /// is not the file's current one, and for anything not found at startup
     /// (directories, precompressed variants, files added since).
-    fn resolve<'p>(&self, path: &'p str) -> Option<(std::borrow::Cow<'p, str>, bool)> {
+    fn resolve(&self, path: &str) -> Option<(String, bool)> {
         if path.split('/').any(|segment| segment.starts_with('.')) {
             return None;
         }
@@ -163,13 +163,13 @@ impl Assets {
                 .get(&plain)
                 .is_some_and(|f| *f == fingerprint)
         {
-            return Some((plain.into(), true));
+            return Some((plain, true));
         }
         // A plain name (also one with eight hex digits, `v.12345678.txt`,
         // that is a file of its own): only the files found at startup.
         self.fingerprints
             .contains_key(path)
-            .then(|| (path.into(), false))
+            .then(|| (path.to_owned(), false))
     }
 
     /// A router to nest under `/static`.
@@ -207,7 +207,6 @@ async fn serve(State(assets): State<Arc<Assets>>, request: Request) -> Response 
     let Some((file, immutable)) = assets.resolve(&path) else {
         return not_found();
     };
-    let file = file.into_owned();
     let cache = if immutable { IMMUTABLE } else { REVALIDATE };
     if let Some(memory) = assets.memory.get(&file) {
         return memory.respond(request.method(), request.headers(), cache);

@@ -53,14 +53,17 @@ impl Latency {
         author_posts: Duration::ZERO,
     };
 
-    const NAMES: [&'static str; 6] = [
-        "popular",
-        "latest",
-        "comments",
-        "related",
-        "author",
-        "author-posts",
-    ];
+    /// Each source by its name in `--latency`.
+    fn entries(&self) -> [(&'static str, Duration); 6] {
+        [
+            ("popular", self.popular),
+            ("latest", self.latest),
+            ("comments", self.comments),
+            ("related", self.related),
+            ("author", self.author),
+            ("author-posts", self.author_posts),
+        ]
+    }
 
     fn slot(&mut self, name: &str) -> Option<&mut Duration> {
         Some(match name {
@@ -72,11 +75,6 @@ impl Latency {
             "author-posts" => &mut self.author_posts,
             _ => return None,
         })
-    }
-
-    fn get(&self, name: &str) -> Duration {
-        let mut copy = *self;
-        copy.slot(name).map_or(Duration::ZERO, |d| *d)
     }
 }
 
@@ -106,9 +104,10 @@ impl FromStr for Latency {
                 return Err(format!("{name}: at most 60s"));
             }
             *latency.slot(name).ok_or_else(|| {
+                let names: Vec<&str> = Latency::NONE.entries().map(|(n, _)| n).into();
                 format!(
                     "unknown source {name:?}: expected one of {}",
-                    Latency::NAMES.join(", ")
+                    names.join(", ")
                 )
             })? = duration;
         }
@@ -118,11 +117,11 @@ impl FromStr for Latency {
 
 impl fmt::Display for Latency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, name) in Latency::NAMES.iter().enumerate() {
+        for (n, (name, latency)) in self.entries().into_iter().enumerate() {
             if n > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{name} {} ms", self.get(name).as_millis())?;
+            write!(f, "{name} {} ms", latency.as_millis())?;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! all land, markup in a comment is text; and in Chromium, the enhanced forms
 //! update in place while the plain ones still work without JavaScript.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,13 +41,18 @@ impl Board {
     }
 
     async fn post_form(&self, path: &str, body: &str, extra: &str) -> RawResponse {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
-            body.len()
-        );
-        send(self.server.addr, request.as_bytes()).await
+        post_form(self.server.addr, path, body, extra).await
     }
+}
+
+/// `POST path` with a form `body` and `extra` header lines.
+async fn post_form(addr: SocketAddr, path: &str, body: &str, extra: &str) -> RawResponse {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    send(addr, request.as_bytes()).await
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
@@ -329,13 +335,13 @@ async fn two_hundred_concurrent_comments_all_land_once() {
     let posts: Vec<_> = (0..200)
         .map(|n| {
             tokio::spawn(async move {
-                let body = form(&[("author", "Crowd"), ("body", &format!("comment number {n}"))]);
-                let request = format!(
-                    "POST /posts/5/comments HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                send(addr, request.as_bytes()).await.status()
+                let body = form(&[
+                    ("author", "Crowd"),
+                    ("body", &format!("comment number {n}")),
+                ]);
+                post_form(addr, "/posts/5/comments", &body, "")
+                    .await
+                    .status()
             })
         })
         .collect();
