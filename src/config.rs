@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the site (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Render the pages that can be pre-rendered (buffered mode) into .html
     /// files, plus the static assets, for any plain file server.
     Export(ExportArgs),
@@ -66,6 +66,24 @@ pub struct ServeArgs {
     /// is shown.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub boundary_timeout: Duration,
+    /// How long a page may stream; when it passes, every pending boundary
+    /// shows its timeout content and the page ends.
+    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub page_deadline: Duration,
+    /// Connections open at once; at the cap, new clients wait in the
+    /// listen backlog until one closes.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), in bytes; larger
+    /// gets 431.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+    /// Longest request target (path and query), in bytes; longer gets 414.
+    #[arg(long, default_value_t = 8 * 1024)]
+    pub max_uri_bytes: usize,
+    /// Largest request body (the board's forms), in bytes; larger gets 413.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_body_bytes: usize,
     /// Send pages uncompressed even to clients that accept gzip (static
     /// files keep their precompressed variants).
     #[arg(long)]
@@ -111,6 +129,14 @@ pub struct Config {
     pub header_read_timeout: Duration,
     pub drain_timeout: Duration,
     pub boundary_timeout: Duration,
+    pub page_deadline: Duration,
+    /// At least 1.
+    pub max_connections: usize,
+    /// At least 1 KiB.
+    pub max_header_bytes: usize,
+    /// At least 256 and at most `max_header_bytes`.
+    pub max_uri_bytes: usize,
+    pub max_body_bytes: usize,
     /// gzip pages for clients that accept it.
     pub compress_pages: bool,
     pub database: PathBuf,
@@ -129,10 +155,23 @@ impl Config {
         for (flag, value) in [
             ("--header-read-timeout", args.header_read_timeout),
             ("--boundary-timeout", args.boundary_timeout),
+            ("--page-deadline", args.page_deadline),
         ] {
             if value.is_zero() {
                 return Err(format!("{flag}: must be more than zero"));
             }
+        }
+        if args.max_connections == 0 {
+            return Err("--max-connections: must be at least 1".into());
+        }
+        if args.max_header_bytes < 1024 {
+            return Err("--max-header-bytes: must be at least 1024".into());
+        }
+        if !(256..=args.max_header_bytes).contains(&args.max_uri_bytes) {
+            return Err(format!(
+                "--max-uri-bytes: must be between 256 and --max-header-bytes ({})",
+                args.max_header_bytes
+            ));
         }
         Ok(Config {
             addr: args.addr,
@@ -141,6 +180,11 @@ impl Config {
             header_read_timeout: args.header_read_timeout,
             drain_timeout: args.drain_timeout,
             boundary_timeout: args.boundary_timeout,
+            page_deadline: args.page_deadline,
+            max_connections: args.max_connections,
+            max_header_bytes: args.max_header_bytes,
+            max_uri_bytes: args.max_uri_bytes,
+            max_body_bytes: args.max_body_bytes,
             compress_pages: !args.no_compression,
             database: args.database,
             latency: args.latency,
@@ -156,6 +200,11 @@ impl Config {
             header_read_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
             boundary_timeout: Duration::from_secs(30),
+            page_deadline: Duration::from_secs(90),
+            max_connections: 10_000,
+            max_header_bytes: 16 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_body_bytes: 16 * 1024,
             compress_pages: true,
             database: PathBuf::from("data/board.sqlite3"),
             latency: Latency::default(),

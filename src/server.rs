@@ -1,9 +1,24 @@
 //! The server: accepting connections on a bound listener, serving each with
-//! hyper, and shutting down gracefully.
+//! hyper, within limits, and shutting down gracefully.
 //!
 //! axum's own `serve` sets no header-read timeout, so connections are served
 //! through hyper's HTTP/1.1 builder with a timer, as axum's
 //! serve-with-hyper example does.
+//!
+//! Limits, each a flag of the binary (see [`ServeOptions`]):
+//!
+//! - headers: read within a timeout (else the connection is closed, with a
+//!   `408` if anything was sent) and at most so many bytes (`431`);
+//! - the request target: at most so many bytes (`414`);
+//! - connections: at most so many open at once; past that the server stops
+//!   accepting until one closes, and new clients wait in the kernel's
+//!   backlog (as mini-redis does), instead of being accepted and starved;
+//! - request bodies: the site's own limit (`413`).
+//!
+//! Shutdown: stop accepting, let in-flight responses finish for up to the
+//! drain timeout, then abort the engine's pages (every pending boundary
+//! shows its timeout content, so each page still ends well-formed), give
+//! those last bytes a moment to leave, and close what is left.
 
 use std::future::Future;
 use std::io;
@@ -12,12 +27,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::Config;
 use crate::data::SqliteStore;
@@ -31,6 +48,17 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// After shutdown is asked for, how long in-flight responses may take.
     pub drain_timeout: Duration,
+    /// Connections open at once; at the cap the server stops accepting.
+    pub max_connections: usize,
+    /// A request's head (request line and headers) larger than this gets
+    /// `431 Request Header Fields Too Large`.
+    pub max_header_bytes: usize,
+    /// A request target (path and query) longer than this gets
+    /// `414 URI Too Long`.
+    pub max_uri_bytes: usize,
+    /// The engine whose pages are aborted when the drain timeout passes, so
+    /// they end with their timeout content instead of being cut.
+    pub engine: Option<Engine>,
 }
 
 impl From<&Config> for ServeOptions {
@@ -38,9 +66,18 @@ impl From<&Config> for ServeOptions {
         ServeOptions {
             header_read_timeout: config.header_read_timeout,
             drain_timeout: config.drain_timeout,
+            max_connections: config.max_connections,
+            max_header_bytes: config.max_header_bytes,
+            max_uri_bytes: config.max_uri_bytes,
+            engine: None,
         }
     }
 }
+
+/// After the drain timeout has aborted the pages, how long their last bytes
+/// (timeout content and the end of the document) may take to leave before
+/// the connections are closed.
+const ABORT_FLUSH: Duration = Duration::from_secs(2);
 
 /// How many connections may wait to be accepted. std's default of 128
 /// drops SYNs when thousands of clients arrive at once; the kernel caps this
@@ -65,7 +102,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let engine = Engine::with_boundary_timeout(Some(config.boundary_timeout));
+    let engine = Engine::builder()
+        .boundary_timeout(Some(config.boundary_timeout))
+        .page_deadline(Some(config.page_deadline))
+        .build();
     let store = SqliteStore::open(&config.database)
         .await
         .map_err(|e| io::Error::other(format!("the board's database: {e}")))?;
@@ -73,6 +113,7 @@ pub async fn run(
     let mut state = AppState::new(engine.clone(), Arc::new(store));
     state.compress_pages = config.compress_pages;
     state.latency = config.latency;
+    state.max_body_bytes = config.max_body_bytes;
     // The static side of `/compare`: the exportable pages, pre-rendered now
     // into a directory of this process's own, served by the file service.
     let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
@@ -86,7 +127,11 @@ pub async fn run(
         }
     }
     let router = site::app(state, &config.static_dir);
-    let served = serve(listener, router, ServeOptions::from(&config), shutdown).await;
+    let options = ServeOptions {
+        engine: Some(engine),
+        ..ServeOptions::from(&config)
+    };
+    let served = serve(listener, router, options, shutdown).await;
     let _ = std::fs::remove_dir_all(&export_dir);
     served
 }
@@ -103,14 +148,35 @@ pub async fn serve(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
+        .header_read_timeout(options.header_read_timeout)
+        .max_header_size(options.max_header_bytes);
+    let max_uri = options.max_uri_bytes;
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let length = request
+                .uri()
+                .path_and_query()
+                .map_or(0, |target| target.as_str().len());
+            if length > max_uri {
+                return uri_too_long(length, max_uri);
+            }
+            next.run(request).await
+        },
+    ));
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(options.max_connections));
     // Tells connections still open after the drain timeout to close now, so
     // their pages (and every boundary) are dropped when `serve` returns.
     let (close_now, closing) = watch::channel(false);
     tokio::pin!(shutdown);
 
     loop {
+        // A free connection slot first: at the cap, clients wait in the
+        // kernel's backlog instead of being accepted and left unserved.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -134,6 +200,8 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         let mut closing = closing.clone();
         tokio::spawn(async move {
+            // The slot is freed when the connection ends.
+            let _slot = slot;
             tokio::select! {
                 result = connection => {
                     if let Err(error) = result {
@@ -153,14 +221,36 @@ pub async fn serve(
         open,
         "shutting down: no longer accepting, draining open connections"
     );
-    if tokio::time::timeout(options.drain_timeout, graceful.shutdown())
+    let drained = graceful.shutdown();
+    tokio::pin!(drained);
+    if tokio::time::timeout(options.drain_timeout, &mut drained)
         .await
         .is_err()
     {
-        tracing::warn!(timeout = ?options.drain_timeout, "drain timeout passed; closing the remaining connections");
-        let _ = close_now.send(true);
+        let mut closed = false;
+        if let Some(engine) = &options.engine {
+            tracing::warn!(timeout = ?options.drain_timeout, "drain timeout passed; ending the pages still streaming with their timeout content");
+            engine.abort_all();
+            closed = tokio::time::timeout(ABORT_FLUSH, &mut drained)
+                .await
+                .is_ok();
+        }
+        if !closed {
+            tracing::warn!("closing the remaining connections");
+            let _ = close_now.send(true);
+        }
     }
     Ok(())
+}
+
+/// `414 URI Too Long`, saying by how much.
+fn uri_too_long(length: usize, max: usize) -> Response {
+    (
+        StatusCode::URI_TOO_LONG,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("request target too long: {length} bytes, at most {max}\n"),
+    )
+        .into_response()
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -20,6 +20,7 @@
 //! - The shell's `</body></html>` goes out with the last fragment.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,6 +28,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::future::{AbortHandle, Aborted};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use tokio::time::{Instant, Sleep};
 
 use super::boundary::Resolved;
 use super::page::{PageShared, Task};
@@ -53,7 +55,16 @@ pub(crate) struct PageBody {
     open: usize,
     /// The last byte has been produced.
     done: bool,
+    /// When the page's deadline passes: armed on the first poll after the
+    /// shell, so pages that end with their shell never make a timer.
+    deadline: Deadline,
     _live: LiveGuard,
+}
+
+enum Deadline {
+    Unarmed(Option<Instant>),
+    Armed(Pin<Box<Sleep>>),
+    Passed,
 }
 
 /// How the boundaries' content is put in the document.
@@ -66,6 +77,8 @@ enum Order {
         tail: String,
         /// The swap function has been sent in this response.
         runtime_sent: bool,
+        /// The page's CSP nonce, which every script carries.
+        nonce: String,
     },
     /// In-order and buffered modes: the document is written front to back,
     /// each marker replaced by its boundary's content (which may hold
@@ -98,19 +111,23 @@ impl PageBody {
         head: String,
         tail: String,
         placed: Vec<u32>,
+        nonce: String,
     ) -> Self {
         let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
+        let deadline = Deadline::Unarmed(shared.deadline());
         let mut body = PageBody {
             shared,
             order: Order::Completion {
                 head: Some(head),
                 tail,
                 runtime_sent: false,
+                nonce,
             },
             running: FuturesUnordered::new(),
             slots: Vec::new(),
             open: 0,
             done: false,
+            deadline,
             _live: live,
         };
         for id in placed {
@@ -124,6 +141,7 @@ impl PageBody {
     pub(crate) fn in_document_order(shared: Arc<PageShared>, html: String, buffered: bool) -> Self {
         let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
         let prefix = wire::marker_prefix(shared.nonce);
+        let deadline = Deadline::Unarmed(shared.deadline());
         PageBody {
             shared,
             order: Order::Document {
@@ -135,7 +153,31 @@ impl PageBody {
             slots: Vec::new(),
             open: 0,
             done: false,
+            deadline,
             _live: live,
+        }
+    }
+
+    /// Aborts the page once its deadline has passed (the boundaries then
+    /// resolve with their timeout content, in this same poll).
+    fn check_deadline(&mut self, cx: &mut Context<'_>) {
+        if let Deadline::Unarmed(at) = &self.deadline {
+            self.deadline = match at {
+                Some(at) => Deadline::Armed(Box::pin(tokio::time::sleep_until(*at))),
+                None => Deadline::Passed,
+            };
+        }
+        if let Deadline::Armed(timer) = &mut self.deadline
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            self.deadline = Deadline::Passed;
+            if self.open > 0 {
+                tracing::warn!(
+                    pending = self.open,
+                    "page deadline passed; its pending boundaries end with their timeout content"
+                );
+                self.shared.aborted.cancel();
+            }
         }
     }
 
@@ -240,6 +282,7 @@ impl Stream for PageBody {
             return Poll::Ready(Some(Ok(Bytes::from(head))));
         }
 
+        this.check_deadline(cx);
         let mut out = String::new();
         let mut ready = Vec::new();
         loop {
@@ -267,10 +310,13 @@ impl Stream for PageBody {
 
         let finished = match &mut this.order {
             Order::Completion {
-                tail, runtime_sent, ..
+                tail,
+                runtime_sent,
+                nonce,
+                ..
             } => {
                 if !ready.is_empty() {
-                    wire::push_instructions(&mut out, &ready, !*runtime_sent);
+                    wire::push_instructions(&mut out, &ready, !*runtime_sent, nonce);
                     *runtime_sent = true;
                 }
                 if this.open == 0 {
@@ -352,6 +398,7 @@ impl PageBody {
         self.done = true;
         self.running = FuturesUnordered::new();
         self.slots = Vec::new();
+        self.deadline = Deadline::Passed;
         self.shared.close();
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use askama::Template;
 use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable};
+use tokio_util::sync::CancellationToken;
 
 use super::mode::RenderMode;
 use super::page::{Page, PageShared, Task};
@@ -180,8 +181,9 @@ impl BoundaryBuilder<'_> {
         let key = shared.key();
         let started = shared.started;
         let timeout = self.timeout;
+        let aborted = shared.aborted.clone();
         let run = async move {
-            let mut resolved = resolve(id, key, future, timeout, failure).await;
+            let mut resolved = resolve(id, key, future, timeout, aborted, failure).await;
             resolved.at = started.elapsed();
             live.stats().record(resolved.outcome);
             resolved
@@ -284,6 +286,7 @@ async fn resolve<F, T, E>(
     page_key: usize,
     future: F,
     timeout: Option<Duration>,
+    aborted: CancellationToken,
     failure_content: FailureContent,
 ) -> Resolved
 where
@@ -292,18 +295,22 @@ where
     E: Display,
 {
     let caught = AssertUnwindSafe(future).catch_unwind();
-    let finished = match timeout {
-        Some(limit) => tokio::time::timeout(limit, caught).await.ok(),
-        None => Some(caught.await),
+    let limited = async {
+        match timeout {
+            Some(limit) => tokio::time::timeout(limit, caught).await.ok(),
+            None => Some(caught.await),
+        }
     };
-    let failed = |outcome, html: String, discarded| Resolved {
-        id,
-        html,
-        children: Vec::new(),
-        discarded,
-        outcome,
-        at: Duration::ZERO,
+    let finished = tokio::select! {
+        // Data that is ready wins over an abort in the same poll.
+        biased;
+        finished = limited => finished,
+        () = aborted.cancelled() => {
+            tracing::debug!(boundary = id, "page aborted (deadline or shutdown); timeout content shown");
+            return failed_with(id, Outcome::TimedOut, failure_content.timeout(), Vec::new());
+        }
     };
+    let failed = |outcome, html, discarded| failed_with(id, outcome, html, discarded);
     match finished {
         Some(Ok(Ok(content))) => {
             let (rendered, placed) = render_placing(page_key, &content);
@@ -337,6 +344,18 @@ where
             tracing::warn!(boundary = id, ?timeout, "boundary timed out");
             failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
         }
+    }
+}
+
+/// A boundary that shows failure content.
+fn failed_with(id: u32, outcome: Outcome, html: String, discarded: Vec<u32>) -> Resolved {
+    Resolved {
+        id,
+        html,
+        children: Vec::new(),
+        discarded,
+        outcome,
+        at: Duration::ZERO,
     }
 }
 

@@ -45,7 +45,7 @@
 //! assert!(html.starts_with(
 //!     "<html><body><h1>Hello</h1><template id=\"B:0\"></template><p>Loading comments…</p><!--/0-->"
 //! ));
-//! assert!(html.contains("<template id=\"S:0\"><p>First!</p></template><script>$S="));
+//! assert!(html.contains("<template id=\"S:0\"><p>First!</p></template><script nonce=\""));
 //! assert!(html.contains("$S(0,") && html.ends_with(")</script></body></html>"));
 //! # });
 //! ```
@@ -64,6 +64,9 @@ pub use boundary::{Boundary, BoundaryBuilder, DEFAULT_ERROR_HTML, DEFAULT_TIMEOU
 pub use crawlers::{CRAWLER_TOKENS, is_crawler};
 pub use extract::BadRenderMode;
 pub use mode::{RenderMode, UnknownRenderMode};
-pub use page::{Engine, Page, RENDER_MODE_HEADER, whole_when_buffered};
+pub use page::{
+    DEFAULT_CONTENT_SECURITY_POLICY, Engine, EngineBuilder, Page, RENDER_MODE_HEADER,
+    whole_when_buffered,
+};
 pub use stats::{Stats, StatsSnapshot};
 pub use wire::{REVEAL_EVENT, TIMINGS};

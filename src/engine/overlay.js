@@ -11,6 +11,8 @@
 // data-fallback, data-revealed, data-outcome) for tests and tools.
 (function () {
   var d = document;
+  // The page's Content-Security-Policy nonce, for the overlay's <style>.
+  var nonce = (d.currentScript && d.currentScript.nonce) || "";
   var R = self.__suspense || (self.__suspense = {});
   // Every placeholder in the document now came with the shell.
   var shellAt = performance.now();
@@ -21,10 +23,13 @@
 
   var host = d.createElement("div");
   host.id = "suspense-debug";
-  host.setAttribute("style", "all:initial;position:fixed;right:8px;bottom:8px;z-index:2147483647");
+  // Through the CSSOM, which a policy without 'unsafe-inline' allows (a
+  // style attribute it would block).
+  host.style.cssText = "all:initial;position:fixed;right:8px;bottom:8px;z-index:2147483647";
   var root = host.attachShadow({ mode: "open" });
-  root.innerHTML =
-    "<style>" +
+  var style = d.createElement("style");
+  style.nonce = nonce;
+  style.textContent =
     ".p{font:11px/1.35 ui-monospace,Menlo,Consolas,monospace;color:#e8e8ee;background:rgba(22,22,30,.93);" +
     "border-radius:6px;padding:6px 8px 5px;width:470px;box-shadow:0 2px 10px rgba(0,0,0,.35)}" +
     ".h{display:flex;gap:6px;align-items:baseline;margin-bottom:4px}.h b{color:#fff}.h .s{flex:1;color:#aab}" +
@@ -35,11 +40,13 @@
     ".c{background:#3ecf8e}.x{background:#e5534b}.v{width:2px;top:-2px!important;bottom:-2px!important;background:#4aa3ff}" +
     ".n{color:#ccd;text-align:right;white-space:nowrap}.k{color:#889;margin-top:3px}" +
     ".k i{display:inline-block;width:8px;height:8px;margin:0 3px 0 8px;vertical-align:-1px}" +
-    ".rows{max-height:45vh;overflow-y:auto;overflow-x:hidden;padding:2px 0}" +
-    "</style><div class=p><div class=h><b>suspense-ssr</b><span class=s></span>" +
+    ".rows{max-height:45vh;overflow-y:auto;overflow-x:hidden;padding:2px 0}";
+  root.innerHTML =
+    "<div class=p><div class=h><b>suspense-ssr</b><span class=s></span>" +
     "<button class=m title='fold'>&minus;</button><button class=q title='close'>&times;</button></div>" +
     "<div class=rows></div><div class=k><i class=f></i>fallback<i class=c></i>content" +
     "<i class=v></i>server ready<i class=x></i>failed</div></div>";
+  root.prepend(style);
   d.documentElement.appendChild(host);
   var rows = root.querySelector(".rows");
   var sum = root.querySelector(".s");

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::task::AtomicWaker;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::body::PageBody;
 use super::boundary::{Resolved, render_placing};
@@ -35,27 +36,100 @@ struct EngineInner {
     /// How long a boundary may take before its timeout content is shown,
     /// unless the boundary sets its own.
     boundary_timeout: Option<Duration>,
+    /// How long a page may stream before every boundary still pending is
+    /// ended with its timeout content.
+    page_deadline: Option<Duration>,
+    /// The Content-Security-Policy sent with every page, `{nonce}` standing
+    /// for the page's nonce.
+    content_security_policy: Option<String>,
+    /// Cancelled by [`Engine::abort_all`]; every page's own token is a child.
+    abort_all: CancellationToken,
+}
+
+/// The policy pages are sent with unless the engine is given another: only
+/// the page's own origin, and inline scripts and styles only with the
+/// page's nonce (the engine's scripts carry it). No plugins, no `<base>`,
+/// forms post to the same origin, and only the same origin may frame it.
+pub const DEFAULT_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+     script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
+     img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'self'";
+
+/// Sets up an [`Engine`]; made by [`Engine::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "an engine is made by `build`"]
+pub struct EngineBuilder {
+    boundary_timeout: Option<Duration>,
+    page_deadline: Option<Duration>,
+    content_security_policy: Option<String>,
+}
+
+impl EngineBuilder {
+    /// How long a boundary may wait for its data before its timeout content
+    /// is shown (`None`: for ever), unless the boundary sets its own.
+    /// Default: [`Engine::DEFAULT_BOUNDARY_TIMEOUT`].
+    pub fn boundary_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.boundary_timeout = timeout;
+        self
+    }
+
+    /// How long a page may stream, counted from its start (for a page taken
+    /// as a handler argument, the handler's start). When it passes, every
+    /// boundary still pending shows its timeout content, as if each had
+    /// timed out, and the page ends well-formed: React's `abort`. Default:
+    /// none. [`Page::set_deadline`] sets it per page.
+    pub fn page_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.page_deadline = deadline;
+        self
+    }
+
+    /// The `Content-Security-Policy` header of every page; each `{nonce}`
+    /// in it is replaced by the page's nonce, which every inline script the
+    /// engine writes carries. `None` sends no policy. Default:
+    /// [`DEFAULT_CONTENT_SECURITY_POLICY`].
+    pub fn content_security_policy(mut self, policy: Option<&str>) -> Self {
+        self.content_security_policy = policy.map(str::to_owned);
+        self
+    }
+
+    pub fn build(self) -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                stats: Arc::default(),
+                boundary_timeout: self.boundary_timeout,
+                page_deadline: self.page_deadline,
+                content_security_policy: self.content_security_policy,
+                abort_all: CancellationToken::new(),
+            }),
+        }
+    }
 }
 
 impl Engine {
     /// The default time a boundary may take: 30 seconds.
     pub const DEFAULT_BOUNDARY_TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// An engine whose boundaries time out after
-    /// [`DEFAULT_BOUNDARY_TIMEOUT`](Self::DEFAULT_BOUNDARY_TIMEOUT).
+    /// An engine with the defaults: boundaries time out after
+    /// [`DEFAULT_BOUNDARY_TIMEOUT`](Self::DEFAULT_BOUNDARY_TIMEOUT), pages
+    /// have no deadline, and go out with
+    /// [`DEFAULT_CONTENT_SECURITY_POLICY`].
     pub fn new() -> Self {
-        Self::with_boundary_timeout(Some(Self::DEFAULT_BOUNDARY_TIMEOUT))
+        Self::builder().build()
+    }
+
+    /// Sets up an engine other than with the defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            boundary_timeout: Some(Self::DEFAULT_BOUNDARY_TIMEOUT),
+            page_deadline: None,
+            content_security_policy: Some(DEFAULT_CONTENT_SECURITY_POLICY.to_owned()),
+        }
     }
 
     /// An engine whose boundaries time out after `timeout` (`None`: never)
-    /// unless a boundary sets its own.
+    /// unless a boundary sets its own; otherwise the defaults.
     pub fn with_boundary_timeout(timeout: Option<Duration>) -> Self {
-        Engine {
-            inner: Arc::new(EngineInner {
-                stats: Arc::default(),
-                boundary_timeout: timeout,
-            }),
-        }
+        Self::builder().boundary_timeout(timeout).build()
     }
 
     /// The engine [`Page::new`] uses.
@@ -66,19 +140,33 @@ impl Engine {
 
     /// A new, empty page.
     pub fn page(&self) -> Page {
+        let secret = wire::page_secret();
         Page {
             shared: Arc::new(PageShared {
                 engine: self.clone(),
-                state: Mutex::new(PageState::default()),
+                state: Mutex::new(PageState {
+                    deadline: self.inner.page_deadline,
+                    ..PageState::default()
+                }),
                 next_id: AtomicU32::new(0),
                 waker: AtomicWaker::new(),
                 started: Instant::now(),
                 debug: AtomicBool::new(false),
                 mode: AtomicU8::new(RenderMode::Stream as u8),
-                nonce: wire::page_nonce(),
+                nonce: wire::marker_nonce(&secret),
+                secret,
                 request_uri: OnceLock::new(),
+                aborted: self.inner.abort_all.child_token(),
             }),
         }
+    }
+
+    /// Ends every page of this engine now, those streaming and those still
+    /// to come: each pending boundary shows its timeout content, as when a
+    /// page's deadline passes, and each page ends well-formed as soon as
+    /// that is sent. For shutdown, once in-flight pages have had their time.
+    pub fn abort_all(&self) {
+        self.inner.abort_all.cancel();
     }
 
     /// What this engine's pages are doing and have done.
@@ -133,8 +221,14 @@ pub(crate) struct PageShared {
     /// Makes this page's in-order and buffered markers its own (see
     /// `wire::write_marker`).
     pub(crate) nonce: u64,
+    /// The page's random secret, whose base64 is its CSP nonce.
+    secret: [u8; 16],
     /// Where a browser without JavaScript goes for the in-order page.
     request_uri: OnceLock<Uri>,
+    /// Cancelled when the page is aborted ([`Page::abort`], its deadline,
+    /// [`Engine::abort_all`]): every pending boundary then ends with its
+    /// timeout content.
+    pub(crate) aborted: CancellationToken,
 }
 
 #[derive(Default)]
@@ -147,6 +241,8 @@ struct PageState {
     orphans: Vec<u32>,
     /// The body is gone (or was never made): new boundaries are dropped.
     closed: bool,
+    /// How long the page may stream, from `started`.
+    deadline: Option<Duration>,
 }
 
 impl std::fmt::Debug for PageState {
@@ -155,6 +251,7 @@ impl std::fmt::Debug for PageState {
             .field("queued", &self.queued.len())
             .field("orphans", &self.orphans)
             .field("closed", &self.closed)
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -187,6 +284,11 @@ impl PageShared {
             m if m == RenderMode::Buffered as u8 => RenderMode::Buffered,
             _ => RenderMode::Stream,
         }
+    }
+
+    /// When the page must end, if ever.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.lock().deadline.map(|after| self.started + after)
     }
 
     pub(crate) fn next_id(&self) -> u32 {
@@ -286,6 +388,27 @@ impl Page {
         let _ = self.shared.request_uri.set(uri);
     }
 
+    /// How long this page may stream, counted from its start (`None`: no
+    /// limit); see [`EngineBuilder::page_deadline`], whose value a page
+    /// starts with. Set it before [`stream`](Self::stream).
+    pub fn set_deadline(&self, deadline: Option<Duration>) {
+        self.shared.lock().deadline = deadline;
+    }
+
+    /// Ends the page now: every boundary still pending, and any created
+    /// later, shows its timeout content, and the page ends well-formed as
+    /// soon as that is sent. React's `abort`.
+    pub fn abort(&self) {
+        self.shared.aborted.cancel();
+    }
+
+    /// The page's Content-Security-Policy nonce: every inline script the
+    /// engine writes carries it. An application's own inline scripts and
+    /// styles in the shell can carry it too (`nonce="{{ nonce }}"`).
+    pub fn csp_nonce(&self) -> String {
+        wire::csp_nonce(&self.shared.secret)
+    }
+
     /// Renders `shell` and answers `200 OK` with a streamed body: the shell
     /// with every fallback at once, then each boundary's content as it
     /// resolves. See [`stream_with_status`](Self::stream_with_status).
@@ -310,6 +433,14 @@ impl Page {
             }
         };
         let mode = self.mode();
+        let nonce = self.csp_nonce();
+        let policy = self
+            .shared
+            .engine
+            .inner
+            .content_security_policy
+            .as_deref()
+            .and_then(|policy| HeaderValue::try_from(policy.replace("{nonce}", &nonce)).ok());
         let body = match mode {
             RenderMode::Stream => {
                 let (mut head, tail) = wire::split_shell(html);
@@ -325,9 +456,9 @@ impl Page {
                     // Right after the shell: it runs while the page is still
                     // loading, when every first-level fallback is in the
                     // document.
-                    wire::push_overlay(&mut head);
+                    wire::push_overlay(&mut head, &nonce);
                 }
-                PageBody::new(self.shared, head, tail, placed)
+                PageBody::new(self.shared, head, tail, placed, nonce)
             }
             RenderMode::InOrder | RenderMode::Buffered => {
                 PageBody::in_document_order(self.shared, html, mode == RenderMode::Buffered)
@@ -354,6 +485,9 @@ impl Page {
             HeaderValue::from_static("nosniff"),
         );
         headers.insert(RENDER_MODE_HEADER, HeaderValue::from_static(mode.as_str()));
+        if let Some(policy) = policy {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
         response
     }
 }

@@ -12,7 +12,9 @@
 //!    so `<li>`, `<tr>` and `<td>` survive outside their parents), followed by
 //!    one inline `<script>` per chunk that calls the swap function once per
 //!    fragment. The swap function itself is defined in the first such script
-//!    of the response and never again.
+//!    of the response and never again. Every script carries the page's
+//!    Content-Security-Policy nonce (`N` below), so a strict policy lets it
+//!    run.
 //! 3. **The tail**: the shell's `</body></html>`, held back until every
 //!    boundary is in, so the document ends where a document should.
 //!
@@ -23,9 +25,9 @@
 //! <!doctype html><html><body><ul><template id="B:0"></template><li>Loading…</li><!--/0-->
 //! <template id="B:1"></template><li>Loading…</li><!--/1--></ul>
 //!
-//! <template id="S:1"><li>one</li></template><script>$S=function(i,…){…};$S(1)</script>
+//! <template id="S:1"><li>one</li></template><script nonce="N">$S=function(i,…){…};$S(1)</script>
 //!
-//! <template id="S:0"><li>zero</li></template><script>$S(0)</script></body></html>
+//! <template id="S:0"><li>zero</li></template><script nonce="N">$S(0)</script></body></html>
 //! ```
 //!
 //! What the swap does for boundary `i`: remove every node from `B:i` up to
@@ -137,12 +139,38 @@ pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) ->
     )
 }
 
-/// A fresh number for a page's markers (random per page, no dependency).
-pub(crate) fn page_nonce() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
+/// A page's secret: 128 random bits from the operating system, fresh for
+/// every page. Its first 64 bits make the page's markers its own (see
+/// [`write_marker`]); all of it, in base64, is the page's
+/// Content-Security-Policy nonce (see [`csp_nonce`]).
+pub(crate) fn page_secret() -> [u8; 16] {
+    let mut secret = [0u8; 16];
+    if getrandom::fill(&mut secret).is_err() {
+        // No OS randomness (it does not happen on Linux after boot): keyed
+        // SipHash of a counter, random per process, rather than no page.
+        use std::hash::{BuildHasher, Hasher};
+        for half in secret.chunks_mut(8) {
+            let word = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            half.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    secret
+}
+
+/// The marker nonce of a page's secret.
+pub(crate) fn marker_nonce(secret: &[u8; 16]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&secret[..8]);
+    u64::from_le_bytes(word)
+}
+
+/// The Content-Security-Policy nonce of a page's secret: 22 characters of
+/// base64 (a `base64-value` as CSP defines it).
+pub(crate) fn csp_nonce(secret: &[u8; 16]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret)
 }
 
 /// In the in-order and buffered modes a boundary is written as a marker the
@@ -230,8 +258,10 @@ pub(crate) fn push_fragment(out: &mut String, id: u32, html: &str) {
 
 /// Appends the one script that swaps the given fragments in, in order; with
 /// `with_runtime` it first defines the swap function.
-pub(crate) fn push_instructions(out: &mut String, swaps: &[Swap], with_runtime: bool) {
-    out.push_str("<script>");
+/// The script carries the page's CSP `nonce`, so a policy without
+/// `'unsafe-inline'` lets it run.
+pub(crate) fn push_instructions(out: &mut String, swaps: &[Swap], with_runtime: bool, nonce: &str) {
+    push_script_open(out, nonce);
     if with_runtime {
         out.push_str(RUNTIME);
     }
@@ -252,11 +282,20 @@ pub(crate) fn push_instructions(out: &mut String, swaps: &[Swap], with_runtime: 
     out.push_str("</script>");
 }
 
-/// Appends the debug overlay's script.
-pub(crate) fn push_overlay(out: &mut String) {
-    out.push_str("<script>");
+/// Appends the debug overlay's script (with the page's CSP `nonce`, which
+/// it also gives the `<style>` it makes).
+pub(crate) fn push_overlay(out: &mut String, nonce: &str) {
+    push_script_open(out, nonce);
     out.push_str(OVERLAY);
     out.push_str("</script>");
+}
+
+/// `<script nonce="…">`: the nonce is base64 (letters, digits, `+`, `/`),
+/// nothing that needs escaping in an attribute.
+fn push_script_open(out: &mut String, nonce: &str) {
+    out.push_str("<script nonce=\"");
+    out.push_str(nonce);
+    out.push_str("\">");
 }
 
 /// Splits a rendered shell into the part sent at once and the tail held back
@@ -317,6 +356,10 @@ mod tests {
 
     #[test]
     fn markers_are_found_by_their_prefix_only() {
+        let secret = [7u8; 16];
+        assert_eq!(marker_nonce(&secret), 0x0707_0707_0707_0707);
+        assert_eq!(csp_nonce(&secret), "BwcHBwcHBwcHBwcHBwcHBw");
+        assert_ne!(page_secret(), page_secret());
         let prefix = marker_prefix(0xab);
         let mut text = String::from("<p>a</p><!--00000000000000ab:x--><!--00000000000000ab:");
         write_marker(&mut text, 0xab, 7).unwrap();
@@ -357,10 +400,11 @@ mod tests {
                 swap(0, 7, Outcome::Panicked),
             ],
             false,
+            "bm9uY2U",
         );
         assert_eq!(
             out,
-            "<script>$S(3,1.3);$S(1,30000.0,\"timeout\");$S(0,0.0,\"error\")</script>"
+            "<script nonce=\"bm9uY2U\">$S(3,1.3);$S(1,30000.0,\"timeout\");$S(0,0.0,\"error\")</script>"
         );
     }
 }

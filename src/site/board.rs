@@ -29,9 +29,6 @@ use super::{AppState, not_found_page};
 use crate::data::{Author, Comment, CommentOnPost, DataError, Post, PostSummary, Store};
 use crate::engine::{Boundary, Page};
 
-/// Form bodies larger than this are refused with `413`.
-pub(crate) const FORM_LIMIT: usize = 16 * 1024;
-
 const NAME_MAX: usize = 60;
 const TITLE_MAX: usize = 120;
 const POST_MAX: usize = 4000;

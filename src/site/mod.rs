@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 
 use crate::assets::{self, Assets};
@@ -65,6 +66,9 @@ pub struct AppState {
     pub export_dir: Option<PathBuf>,
     /// gzip pages for clients that accept it (default: on).
     pub compress_pages: bool,
+    /// Request bodies (the board's forms) larger than this are refused with
+    /// `413` before anything is parsed (default: 16 KiB).
+    pub max_body_bytes: usize,
 }
 
 /// Handlers take their [`Page`](crate::engine::Page) as an argument, made on
@@ -83,6 +87,7 @@ impl AppState {
             latency: Latency::default(),
             export_dir: None,
             compress_pages: true,
+            max_body_bytes: 16 * 1024,
         }
     }
 }
@@ -104,10 +109,13 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         router = router.nest_service("/export", ServeDir::new(dir));
     }
     let compress = state.compress_pages;
+    let max_body = state.max_body_bytes;
     let router = router
         .fallback(not_found)
-        // Forms are small: anything bigger is refused with 413.
-        .layer(DefaultBodyLimit::max(board::FORM_LIMIT))
+        // Forms are small: anything bigger is refused with 413, at once
+        // when its Content-Length says so, else when it has sent too much.
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
         // Buffered pages go out whole, headers included, when they are done.
         .layer(axum::middleware::map_response(whole_when_buffered));
     // Outside the buffering, so a buffered page is compressed whole and a
@@ -118,7 +126,33 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     } else {
         router
     };
-    router.with_state(state)
+    security_headers(router).with_state(state)
+}
+
+/// For every response that does not set its own: a policy that allows only
+/// this origin (pages set theirs, with the page's script nonce), framing
+/// by this origin only (`/compare` frames its own pages), no MIME sniffing,
+/// and no referrer sent to other origins.
+fn security_headers(router: Router<AppState>) -> Router<AppState> {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    const HEADERS: [(HeaderName, &str); 4] = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'self'",
+        ),
+        // For browsers older than `frame-ancestors`.
+        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    HEADERS.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
 }
 
 /// `/static`: fingerprinted, precompressed, cached (see [`crate::assets`]).

@@ -68,6 +68,22 @@ async fn bad_flags_get_a_clear_error() {
         ),
         (vec!["--addr", "nowhere"], "invalid value 'nowhere'"),
         (vec!["--boundary-timeout", "soon"], "invalid value 'soon'"),
+        (
+            vec!["--page-deadline", "0s"],
+            "--page-deadline: must be more than zero",
+        ),
+        (
+            vec!["--max-connections", "0"],
+            "--max-connections: must be at least 1",
+        ),
+        (
+            vec!["--max-header-bytes", "100"],
+            "--max-header-bytes: must be at least 1024",
+        ),
+        (
+            vec!["--max-uri-bytes", "20000"],
+            "--max-uri-bytes: must be between 256 and --max-header-bytes (16384)",
+        ),
     ] {
         let output = tokio::time::timeout(WAIT, binary().args(&args).output())
             .await

@@ -178,6 +178,19 @@ async fn bench_streams_bottom_up_with_the_overlay() {
         )
         .await;
     browser.screenshot("bench-2-end").await;
+    // Under the page's strict Content-Security-Policy, the overlay's
+    // nonce'd <style> applied and its host was styled through the CSSOM.
+    assert_eq!(
+        browser
+            .eval(
+                "const host = document.getElementById('suspense-debug');
+                 return [getComputedStyle(host).position,
+                         getComputedStyle(host.shadowRoot.querySelector('.p')).backgroundColor]",
+                vec![],
+            )
+            .await,
+        json!(["fixed", "rgba(22, 22, 30, 0.93)"])
+    );
 
     let ids = browser
         .eval(
@@ -586,4 +599,58 @@ async fn compare_shows_four_frames_with_their_timings() {
     assert!(file.3 < buffered.1, "{file:?} vs {buffered:?}");
     browser.close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"<!doctype html><html><head><script nonce="{{ nonce }}">
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", e => window.__violations.push(e.violatedDirective));
+window.__nonced = 1;
+</script></head><body><script>window.__unnonced = 1</script><main>{{ part }}</main></body></html>"#,
+    ext = "html"
+)]
+struct PolicyShell {
+    nonce: String,
+    part: Boundary,
+}
+
+#[tokio::test]
+async fn a_strict_policy_runs_only_scripts_with_the_page_nonce() {
+    // The engine's own scripts (the swap) and the page's nonce'd script run;
+    // an inline script without the nonce is blocked, and the browser
+    // reports exactly that one violation.
+    let Some(browser) = Browser::launch("csp").await else {
+        return;
+    };
+    let engine = Engine::new();
+    let server = TestServer::start(route(&engine, |page: Page| {
+        let part = page.suspend(text("loading"), async {
+            tokio::task::yield_now().await;
+            Ok::<_, Infallible>(text("content"))
+        });
+        let nonce = page.csp_nonce();
+        page.stream(PolicyShell { nonce, part })
+    }))
+    .await;
+    browser.open(&url(&server, "/")).await;
+    browser
+        .wait_for(
+            "the end of the document",
+            "return document.readyState === 'complete'",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval(
+                "return [window.__nonced, window.__unnonced ?? null, window.__violations,
+                         [...document.querySelectorAll('p.text')].map(p => p.textContent),
+                         typeof window.__suspense[0].r]",
+                vec![],
+            )
+            .await,
+        json!([1, null, ["script-src-elem"], ["content"], "number"])
+    );
+    browser.close().await;
 }

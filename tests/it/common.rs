@@ -104,10 +104,15 @@ impl TestServer {
     }
 
     /// The real site served with `options`, on a fresh board database.
+    /// Its pages are aborted at the drain timeout, as the binary's are.
     pub async fn site_with(options: ServeOptions) -> (Self, Engine) {
         let state = site_state().await;
         let engine = state.engine.clone();
         let router = site::app(state, &static_dir());
+        let options = ServeOptions {
+            engine: Some(engine.clone()),
+            ..options
+        };
         (Self::start_with(router, options).await, engine)
     }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use suspense_ssr::engine::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine};
+use suspense_ssr::engine::{
+    Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, Page, RenderMode,
+};
 use tokio::sync::watch;
 
 use crate::common::{TestServer, eventually, get as http_get, pos};
@@ -124,7 +126,7 @@ async fn boundaries_resolving_together_go_out_in_one_chunk() {
         );
     }
     assert_eq!(
-        chunk.matches("<script>").count(),
+        chunk.matches("<script").count(),
         1,
         "one instruction script per chunk: {chunk:?}"
     );
@@ -394,7 +396,7 @@ async fn hostile_data_stays_text() {
         "escaped data not found twice in {body:?}"
     );
     assert_eq!(
-        body.matches("<script>").count(),
+        body.matches("<script").count(),
         1,
         "only the engine's script: {body:?}"
     );
@@ -653,4 +655,114 @@ async fn the_handler_shape_the_engine_is_for() {
         "a missing post is decided before any byte of a page"
     );
     assert_eq!(response.read_to_end().await, "no such post\n");
+}
+
+#[tokio::test]
+async fn a_page_past_its_deadline_ends_with_timeout_content() {
+    // Like React's abort: what is ready is sent, what is still pending shows
+    // its timeout content, and the document ends, in every mode.
+    for mode in [
+        RenderMode::Stream,
+        RenderMode::InOrder,
+        RenderMode::Buffered,
+    ] {
+        let engine = Engine::builder()
+            .page_deadline(Some(Duration::from_millis(300)))
+            .build();
+        let (_server, mut response) = open(&engine, move |page| {
+            page.set_mode(mode);
+            let parts = vec![
+                never(&page, "loading-0"),
+                ready(&page, "loading-1", "ready-1"),
+            ];
+            page.stream(Shell { parts })
+        })
+        .await;
+        let body = response.read_to_end().await;
+        assert!(body.contains("ready-1"), "{mode:?}: {body:?}");
+        assert_eq!(
+            body.matches(DEFAULT_TIMEOUT_HTML).count(),
+            1,
+            "{mode:?}: {body:?}"
+        );
+        assert!(body.ends_with("</body></html>"), "{mode:?}: {body:?}");
+        let stats = engine.stats().snapshot();
+        assert_eq!((stats.timed_out, stats.resolved), (1, 1), "{mode:?}");
+        eventually("the page's boundaries are dropped", || {
+            engine.stats().live_boundaries() == 0
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn an_aborted_page_ends_at_once() {
+    // The handler hands the page out; the test aborts it while its only
+    // boundary waits for ever. The boundary ends with its own timeout
+    // content, and the document ends.
+    let engine = Engine::new();
+    let (handed, mut taken) = watch::channel(None::<Page>);
+    let (_server, mut response) = open(&engine, move |page| {
+        let part = page
+            .boundary(text("loading"))
+            .no_timeout()
+            .on_timeout(text("ended early"))
+            .suspend(std::future::pending::<Result<Text, Infallible>>());
+        handed.send_replace(Some(page.clone()));
+        page.stream(Shell { parts: vec![part] })
+    })
+    .await;
+    response.read_until(SHELL_END).await;
+    let page = taken
+        .wait_for(Option::is_some)
+        .await
+        .unwrap()
+        .clone()
+        .unwrap();
+    page.abort();
+    let body = response.read_to_end().await;
+    assert!(
+        body.contains("<template id=\"S:0\"><p class=\"text\">ended early</p></template>"),
+        "{body:?}"
+    );
+    assert!(body.ends_with("</body></html>"), "{body:?}");
+    assert_eq!(engine.stats().snapshot().timed_out, 1);
+}
+
+#[tokio::test]
+async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
+    let engine = Engine::new();
+    let (_server, mut response) = open(&engine, |page| {
+        page.set_debug(true);
+        let parts = vec![ready(&page, "loading-0", "ready-0")];
+        page.stream(Shell { parts })
+    })
+    .await;
+    let policy = response
+        .header("content-security-policy")
+        .expect("a policy")
+        .to_owned();
+    let body = response.read_to_end().await.to_owned();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert_eq!(nonce.len(), 22, "128 bits of base64: {policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
+    // The overlay and the instructions: every script carries the nonce.
+    assert_eq!(body.matches("<script").count(), 2, "{body:?}");
+    assert_eq!(
+        body.matches(&format!("<script nonce=\"{nonce}\">")).count(),
+        2,
+        "{body:?}"
+    );
+    let again = http_get(_server.addr, "/").await;
+    let other = again.header("content-security-policy").unwrap();
+    assert_ne!(other, policy, "a nonce is used once");
+
+    let quiet = Engine::builder().content_security_policy(None).build();
+    let (_server, response) = open(&quiet, |page| page.stream(Shell { parts: vec![] })).await;
+    assert_eq!(response.header("content-security-policy"), None);
 }

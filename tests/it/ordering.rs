@@ -175,7 +175,7 @@ fn apply_swaps(body: &str) -> String {
     let mut rest = body;
     loop {
         let fragment = rest.find("<template id=\"S:");
-        let script = rest.find("<script>");
+        let script = rest.find("<script nonce=\"");
         match (fragment, script) {
             (Some(f), s) if s.is_none_or(|s| f < s) => {
                 document.push_str(&rest[..f]);
@@ -188,7 +188,8 @@ fn apply_swaps(body: &str) -> String {
             (_, Some(s)) => {
                 document.push_str(&rest[..s]);
                 let end = rest[s..].find("</script>").unwrap() + s;
-                let script = &rest[s + "<script>".len()..end];
+                let open_end = rest[s..].find('>').unwrap() + s + 1;
+                let script = &rest[open_end..end];
                 // `$S(id,server_ms)` or `$S(id,server_ms,"outcome")`
                 for call in script.split("$S(").skip(1) {
                     calls.push(call[..call.find(',').unwrap()].to_owned());

@@ -6,7 +6,7 @@ use suspense_ssr::server::ServeOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use suspense_ssr::engine::Engine;
+use suspense_ssr::engine::{DEFAULT_TIMEOUT_HTML, Engine};
 
 use tokio::sync::watch;
 
@@ -85,9 +85,10 @@ async fn slow_headers_are_cut_off() {
 }
 
 #[tokio::test]
-async fn shutdown_is_bounded_by_the_drain_timeout() {
+async fn shutdown_at_the_drain_timeout_ends_pages_with_timeout_content() {
     // A page that would stream for a minute must not hold shutdown longer
-    // than the drain timeout.
+    // than the drain timeout, and must not be cut: its pending boundaries
+    // end with their timeout content and the document ends.
     let (server, engine) = TestServer::site_with(ServeOptions {
         drain_timeout: Duration::from_millis(200),
         ..options()
@@ -99,9 +100,59 @@ async fn shutdown_is_bounded_by_the_drain_timeout() {
         .await
         .expect("shutdown must end at the drain timeout")
         .unwrap();
+    let body = response.read_to_end().await;
+    assert_eq!(
+        body.matches(DEFAULT_TIMEOUT_HTML).count(),
+        3,
+        "each of the 3 pending sections shows its timeout content: {body:?}"
+    );
+    assert!(body.trim_end().ends_with("</body></html>"), "{body:?}");
     let stats = engine.stats();
+    assert_eq!(stats.snapshot().timed_out, 3);
     eventually("the cut page's boundaries are dropped", || {
         stats.live_boundaries() == 0
     })
     .await;
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    // One connection allowed: a second client is not served while the
+    // first is open, and is served once it closes.
+    let engine = Engine::new();
+    let (release, released) = watch::channel(false);
+    let router = route(&engine, move |page| {
+        let mut released = released.clone();
+        let part = page.suspend(text("waiting"), async move {
+            released.wait_for(|r| *r).await.map(|_| text("released"))
+        });
+        page.stream(Shell { parts: vec![part] })
+    });
+    let server = TestServer::start_with(
+        router,
+        ServeOptions {
+            max_connections: 1,
+            ..options()
+        },
+    )
+    .await;
+    let mut first = get(server.addr, "/").await;
+    first.read_until(SHELL_END).await;
+
+    let addr = server.addr;
+    let mut second = tokio::spawn(async move { get(addr, "/").await.status() });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut second)
+            .await
+            .is_err(),
+        "a second connection was served past the cap of 1"
+    );
+    release.send(true).unwrap();
+    first.read_to_end().await;
+    first.hang_up();
+    let status = tokio::time::timeout(WAIT, second)
+        .await
+        .expect("the waiting client is served once a slot is free")
+        .unwrap();
+    assert_eq!(status, 200);
 }

@@ -55,7 +55,7 @@ async fn bench_without_delay_and_without_boundaries() {
     let mut response = get(server.addr, "/bench?boundaries=0").await;
     let body = response.read_to_end().await.to_owned();
     assert!(
-        body.contains("<main>\n</main>") && !body.contains("<script>"),
+        body.contains("<main>\n</main>") && !body.contains("<script"),
         "{body:?}"
     );
 }
@@ -129,4 +129,37 @@ async fn unknown_paths_get_the_404_page_with_the_path_escaped() {
     assert!(body.contains("<code>/no/%3Cscript%3E</code>"), "{body}");
     // The page links its stylesheet by fingerprint.
     assert!(body.contains("href=\"/static/bench."), "{body}");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (server, _engine) = TestServer::site().await;
+    let form = "POST /posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 99999\r\n\r\n";
+    for (what, response) in [
+        ("a page", get(server.addr, "/bench").await),
+        ("the board", get(server.addr, "/").await),
+        ("a static file", get(server.addr, "/static/bench.css").await),
+        ("a 404", get(server.addr, "/nowhere").await),
+        ("a 400", get(server.addr, "/bench?render=sideways").await),
+        ("a 413", send(server.addr, form.as_bytes()).await),
+    ] {
+        let header = |name| {
+            response
+                .header(name)
+                .unwrap_or_else(|| panic!("{what}: no {name} in {:?}", response.head))
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{what}");
+        assert_eq!(header("x-frame-options"), "SAMEORIGIN", "{what}");
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("frame-ancestors 'self'") && !policy.contains("unsafe-inline"),
+            "{what}: {policy}"
+        );
+        // Pages get a nonce for the engine's scripts; nothing else needs one.
+        let is_page = response.header("x-render-mode").is_some();
+        assert_eq!(policy.contains("'nonce-"), is_page, "{what}: {policy}");
+        assert!(is_page == matches!(what, "a page" | "the board"), "{what}");
+    }
 }
