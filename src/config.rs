@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// How long a client may take to send a request's headers.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
+    /// How long a request body may send nothing before the request fails.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
     /// On shutdown, how long in-flight pages may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
@@ -127,6 +130,7 @@ pub struct Config {
     /// At least 1.
     pub threads: usize,
     pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
     pub drain_timeout: Duration,
     pub boundary_timeout: Duration,
     pub page_deadline: Duration,
@@ -154,6 +158,7 @@ impl Config {
         };
         for (flag, value) in [
             ("--header-read-timeout", args.header_read_timeout),
+            ("--body-read-timeout", args.body_read_timeout),
             ("--boundary-timeout", args.boundary_timeout),
             ("--page-deadline", args.page_deadline),
         ] {
@@ -178,6 +183,7 @@ impl Config {
             static_dir: args.static_dir,
             threads,
             header_read_timeout: args.header_read_timeout,
+            body_read_timeout: args.body_read_timeout,
             drain_timeout: args.drain_timeout,
             boundary_timeout: args.boundary_timeout,
             page_deadline: args.page_deadline,
@@ -198,6 +204,7 @@ impl Config {
             static_dir: static_dir.into(),
             threads: 1,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
             boundary_timeout: Duration::from_secs(30),
             page_deadline: Duration::from_secs(90),

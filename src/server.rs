@@ -9,6 +9,7 @@
 //!
 //! - headers: read within a timeout (else the connection is closed, with a
 //!   `408` if anything was sent) and at most so many bytes (`431`);
+//! - bodies: each part within a timeout, so trickling cannot hold a handler;
 //! - the request target: at most so many bytes (`414`);
 //! - connections: at most so many open at once; past that the server stops
 //!   accepting until one closes, and new clients wait in the kernel's
@@ -28,13 +29,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::Config;
 use crate::data::SqliteStore;
@@ -46,6 +48,9 @@ use crate::site::{self, AppState};
 pub struct ServeOptions {
     /// A client that has not sent a request's headers by then is cut off.
     pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long fails (the request
+    /// gets a `4xx`), so a client cannot hold a handler by trickling.
+    pub body_read_timeout: Duration,
     /// After shutdown is asked for, how long in-flight responses may take.
     pub drain_timeout: Duration,
     /// Connections open at once; at the cap the server stops accepting.
@@ -65,6 +70,7 @@ impl From<&Config> for ServeOptions {
     fn from(config: &Config) -> Self {
         ServeOptions {
             header_read_timeout: config.header_read_timeout,
+            body_read_timeout: config.body_read_timeout,
             drain_timeout: config.drain_timeout,
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
@@ -151,18 +157,21 @@ pub async fn serve(
         .header_read_timeout(options.header_read_timeout)
         .max_header_size(options.max_header_bytes);
     let max_uri = options.max_uri_bytes;
-    let router = router.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| async move {
-            let length = request
-                .uri()
-                .path_and_query()
-                .map_or(0, |target| target.as_str().len());
-            if length > max_uri {
-                return uri_too_long(length, max_uri);
-            }
-            next.run(request).await
-        },
-    ));
+    let router = router
+        .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                match check_request(&request, max_uri) {
+                    Ok(()) => next.run(request).await,
+                    Err((status, reason)) => (
+                        status,
+                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                        reason + "\n",
+                    )
+                        .into_response(),
+                }
+            },
+        ));
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(options.max_connections));
     // Tells connections still open after the drain timeout to close now, so
@@ -243,14 +252,40 @@ pub async fn serve(
     Ok(())
 }
 
-/// `414 URI Too Long`, saying by how much.
-fn uri_too_long(length: usize, max: usize) -> Response {
-    (
-        StatusCode::URI_TOO_LONG,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("request target too long: {length} bytes, at most {max}\n"),
-    )
-        .into_response()
+/// What hyper lets through but a server should refuse, each with its
+/// status and a one-line reason:
+///
+/// - a request target longer than `max_uri` bytes: `414`;
+/// - an HTTP/1.1 request without `Host` (RFC 9112 §3.2 says `400`).
+///
+/// (A request with both `Content-Length` and `Transfer-Encoding` never gets
+/// here as such: hyper follows the chunked framing, drops the length and
+/// closes the connection after answering, as RFC 9112 §6.3 says.)
+fn check_request(
+    request: &axum::extract::Request,
+    max_uri: usize,
+) -> Result<(), (StatusCode, String)> {
+    let refuse = |status, reason| Err((status, reason));
+    let length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if length > max_uri {
+        return refuse(
+            StatusCode::URI_TOO_LONG,
+            format!("request target too long: {length} bytes, at most {max_uri}"),
+        );
+    }
+    if request.version() == axum::http::Version::HTTP_11
+        && !request.headers().contains_key(header::HOST)
+        && request.uri().authority().is_none()
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "an HTTP/1.1 request needs a Host header".into(),
+        );
+    }
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

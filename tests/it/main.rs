@@ -12,6 +12,7 @@ mod common;
 mod compression;
 mod engine;
 mod export;
+mod hostile;
 mod modes;
 mod nginx;
 mod ordering;
