@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! Dependencies point one way: `site → engine + assets + export + data`,
-//! `server → site + engine`; `engine` and `assets` know no application.
+//! `server → site + engine + observe`; `engine` and `assets` know no
+//! application.
 //!
 //! - [`engine`]: knows nothing of any application.
 //!   - `engine/page.rs`: [`Engine`](engine::Engine) and [`Page`](engine::Page):
@@ -26,7 +27,8 @@
 //!     how a request picks one; `engine/crawlers.rs`: the crawler list;
 //!     `engine/extract.rs`: [`Page`](engine::Page) as a handler argument.
 //!   - `engine/placement.rs`: which placeholders a render wrote.
-//!   - `engine/stats.rs`: counters and gauges (live boundaries).
+//!   - `engine/stats.rs`: counters, gauges and histograms (live boundaries,
+//!     time to shell and to each fragment), exportable to Prometheus.
 //! - [`site`]: the pages this server ships: the board (`/`, `/posts/{id}`,
 //!   its forms), `/about`, `/bench`, `/compare`, `/static`, and `/export`
 //!   (the pages pre-rendered at startup).
@@ -35,8 +37,11 @@
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
 //!   precompressed brotli/gzip variants made at startup, revalidation;
 //!   `assets/memory.rs` answers small files from memory.
-//! - [`server`]: accept loop, hyper connections with a header-read timeout,
-//!   TCP_NODELAY, graceful shutdown.
+//! - [`server`]: accept loop with a connection cap, hyper connections with
+//!   header and body timeouts and size limits, TCP_NODELAY, graceful
+//!   shutdown that ends pending pages with their timeout content.
+//! - [`observe`]: a `tracing` span per request (id, route, status, time to
+//!   shell and to last byte) and `GET /metrics`.
 //! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
 
 pub mod assets;
@@ -44,5 +49,6 @@ pub mod config;
 pub mod data;
 pub mod engine;
 pub mod export;
+pub mod observe;
 pub mod server;
 pub mod site;

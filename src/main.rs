@@ -34,6 +34,20 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A panic (the engine catches those in boundaries) is one log event in
+    // its request's span, not a bare message on stderr.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|at| format!("{}:{}", at.file(), at.line()));
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(not a string)");
+        tracing::error!(location, message, "panicked");
+    }));
 
     let Some(runtime) =
         runtime(tokio::runtime::Builder::new_multi_thread().worker_threads(config.threads))

@@ -41,6 +41,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::config::Config;
 use crate::data::SqliteStore;
 use crate::engine::Engine;
+use crate::observe::Observability;
 use crate::site::{self, AppState};
 
 /// How connections are served.
@@ -172,6 +173,8 @@ pub async fn serve(
                 }
             },
         ));
+    // Outermost: every answer, refusals included, is logged and counted.
+    let router = Observability::new(options.engine.as_ref()).layer(router);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(options.max_connections));
     // Tells connections still open after the drain timeout to close now, so

@@ -55,6 +55,8 @@ pub(crate) struct PageBody {
     open: usize,
     /// The last byte has been produced.
     done: bool,
+    /// A chunk has left (in stream mode the shell always goes first).
+    first_sent: bool,
     /// When the page's deadline passes: armed on the first poll after the
     /// shell, so pages that end with their shell never make a timer.
     deadline: Deadline,
@@ -127,6 +129,7 @@ impl PageBody {
             slots: Vec::new(),
             open: 0,
             done: false,
+            first_sent: false,
             deadline,
             _live: live,
         };
@@ -153,6 +156,7 @@ impl PageBody {
             slots: Vec::new(),
             open: 0,
             done: false,
+            first_sent: false,
             deadline,
             _live: live,
         }
@@ -240,7 +244,12 @@ impl PageBody {
         }
     }
 
+    fn stats(&self) -> &super::stats::Stats {
+        self.shared.engine.stats()
+    }
+
     fn emit(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<wire::Swap>) {
+        self.stats().record_fragment(self.shared.started.elapsed());
         // Room for the fragment, its template tags and its share of the script.
         out.reserve(resolved.html.len() + 64);
         wire::push_fragment(out, resolved.id, &resolved.html);
@@ -279,6 +288,8 @@ impl Stream for PageBody {
                 }
                 this.finish();
             }
+            this.first_sent = true;
+            this.stats().record_shell(this.shared.started.elapsed());
             return Poll::Ready(Some(Ok(Bytes::from(head))));
         }
 
@@ -329,8 +340,14 @@ impl Stream for PageBody {
                 prefix,
                 held,
             } => {
-                write_in_order(stack, prefix, &mut this.slots, &mut out);
+                let written = write_in_order(stack, prefix, &mut this.slots, &mut out);
                 let finished = stack.is_empty();
+                for _ in 0..written {
+                    this.shared
+                        .engine
+                        .stats()
+                        .record_fragment(this.shared.started.elapsed());
+                }
                 if let Some(held) = held {
                     held.push_str(&out);
                     out = if finished {
@@ -352,6 +369,11 @@ impl Stream for PageBody {
                 Poll::Pending
             }
         } else {
+            if !this.first_sent {
+                // In-order and buffered modes: the first bytes out.
+                this.first_sent = true;
+                this.stats().record_shell(this.shared.started.elapsed());
+            }
             Poll::Ready(Some(Ok(Bytes::from(out))))
         }
     }
@@ -364,12 +386,14 @@ impl Stream for PageBody {
 /// Writes the document front to back as far as it can: text up to the next
 /// marker, then, if that boundary has resolved, its content in place (and
 /// into it, for its own markers); stops at the first boundary not ready.
+/// Returns how many boundaries it wrote.
 fn write_in_order(
     stack: &mut Vec<(String, usize)>,
     prefix: &str,
     slots: &mut [Slot],
     out: &mut String,
-) {
+) -> usize {
+    let mut written = 0;
     while let Some((text, at)) = stack.last_mut() {
         match wire::find_marker(text, *at, prefix) {
             None => {
@@ -383,13 +407,15 @@ fn write_in_order(
                     .get_mut(id as usize)
                     .and_then(|slot| slot.waiting.take())
                 else {
-                    return;
+                    return written;
                 };
                 *at = end;
+                written += 1;
                 stack.push((resolved.html, 0));
             }
         }
     }
+    written
 }
 
 impl PageBody {

@@ -182,10 +182,17 @@ impl BoundaryBuilder<'_> {
         let started = shared.started;
         let timeout = self.timeout;
         let aborted = shared.aborted.clone();
+        let created = tokio::time::Instant::now();
         let run = async move {
             let mut resolved = resolve(id, key, future, timeout, aborted, failure).await;
             resolved.at = started.elapsed();
             live.stats().record(resolved.outcome);
+            tracing::debug!(
+                boundary = id,
+                outcome = resolved.outcome.as_str(),
+                ms = created.elapsed().as_secs_f64() * 1000.0,
+                "boundary ended"
+            );
             resolved
         };
         let (abort, registration) = AbortHandle::new_pair();

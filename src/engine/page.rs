@@ -174,6 +174,11 @@ impl Engine {
         &self.inner.stats
     }
 
+    /// Adds this engine's statistics to `registry` (see [`Stats::register`]).
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.inner.stats.register(registry);
+    }
+
     pub(crate) fn stats_arc(&self) -> &Arc<Stats> {
         &self.inner.stats
     }

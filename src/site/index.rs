@@ -39,6 +39,10 @@ const EXAMPLES: &[(&str, &str)] = &[
         "/bench?delay=2000&render=buffered",
         "buffered: nothing at all for two seconds, then the whole page",
     ),
+    (
+        "/faults?delay=2000",
+        "parts that fail, panic and time out, each inside its own boundary, while the page streams on",
+    ),
     ("/bench", "no delay: the page as a pure rendering benchmark"),
     (
         "/bench?boundaries=0",

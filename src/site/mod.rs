@@ -5,6 +5,7 @@
 mod bench;
 mod board;
 mod compare;
+mod faults;
 mod filters;
 mod form;
 mod index;
@@ -104,6 +105,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/about", get(index::index))
         .route("/bench", get(bench::bench))
         .route("/compare", get(compare::compare))
+        .route("/faults", get(faults::faults))
         .nest_service("/static", static_files(static_dir));
     if let Some(dir) = &state.export_dir {
         router = router.nest_service("/export", ServeDir::new(dir));

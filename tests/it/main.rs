@@ -15,6 +15,7 @@ mod export;
 mod hostile;
 mod modes;
 mod nginx;
+mod observe;
 mod ordering;
 mod pages;
 mod server;

@@ -133,6 +133,12 @@ async fn nginx_in_front_streams_balances_and_survives_an_instance() {
     assert!(!first.contains("id=\"s1\""), "s2 alone first");
     let second = page.read_until("id=\"s1\"").await.to_owned();
     assert!(!second.contains("id=\"s0\""), "then s1");
+    // nginx's request id reached the instance, which sent it back.
+    let id = page.header("x-request-id").unwrap_or_default();
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "nginx's $request_id: {id:?}"
+    );
     assert!(page.read_to_end().await.ends_with("</html>"));
     assert!(
         page.chunks.len() >= 4,
@@ -180,7 +186,13 @@ async fn nginx_in_front_streams_balances_and_survives_an_instance() {
     let request = b"GET /static/compare.js HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n";
     let js = send(nginx.addr(), request).await;
     assert_eq!(js.header("content-encoding"), Some("gzip"), "gzip_static");
-    for hidden in ["/static/.gitignore", "/static/", "/static/../Cargo.toml"] {
+    for hidden in [
+        "/static/.gitignore",
+        "/static/",
+        "/static/../Cargo.toml",
+        // Scraped per instance, never through the balancer.
+        "/metrics",
+    ] {
         let response = get(nginx.addr(), hidden).await;
         assert!(
             matches!(response.status(), 400 | 403 | 404),

@@ -1,0 +1,300 @@
+//! What the server shows an operator: one `tracing` span per request, and
+//! `GET /metrics` in the Prometheus (OpenMetrics) text format.
+//!
+//! Each request gets an id (the `X-Request-Id` it came with, as nginx's
+//! `$request_id` sends it, if it is a plain token; else a fresh one), sent
+//! back in `X-Request-Id`. Its span carries the id, method, route (the
+//! router's pattern, not the path: `/posts/{id}`) and status; the body is
+//! polled inside the span, so the engine's events about the page's
+//! boundaries are the request's. When the last byte leaves, one `INFO`
+//! event gives the time to the shell (the first body bytes) and to the last
+//! byte, from the request; a client that leaves first gets a `DEBUG` event.
+//!
+//! `/metrics`: `http_requests_total{method, route, status}` plus the
+//! engine's statistics ([`Stats::register`](crate::engine::Stats::register)).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body::Frame;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::engine::Engine;
+
+/// Where the metrics are served.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The response header that carries the request's id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The metrics registry and the request counter of one server.
+#[derive(Debug)]
+pub struct Observability {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    /// Fresh request ids: a random prefix per process, then a counter.
+    id_prefix: u32,
+    next_id: AtomicU64,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+impl Observability {
+    /// A registry with the request counter and, if given, `engine`'s
+    /// statistics.
+    pub fn new(engine: Option<&Engine>) -> Arc<Self> {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "Requests answered, by method, route and status",
+            requests.clone(),
+        );
+        if let Some(engine) = engine {
+            engine.register_metrics(&mut registry);
+        }
+        let prefix = std::collections::hash_map::RandomState::new();
+        let id_prefix = std::hash::BuildHasher::hash_one(&prefix, std::process::id()) as u32;
+        Arc::new(Observability {
+            registry,
+            requests,
+            id_prefix,
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    /// `router` with every request observed, and `GET /metrics` answered
+    /// before routing (so it cannot clash with the application's routes).
+    pub fn layer(self: &Arc<Self>, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(self.clone(), observe))
+    }
+
+    /// The metrics, as text.
+    pub fn render(&self) -> String {
+        let mut text = String::with_capacity(8 * 1024);
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    fn request_id(&self, headers: &HeaderMap) -> HeaderValue {
+        let given = headers
+            .get(REQUEST_ID_HEADER)
+            .filter(|id| is_plain_token(id.as_bytes()));
+        match given {
+            Some(id) => id.clone(),
+            None => {
+                let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let id = format!("{:08x}-{n:x}", self.id_prefix);
+                HeaderValue::try_from(id).expect("hex digits and a dash")
+            }
+        }
+    }
+}
+
+/// 1 to 64 letters, digits, `-`, `_` or `.`: safe in a log line and a label.
+fn is_plain_token(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Methods as labels: a client can send any token, so the rest are `OTHER`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+async fn observe(
+    State(observability): State<Arc<Observability>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let id = observability.request_id(request.headers());
+    let method = request.method().clone();
+    let metrics = method == Method::GET && request.uri().path() == METRICS_PATH;
+    let route = if metrics {
+        METRICS_PATH.to_owned()
+    } else {
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned())
+    };
+    let span = tracing::info_span!(
+        "request",
+        id = %id.to_str().unwrap_or(""),
+        method = %method,
+        route = %route,
+        status = Empty,
+        shell_ms = Empty,
+        last_byte_ms = Empty,
+    );
+    let mut response = if metrics {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            observability.render(),
+        )
+            .into_response()
+    } else {
+        next.run(request).instrument(span.clone()).await
+    };
+    let status = response.status();
+    span.record("status", status.as_u16());
+    observability
+        .requests
+        .get_or_create(&RequestLabels {
+            method: method_label(&method),
+            route,
+            status: status.as_u16(),
+        })
+        .inc();
+    response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    response.map(|inner| {
+        Body::new(ObservedBody {
+            inner,
+            span,
+            start,
+            status,
+            shell: None,
+            bytes: 0,
+            ended: false,
+        })
+    })
+}
+
+/// A response body that notes when its first bytes and its last byte left.
+struct ObservedBody {
+    inner: Body,
+    span: tracing::Span,
+    start: Instant,
+    status: StatusCode,
+    shell: Option<Duration>,
+    bytes: u64,
+    ended: bool,
+}
+
+impl ObservedBody {
+    fn end(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let last_byte = self.start.elapsed();
+        let shell = self.shell.unwrap_or(last_byte);
+        let (shell_ms, last_byte_ms) = (millis(shell), millis(last_byte));
+        self.span.record("shell_ms", shell_ms);
+        self.span.record("last_byte_ms", last_byte_ms);
+        tracing::info!(
+            parent: &self.span,
+            status = self.status.as_u16(),
+            shell_ms,
+            last_byte_ms,
+            bytes = self.bytes,
+            "response sent"
+        );
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e4).round() / 10.0
+}
+
+impl http_body::Body for ObservedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let polled = {
+            let _entered = this.span.enter();
+            Pin::new(&mut this.inner).poll_frame(cx)
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes += data.len() as u64;
+                    this.shell.get_or_insert_with(|| this.start.elapsed());
+                }
+                if this.inner.is_end_stream() {
+                    this.end();
+                }
+            }
+            Poll::Ready(None) => this.end(),
+            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ObservedBody {
+    fn drop(&mut self) {
+        if !self.ended {
+            let after_ms = millis(self.start.elapsed());
+            tracing::debug!(parent: &self.span, after_ms, bytes = self.bytes, "client left before the end");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_taken_only_when_plain() {
+        let observability = Observability::new(None);
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("abc-123_x.y"));
+        assert_eq!(observability.request_id(&headers), "abc-123_x.y");
+        headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("a b\"c"));
+        let fresh = observability.request_id(&headers);
+        assert_ne!(fresh, "a b\"c");
+        assert!(is_plain_token(fresh.as_bytes()));
+        assert_ne!(observability.request_id(&HeaderMap::new()), fresh);
+        assert!(!is_plain_token(&[b'a'; 65]) && !is_plain_token(b""));
+    }
+}

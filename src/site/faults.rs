@@ -1,0 +1,161 @@
+//! `GET /faults?delay=D`: one page whose parts fail in every way a part can:
+//! one resolves, one returns an error, one panics, one times out, and one
+//! resolves with a nested part that fails. For seeing failure stay inside
+//! its boundary, and for the soak test (`benches/soak.sh`).
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::RawQuery;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::bench::parse_bounded;
+use super::filters;
+use crate::engine::{Boundary, Page};
+
+/// The longest `delay` the page takes, in ms.
+const MAX_DELAY_MS: u64 = 10_000;
+
+#[derive(Template)]
+#[template(path = "faults/shell.html")]
+struct Shell {
+    delay_ms: u64,
+    parts: Vec<Part>,
+}
+
+struct Part {
+    title: &'static str,
+    boundary: Boundary,
+}
+
+#[derive(Template)]
+#[template(path = "faults/part.html")]
+struct Content {
+    text: String,
+    child: Option<Boundary>,
+}
+
+#[derive(Template)]
+#[template(path = "faults/fallback.html")]
+struct Fallback {
+    text: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "faults/failure.html")]
+struct Failure {
+    text: &'static str,
+}
+
+pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
+    let delay_ms = match delay(query.as_deref().unwrap_or("")) {
+        Ok(delay) => delay,
+        Err(reason) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{reason}\n"),
+            )
+                .into_response();
+        }
+    };
+    let delay = Duration::from_millis(delay_ms);
+    let start = tokio::time::Instant::now();
+    let after = move |part: u32| tokio::time::sleep_until(start + delay * part / 4);
+    let loading = Fallback { text: "Loading…" };
+    let failed = Failure {
+        text: "This part failed; the rest of the page did not.",
+    };
+
+    let resolves = page
+        .boundary(Fallback { text: "Loading…" })
+        .suspend(async move {
+            after(4).await;
+            Ok::<_, String>(Content {
+                text: format!("Resolved after {delay_ms} ms."),
+                child: None,
+            })
+        });
+    let errs = page
+        .boundary(Fallback { text: "Loading…" })
+        .on_error(Failure {
+            text: "The data source answered with an error; this part shows it.",
+        })
+        .suspend(async move {
+            after(2).await;
+            Err::<Content, _>("the data source said no")
+        });
+    let panics = page
+        .boundary(Fallback { text: "Loading…" })
+        .on_error(Failure {
+            text: "The code behind this part panicked; the panic was caught here.",
+        })
+        .suspend(async move {
+            after(1).await;
+            buggy()
+        });
+    let times_out = page
+        .boundary(Fallback { text: "Loading…" })
+        .timeout(delay)
+        .on_timeout(Failure {
+            text: "This part's data never came; it timed out.",
+        })
+        .suspend(std::future::pending::<Result<Content, String>>());
+    let inner = page.clone();
+    let nested = page.boundary(loading).suspend(async move {
+        after(1).await;
+        let child = inner
+            .boundary(Fallback {
+                text: "Loading the nested part…",
+            })
+            .on_error(failed)
+            .suspend(async move {
+                after(3).await;
+                Err::<Content, _>("the nested part's source failed")
+            });
+        Ok::<_, String>(Content {
+            text: "This part resolved; the part nested in it fails later.".into(),
+            child: Some(child),
+        })
+    });
+    page.stream(Shell {
+        delay_ms,
+        parts: vec![
+            Part {
+                title: "Resolves",
+                boundary: resolves,
+            },
+            Part {
+                title: "Returns an error",
+                boundary: errs,
+            },
+            Part {
+                title: "Panics",
+                boundary: panics,
+            },
+            Part {
+                title: "Times out",
+                boundary: times_out,
+            },
+            Part {
+                title: "Nested failure",
+                boundary: nested,
+            },
+        ],
+    })
+}
+
+/// A data source with a bug in it.
+fn buggy() -> Result<Content, String> {
+    panic!("a bug in this part's code")
+}
+
+/// `delay=D` in ms, 0..=10000, default 600.
+fn delay(query: &str) -> Result<u64, String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "delay")
+        .map_or(Ok(600), |(_, value)| {
+            parse_bounded("delay", &value, MAX_DELAY_MS)
+        })
+}
