@@ -33,6 +33,11 @@ pub const DEFAULT_TIMEOUT_HTML: &str =
 /// renders as its fallback inside a placeholder, and the engine streams the
 /// real content into place when it is ready.
 ///
+/// Its fallback and its content must be HTML that is valid where the
+/// boundary is placed: rows in a `<tbody>`, items in a `<ul>`. The browser's
+/// parser moves misplaced content (an `<em>` straight in a `<tbody>`) out of
+/// the boundary's markers, where no swap reaches it.
+///
 /// Render each boundary once. Rendered a second time, or outside the page's
 /// shell and boundaries, it writes only its fallback, which stays. A
 /// boundary dropped without being rendered is cancelled.

@@ -20,3 +20,4 @@ mod ordering;
 mod pages;
 mod server;
 mod site;
+mod transport;
