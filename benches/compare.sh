@@ -15,6 +15,9 @@
 # by `timeout`, and are stopped by PID. Results: target/bench/<time>/,
 # with table.md the summary.
 set -euo pipefail
+# No per-request log lines while measuring, as the nginx peer runs with
+# access_log off (warnings and errors still go to the instance's log).
+export RUST_LOG="${RUST_LOG:-warn}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="${BENCH:-$root/../shared/bench}"
 BENCH="$(cd "$BENCH" && pwd)"

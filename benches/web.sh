@@ -13,6 +13,9 @@
 # 127.0.0.1 only, each bounded by `timeout`, stopped by PID. Results:
 # target/bench/web-<time>/, table.md the summary.
 set -euo pipefail
+# No per-request log lines while measuring, as the nginx peer runs with
+# access_log off (warnings and errors still go to the instance's log).
+export RUST_LOG="${RUST_LOG:-warn}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="${BENCH:-$root/../shared/bench}"
 BENCH="$(cd "$BENCH" && pwd)"
