@@ -155,7 +155,6 @@ impl Engine {
                 mode: AtomicU8::new(RenderMode::Stream as u8),
                 nonce: wire::marker_nonce(&secret),
                 secret,
-                request_uri: OnceLock::new(),
                 aborted: self.inner.abort_all.child_token(),
             }),
         }
@@ -228,8 +227,6 @@ pub(crate) struct PageShared {
     pub(crate) nonce: u64,
     /// The page's random secret, whose base64 is its CSP nonce.
     secret: [u8; 16],
-    /// Where a browser without JavaScript goes for the in-order page.
-    request_uri: OnceLock<Uri>,
     /// Cancelled when the page is aborted ([`Page::abort`], its deadline,
     /// [`Engine::abort_all`]): every pending boundary then ends with its
     /// timeout content.
@@ -248,6 +245,10 @@ struct PageState {
     closed: bool,
     /// How long the page may stream, from `started`.
     deadline: Option<Duration>,
+    /// Where a browser without JavaScript goes for the in-order page. Taken
+    /// when the page is streamed: a clone of the request's URI shares the
+    /// request's read buffer, which must not live as long as the stream.
+    request_uri: Option<Uri>,
 }
 
 impl std::fmt::Debug for PageState {
@@ -390,7 +391,7 @@ impl Page {
     /// boundaries. Set by the handler-argument extractor; the first value
     /// set stays.
     pub fn set_request_uri(&self, uri: Uri) {
-        let _ = self.shared.request_uri.set(uri);
+        self.shared.lock().request_uri.get_or_insert(uri);
     }
 
     /// How long this page may stream, counted from its start (`None`: no
@@ -451,8 +452,9 @@ impl Page {
                 let (mut head, tail) = wire::split_shell(html);
                 // Only now, and only when something is pending: most
                 // responses never need the URL.
+                let uri = self.shared.lock().request_uri.take();
                 if !placed.is_empty()
-                    && let Some(uri) = self.shared.request_uri.get()
+                    && let Some(uri) = uri
                 {
                     let url = in_order_url(uri.path(), uri.query());
                     wire::insert_no_script_refresh(&mut head, &url);

@@ -138,3 +138,61 @@ async fn export_writes_the_pages_and_says_where() {
     assert_eq!(missing.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[tokio::test]
+async fn sigterm_ends_a_streaming_page_with_its_timeout_content_and_exits_0() {
+    // The binary as deployed: a page that would stream for a minute is in
+    // flight when SIGTERM comes; at the drain timeout its pending sections
+    // show their timeout content, the document ends, and the process exits 0.
+    let mut child = binary()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--drain-timeout",
+            "300ms",
+            "--static-dir",
+        ])
+        .arg(static_dir())
+        .arg("--database")
+        .arg(crate::common::fresh_database())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(WAIT, stdout.next_line())
+        .await
+        .expect("no output in time")
+        .unwrap()
+        .expect("a first line");
+    let addr = first
+        .strip_prefix("listening on http://")
+        .expect("the address")
+        .parse()
+        .expect("a socket address");
+    let mut page = get(addr, "/bench?delay=60000&items=1").await;
+    page.read_until("Loading section 2").await;
+
+    let pid = child.id().expect("running").to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let body = page.read_to_end().await.to_owned();
+    assert_eq!(
+        body.matches(suspense_ssr::engine::DEFAULT_TIMEOUT_HTML)
+            .count(),
+        3,
+        "{body:?}"
+    );
+    assert!(body.trim_end().ends_with("</body></html>"), "{body:?}");
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("the server must exit after the drain")
+        .unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
