@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -83,12 +82,6 @@ impl Observability {
         })
     }
 
-    /// `router` with every request observed, and `GET /metrics` answered
-    /// before routing (so it cannot clash with the application's routes).
-    pub fn layer(self: &Arc<Self>, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(self.clone(), observe))
-    }
-
     /// The metrics, as text.
     pub fn render(&self) -> String {
         let mut text = String::with_capacity(8 * 1024);
@@ -134,7 +127,10 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-async fn observe(
+/// The middleware (`axum::middleware::from_fn_with_state` with an
+/// [`Observability`]): every request observed, and `GET /metrics` answered
+/// before the application's routes (so it cannot clash with them).
+pub async fn observe(
     State(observability): State<Arc<Observability>>,
     request: Request,
     next: Next,

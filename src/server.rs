@@ -62,6 +62,10 @@ pub struct ServeOptions {
     /// A request target (path and query) longer than this gets
     /// `414 URI Too Long`.
     pub max_uri_bytes: usize,
+    /// A request whose `Content-Length` is larger than this gets `413
+    /// Content Too Large` before anything reads it. (A body without a
+    /// length is limited by whoever reads it: the site's extractors.)
+    pub max_body_bytes: usize,
     /// The engine whose pages are aborted when the drain timeout passes, so
     /// they end with their timeout content instead of being cut.
     pub engine: Option<Engine>,
@@ -76,6 +80,7 @@ impl From<&Config> for ServeOptions {
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
             max_uri_bytes: config.max_uri_bytes,
+            max_body_bytes: config.max_body_bytes,
             engine: None,
         }
     }
@@ -157,24 +162,34 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
         .max_header_size(options.max_header_bytes);
-    let max_uri = options.max_uri_bytes;
-    let router = router
-        .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout))
-        .layer(axum::middleware::from_fn(
-            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                match check_request(&request, max_uri) {
-                    Ok(()) => next.run(request).await,
-                    Err((status, reason)) => (
-                        status,
-                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                        reason + "\n",
-                    )
-                        .into_response(),
-                }
-            },
-        ));
-    // Outermost: every answer, refusals included, is logged and counted.
-    let router = Observability::new(options.engine.as_ref()).layer(router);
+    let (max_uri, max_body) = (options.max_uri_bytes, options.max_body_bytes);
+    // One layer of several: each `Router::layer` boxes the routes once more.
+    let router = router.layer(
+        tower::ServiceBuilder::new()
+            // Outermost: every answer, refusals included, is logged and
+            // counted.
+            .layer(axum::middleware::from_fn_with_state(
+                Observability::new(options.engine.as_ref()),
+                crate::observe::observe,
+            ))
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                    match check_request(&request, max_uri, max_body) {
+                        Ok(()) => next.run(request).await,
+                        Err((status, reason)) => (
+                            status,
+                            [
+                                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                            ],
+                            reason + "\n",
+                        )
+                            .into_response(),
+                    }
+                },
+            ))
+            .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout)),
+    );
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(options.max_connections));
     // Tells connections still open after the drain timeout to close now, so
@@ -259,7 +274,9 @@ pub async fn serve(
 /// status and a one-line reason:
 ///
 /// - a request target longer than `max_uri` bytes: `414`;
-/// - an HTTP/1.1 request without `Host` (RFC 9112 §3.2 says `400`).
+/// - an HTTP/1.1 request without `Host` (RFC 9112 §3.2 says `400`);
+/// - a `Content-Length` over `max_body`: `413`, before a byte of the body
+///   is read.
 ///
 /// (A request with both `Content-Length` and `Transfer-Encoding` never gets
 /// here as such: hyper follows the chunked framing, drops the length and
@@ -267,6 +284,7 @@ pub async fn serve(
 fn check_request(
     request: &axum::extract::Request,
     max_uri: usize,
+    max_body: usize,
 ) -> Result<(), (StatusCode, String)> {
     let refuse = |status, reason| Err((status, reason));
     let length = request
@@ -286,6 +304,18 @@ fn check_request(
         return refuse(
             StatusCode::BAD_REQUEST,
             "an HTTP/1.1 request needs a Host header".into(),
+        );
+    }
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if let Some(length) = length
+        && length > max_body as u64
+    {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body too large: {length} bytes, at most {max_body}"),
         );
     }
     Ok(())

@@ -57,8 +57,7 @@ pub(crate) struct PageBody {
     done: bool,
     /// A chunk has left (in stream mode the shell always goes first).
     first_sent: bool,
-    /// When the page's deadline passes: armed on the first poll after the
-    /// shell, so pages that end with their shell never make a timer.
+    /// When the page's deadline passes: armed the first time the body waits.
     deadline: Deadline,
     _live: LiveGuard,
 }
@@ -163,9 +162,11 @@ impl PageBody {
     }
 
     /// Aborts the page once its deadline has passed (the boundaries then
-    /// resolve with their timeout content, in this same poll).
-    fn check_deadline(&mut self, cx: &mut Context<'_>) {
-        if let Deadline::Unarmed(at) = &self.deadline {
+    /// resolve with their timeout content, and wake the body). The timer is
+    /// armed (`arm`) only when the body is about to wait for a boundary, so
+    /// a page that ends in the poll after its shell never makes one.
+    fn check_deadline(&mut self, cx: &mut Context<'_>, arm: bool) {
+        if arm && let Deadline::Unarmed(at) = &self.deadline {
             self.deadline = match at {
                 Some(at) => Deadline::Armed(Box::pin(tokio::time::sleep_until(*at))),
                 None => Deadline::Passed,
@@ -293,7 +294,7 @@ impl Stream for PageBody {
             return Poll::Ready(Some(Ok(Bytes::from(head))));
         }
 
-        this.check_deadline(cx);
+        this.check_deadline(cx, false);
         let mut out = String::new();
         let mut ready = Vec::new();
         loop {
@@ -366,6 +367,7 @@ impl Stream for PageBody {
             if finished {
                 Poll::Ready(None)
             } else {
+                this.check_deadline(cx, true);
                 Poll::Pending
             }
         } else {

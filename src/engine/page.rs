@@ -440,13 +440,18 @@ impl Page {
         };
         let mode = self.mode();
         let nonce = self.csp_nonce();
-        let policy = self
-            .shared
-            .engine
-            .inner
-            .content_security_policy
-            .as_deref()
-            .and_then(|policy| HeaderValue::try_from(policy.replace("{nonce}", &nonce)).ok());
+        let policy = self.shared.engine.inner.content_security_policy.as_deref();
+        let policy = policy.and_then(|policy| {
+            let mut value = String::with_capacity(policy.len() + 2 * nonce.len());
+            let mut parts = policy.split("{nonce}");
+            value.push_str(parts.next().unwrap_or(""));
+            for part in parts {
+                value.push_str(&nonce);
+                value.push_str(part);
+            }
+            // One allocation, handed over without a copy.
+            HeaderValue::try_from(value).ok()
+        });
         let body = match mode {
             RenderMode::Stream => {
                 let (mut head, tail) = wire::split_shell(html);

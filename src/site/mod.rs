@@ -24,10 +24,10 @@ use axum::http::StatusCode;
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 
 use crate::assets::{self, Assets};
@@ -112,14 +112,18 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     }
     let compress = state.compress_pages;
     let max_body = state.max_body_bytes;
-    let router = router
-        .fallback(not_found)
-        // Forms are small: anything bigger is refused with 413, at once
-        // when its Content-Length says so, else when it has sent too much.
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
-        // Buffered pages go out whole, headers included, when they are done.
-        .layer(axum::middleware::map_response(whole_when_buffered));
+    // One layer of several (a `ServiceBuilder`): each `Router::layer` boxes
+    // the routes and their futures once more.
+    let router = router.fallback(not_found).layer(
+        ServiceBuilder::new()
+            .map_response(security_headers)
+            // Buffered pages go out whole, headers included, when done.
+            .layer(axum::middleware::map_response(whole_when_buffered))
+            // Forms are small: a body that turns out bigger is refused with
+            // 413 (the server refuses one whose Content-Length is bigger
+            // before it reaches the site).
+            .layer(DefaultBodyLimit::max(max_body)),
+    );
     // Outside the buffering, so a buffered page is compressed whole and a
     // streamed one chunk by chunk (the compressor flushes whatever each
     // chunk gave before waiting for the next).
@@ -128,33 +132,42 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     } else {
         router
     };
-    security_headers(router).with_state(state)
+    router.with_state(state)
 }
 
 /// For every response that does not set its own: a policy that allows only
 /// this origin (pages set theirs, with the page's script nonce), framing
 /// by this origin only (`/compare` frames its own pages), no MIME sniffing,
 /// and no referrer sent to other origins.
-fn security_headers(router: Router<AppState>) -> Router<AppState> {
+fn security_headers<B>(mut response: Response<B>) -> Response<B> {
     use axum::http::{HeaderName, HeaderValue, header};
-    use tower_http::set_header::SetResponseHeaderLayer;
-    const HEADERS: [(HeaderName, &str); 4] = [
+    const HEADERS: [(HeaderName, HeaderValue); 4] = [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors 'self'",
+            HeaderValue::from_static(
+                "default-src 'self'; object-src 'none'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'self'",
+            ),
         ),
         // For browsers older than `frame-ancestors`.
-        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ),
     ];
-    HEADERS.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
-    })
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        headers.entry(name).or_insert(value);
+    }
+    response
 }
 
 /// `/static`: fingerprinted, precompressed, cached (see [`crate::assets`]).
