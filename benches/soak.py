@@ -241,7 +241,7 @@ async def main():
     started = time.monotonic()
     soak = await phase(host, port, a.seconds, a.clients)
     elapsed = time.monotonic() - started
-    peak_note = rss_kib(a.pid)
+    rss_end_of_load = rss_kib(a.pid)
     after = await settle(host, port, a.pid)
     rss_after = rss_kib(a.pid)
 
@@ -258,7 +258,7 @@ async def main():
         "failures": soak.failures,
         "warmup_failed_checks": warm.errors,
         "rss_before_mib": round(rss_before / 1024, 1),
-        "rss_at_end_of_load_mib": round(peak_note / 1024, 1),
+        "rss_at_end_of_load_mib": round(rss_end_of_load / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),
         "rss_growth_pct": round(growth * 100, 1),
         "pending_boundaries_after": after.get("suspense_pending_boundaries"),

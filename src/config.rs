@@ -151,6 +151,11 @@ impl Config {
     /// Validates the flags. The error is a message for the user.
     pub fn from_args(args: ServeArgs) -> Result<Config, String> {
         check_static_dir(&args.static_dir)?;
+        Self::checked(args)
+    }
+
+    /// Every check but the static directory's.
+    fn checked(args: ServeArgs) -> Result<Config, String> {
         let threads = match args.threads {
             Some(0) => return Err("--threads: must be at least 1".into()),
             Some(n) => n,
@@ -197,24 +202,12 @@ impl Config {
         })
     }
 
-    /// The defaults, serving `static_dir`; for tests and embedding.
+    /// The defaults (the flags' own, so they cannot drift apart) with one
+    /// worker thread, serving `static_dir`; for tests and embedding.
     pub fn with_static_dir(static_dir: impl Into<PathBuf>) -> Config {
-        Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            static_dir: static_dir.into(),
-            threads: 1,
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(10),
-            drain_timeout: Duration::from_secs(10),
-            boundary_timeout: Duration::from_secs(30),
-            page_deadline: Duration::from_secs(90),
-            max_connections: 10_000,
-            max_header_bytes: 16 * 1024,
-            max_uri_bytes: 8 * 1024,
-            max_body_bytes: 16 * 1024,
-            compress_pages: true,
-            database: PathBuf::from("data/board.sqlite3"),
-            latency: Latency::default(),
-        }
+        let mut args = Cli::parse_from(["suspense-ssr"]).serve;
+        args.static_dir = static_dir.into();
+        args.threads = Some(1);
+        Self::checked(args).expect("the flags' defaults are valid")
     }
 }

@@ -11,7 +11,7 @@
 //! byte, from the request; a client that leaves first gets a `DEBUG` event.
 //!
 //! `/metrics`: `http_requests_total{method, route, status}` plus the
-//! engine's statistics ([`Stats::register`](crate::engine::Stats::register)).
+//! engine's statistics ([`Engine::register_metrics`]).
 
 use std::pin::Pin;
 use std::sync::Arc;

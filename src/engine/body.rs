@@ -114,24 +114,13 @@ impl PageBody {
         placed: Vec<u32>,
         nonce: String,
     ) -> Self {
-        let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
-        let deadline = Deadline::Unarmed(shared.deadline());
-        let mut body = PageBody {
-            shared,
-            order: Order::Completion {
-                head: Some(head),
-                tail,
-                runtime_sent: false,
-                nonce,
-            },
-            running: FuturesUnordered::new(),
-            slots: Vec::new(),
-            open: 0,
-            done: false,
-            first_sent: false,
-            deadline,
-            _live: live,
+        let order = Order::Completion {
+            head: Some(head),
+            tail,
+            runtime_sent: false,
+            nonce,
         };
+        let mut body = Self::with_order(shared, order);
         for id in placed {
             body.slot(id).sent = true;
         }
@@ -141,23 +130,25 @@ impl PageBody {
     /// A body for the in-order (`buffered: false`) or buffered mode; `html`
     /// is the whole shell, markers in place of its boundaries.
     pub(crate) fn in_document_order(shared: Arc<PageShared>, html: String, buffered: bool) -> Self {
-        let live = LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams);
-        let prefix = wire::marker_prefix(shared.nonce);
-        let deadline = Deadline::Unarmed(shared.deadline());
+        let order = Order::Document {
+            stack: vec![(html, 0)],
+            prefix: wire::marker_prefix(shared.nonce),
+            held: buffered.then(String::new),
+        };
+        Self::with_order(shared, order)
+    }
+
+    fn with_order(shared: Arc<PageShared>, order: Order) -> Self {
         PageBody {
+            _live: LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams),
+            deadline: Deadline::Unarmed(shared.deadline()),
             shared,
-            order: Order::Document {
-                stack: vec![(html, 0)],
-                prefix,
-                held: buffered.then(String::new),
-            },
+            order,
             running: FuturesUnordered::new(),
             slots: Vec::new(),
             open: 0,
             done: false,
             first_sent: false,
-            deadline,
-            _live: live,
         }
     }
 
@@ -343,11 +334,9 @@ impl Stream for PageBody {
             } => {
                 let written = write_in_order(stack, prefix, &mut this.slots, &mut out);
                 let finished = stack.is_empty();
+                let at = this.shared.started.elapsed();
                 for _ in 0..written {
-                    this.shared
-                        .engine
-                        .stats()
-                        .record_fragment(this.shared.started.elapsed());
+                    this.shared.engine.stats().record_fragment(at);
                 }
                 if let Some(held) = held {
                     held.push_str(&out);

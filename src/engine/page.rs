@@ -173,7 +173,13 @@ impl Engine {
         &self.inner.stats
     }
 
-    /// Adds this engine's statistics to `registry` (see [`Stats::register`]).
+    /// Adds this engine's statistics to `registry`, under `suspense_`:
+    ///
+    /// - `active_streams`, `pending_boundaries` (gauges);
+    /// - `boundaries_total{outcome="resolved|failed|panicked|timed_out"}`;
+    /// - `client_disconnects_total`: pages whose client left before the end;
+    /// - `time_to_shell_seconds`, `time_to_fragment_seconds` (histograms,
+    ///   from the page's start).
     pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
         self.inner.stats.register(registry);
     }

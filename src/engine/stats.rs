@@ -1,6 +1,7 @@
 //! Counters, gauges and histograms of one [`Engine`](super::Engine),
 //! readable at any time: tests use them to see that nothing outlives its
-//! client, and [`Stats::register`] exports them in a Prometheus registry.
+//! client, and `Engine::register_metrics` exports them in a Prometheus
+//! registry.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -134,14 +135,8 @@ impl Stats {
         self.time_to_fragment.observe(after.as_secs_f64());
     }
 
-    /// Adds these statistics to `registry`, under `suspense_`:
-    ///
-    /// - `active_streams`, `pending_boundaries` (gauges);
-    /// - `boundaries_total{outcome="resolved|failed|panicked|timed_out"}`;
-    /// - `client_disconnects_total`: pages whose client left before the end;
-    /// - `time_to_shell_seconds`, `time_to_fragment_seconds` (histograms,
-    ///   from the page's start).
-    pub fn register(self: &Arc<Self>, registry: &mut Registry) {
+    /// See [`Engine::register_metrics`](super::Engine::register_metrics).
+    pub(crate) fn register(self: &Arc<Self>, registry: &mut Registry) {
         let registry = registry.sub_registry_with_prefix("suspense");
         registry.register_with_unit(
             "time_to_shell",

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::RawQuery;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::filters;
 use crate::engine::{Boundary, Page};
@@ -47,12 +46,7 @@ pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
     let params = match BenchParams::parse(query.as_deref().unwrap_or("")) {
         Ok(params) => params,
         Err(reason) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!("{reason}\n"),
-            )
-                .into_response();
+            return super::bad_request(reason);
         }
     };
     let n = params.boundaries;

@@ -25,7 +25,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::filters;
 use super::form::Fields;
-use super::{AppState, not_found_page};
+use super::{AppState, bad_request, not_found_page};
 use crate::data::{Author, Comment, CommentOnPost, DataError, Post, PostSummary, Store};
 use crate::engine::{Boundary, Page};
 
@@ -208,18 +208,9 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, String> {
     match raw.parse::<i64>() {
         Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
         _ => Err(format!(
-            "{what} id must be a positive whole number, not {raw:?}\n"
+            "{what} id must be a positive whole number, not {raw:?}"
         )),
     }
-}
-
-fn bad_request(reason: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        reason,
-    )
-        .into_response()
 }
 
 pub(crate) async fn post(

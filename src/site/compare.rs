@@ -5,8 +5,7 @@
 
 use askama::Template;
 use axum::extract::RawQuery;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::bench::parse_bounded;
 use super::filters;
@@ -41,12 +40,7 @@ pub(crate) async fn compare(page: Page, RawQuery(query): RawQuery) -> Response {
         None => DEFAULT_DELAY_MS,
         Some(Ok(delay)) => delay,
         Some(Err(reason)) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!("{reason}\n"),
-            )
-                .into_response();
+            return super::bad_request(reason);
         }
     };
     let bench = |mode: &str| format!("{BENCH}&delay={delay_ms}&render={mode}");

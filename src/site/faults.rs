@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::RawQuery;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::bench::parse_bounded;
 use super::filters;
@@ -42,6 +41,9 @@ struct Fallback {
     text: &'static str,
 }
 
+/// What every part shows until it ends.
+const LOADING: Fallback = Fallback { text: "Loading…" };
+
 #[derive(Template)]
 #[template(path = "faults/failure.html")]
 struct Failure {
@@ -52,33 +54,22 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
     let delay_ms = match delay(query.as_deref().unwrap_or("")) {
         Ok(delay) => delay,
         Err(reason) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!("{reason}\n"),
-            )
-                .into_response();
+            return super::bad_request(reason);
         }
     };
     let delay = Duration::from_millis(delay_ms);
     let start = tokio::time::Instant::now();
     let after = move |part: u32| tokio::time::sleep_until(start + delay * part / 4);
-    let loading = Fallback { text: "Loading…" };
-    let failed = Failure {
-        text: "This part failed; the rest of the page did not.",
-    };
 
-    let resolves = page
-        .boundary(Fallback { text: "Loading…" })
-        .suspend(async move {
-            after(4).await;
-            Ok::<_, String>(Content {
-                text: format!("Resolved after {delay_ms} ms."),
-                child: None,
-            })
-        });
+    let resolves = page.boundary(LOADING).suspend(async move {
+        after(4).await;
+        Ok::<_, String>(Content {
+            text: format!("Resolved after {delay_ms} ms."),
+            child: None,
+        })
+    });
     let errs = page
-        .boundary(Fallback { text: "Loading…" })
+        .boundary(LOADING)
         .on_error(Failure {
             text: "The data source answered with an error; this part shows it.",
         })
@@ -87,7 +78,7 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
             Err::<Content, _>("the data source said no")
         });
     let panics = page
-        .boundary(Fallback { text: "Loading…" })
+        .boundary(LOADING)
         .on_error(Failure {
             text: "The code behind this part panicked; the panic was caught here.",
         })
@@ -96,20 +87,22 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
             buggy()
         });
     let times_out = page
-        .boundary(Fallback { text: "Loading…" })
+        .boundary(LOADING)
         .timeout(delay)
         .on_timeout(Failure {
             text: "This part's data never came; it timed out.",
         })
         .suspend(std::future::pending::<Result<Content, String>>());
     let inner = page.clone();
-    let nested = page.boundary(loading).suspend(async move {
+    let nested = page.boundary(LOADING).suspend(async move {
         after(1).await;
         let child = inner
             .boundary(Fallback {
                 text: "Loading the nested part…",
             })
-            .on_error(failed)
+            .on_error(Failure {
+                text: "This part failed; the rest of the page did not.",
+            })
             .suspend(async move {
                 after(3).await;
                 Err::<Content, _>("the nested part's source failed")

@@ -238,6 +238,19 @@ async fn not_found(uri: Uri) -> Response {
     not_found_page(uri.path())
 }
 
+/// `400 Bad Request` with a one-line reason, as plain text.
+pub(crate) fn bad_request(reason: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        format!("{reason}\n"),
+    )
+        .into_response()
+}
+
 /// The 404 page for `path`.
 pub(crate) fn not_found_page(path: &str) -> Response {
     let end = (0..=path.len().min(200))

@@ -1,10 +1,11 @@
 //! The `suspense-ssr` binary as a user runs it: flags, the first line of
 //! output, serving, and SIGTERM.
 
+use std::net::SocketAddr;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 
 use crate::common::{WAIT, get, static_dir};
 
@@ -14,13 +15,15 @@ fn binary() -> Command {
     command
 }
 
-#[tokio::test]
-async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
+/// `suspense-ssr serve` on a free port, a fresh board and `extra` flags:
+/// the process and the address its first line of output names.
+async fn serve(extra: &[&str]) -> (Child, SocketAddr) {
     let mut child = binary()
         .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
         .arg(static_dir())
         .arg("--database")
         .arg(crate::common::fresh_database())
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -36,6 +39,12 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
         .unwrap_or_else(|| panic!("first line must name the address, got {first:?}"))
         .parse()
         .expect("a socket address");
+    (child, addr)
+}
+
+#[tokio::test]
+async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
+    let (mut child, addr) = serve(&[]).await;
 
     let mut response = get(addr, "/bench?boundaries=2&items=1&delay=50").await;
     assert_eq!(response.status(), 200);
@@ -45,17 +54,22 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
         "{body:?}"
     );
 
+    terminate(&child);
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("the server must exit after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
+
+/// Sends the process SIGTERM.
+fn terminate(child: &Child) {
     let pid = child.id().expect("running").to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = tokio::time::timeout(WAIT, child.wait())
-        .await
-        .expect("the server must exit after SIGTERM")
-        .unwrap();
-    assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
 
 #[tokio::test]
@@ -144,44 +158,11 @@ async fn sigterm_ends_a_streaming_page_with_its_timeout_content_and_exits_0() {
     // The binary as deployed: a page that would stream for a minute is in
     // flight when SIGTERM comes; at the drain timeout its pending sections
     // show their timeout content, the document ends, and the process exits 0.
-    let mut child = binary()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--drain-timeout",
-            "300ms",
-            "--static-dir",
-        ])
-        .arg(static_dir())
-        .arg("--database")
-        .arg(crate::common::fresh_database())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the binary");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(WAIT, stdout.next_line())
-        .await
-        .expect("no output in time")
-        .unwrap()
-        .expect("a first line");
-    let addr = first
-        .strip_prefix("listening on http://")
-        .expect("the address")
-        .parse()
-        .expect("a socket address");
+    let (mut child, addr) = serve(&["--drain-timeout", "300ms"]).await;
     let mut page = get(addr, "/bench?delay=60000&items=1").await;
     page.read_until("Loading section 2").await;
 
-    let pid = child.id().expect("running").to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    terminate(&child);
     let body = page.read_to_end().await.to_owned();
     assert_eq!(
         body.matches(suspense_ssr::engine::DEFAULT_TIMEOUT_HTML)

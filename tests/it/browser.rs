@@ -104,13 +104,7 @@ async fn progressive_render_in_chromium() {
             );
         }
     }
-    browser
-        .wait_for(
-            "the end of the document",
-            "return document.readyState === 'complete'",
-            vec![],
-        )
-        .await;
+    browser.wait_loaded().await;
 
     // Exactly the template's structure, in document order.
     assert_eq!(
@@ -405,13 +399,7 @@ async fn nesting_lists_and_tables_in_chromium() {
         )
         .await;
     sa.send(()).unwrap();
-    browser
-        .wait_for(
-            "the end of the document",
-            "return document.readyState === 'complete'",
-            vec![],
-        )
-        .await;
+    browser.wait_loaded().await;
 
     let shape = browser
         .eval(
@@ -478,13 +466,7 @@ async fn hostile_data_is_text_in_chromium() {
     }))
     .await;
     browser.open(&url(&server, "/")).await;
-    browser
-        .wait_for(
-            "the end of the document",
-            "return document.readyState === 'complete'",
-            vec![],
-        )
-        .await;
+    browser.wait_loaded().await;
     let texts = browser
         .eval(
             "return [...document.querySelectorAll('p.text')].map(p => p.textContent)",
@@ -634,13 +616,7 @@ async fn a_strict_policy_runs_only_scripts_with_the_page_nonce() {
     }))
     .await;
     browser.open(&url(&server, "/")).await;
-    browser
-        .wait_for(
-            "the end of the document",
-            "return document.readyState === 'complete'",
-            vec![],
-        )
-        .await;
+    browser.wait_loaded().await;
     assert_eq!(
         browser
             .eval(

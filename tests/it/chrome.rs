@@ -192,6 +192,16 @@ impl Browser {
         }
     }
 
+    /// Waits (bounded) until the document has loaded: the response ended.
+    pub async fn wait_loaded(&self) {
+        self.wait_for(
+            "the end of the document",
+            "return document.readyState === 'complete'",
+            vec![],
+        )
+        .await;
+    }
+
     /// Saves a PNG of the window as `target/browser/NAME.png` and returns
     /// its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {

@@ -13,22 +13,25 @@ use tokio::sync::watch;
 use crate::common::{TestServer, WAIT, eventually, get, options};
 use crate::pages::{SHELL_END, Shell, route, text};
 
+/// `GET /`: a page whose one boundary shows `content` once the test sends
+/// `true` on the returned gate, never before.
+fn held_page(content: &'static str) -> (watch::Sender<bool>, axum::Router) {
+    let (release, released) = watch::channel(false);
+    let router = route(&Engine::new(), move |page| {
+        let mut released = released.clone();
+        let part = page.suspend(text("waiting"), async move {
+            released.wait_for(|r| *r).await.map(|_| text(content))
+        });
+        page.stream(Shell { parts: vec![part] })
+    });
+    (release, router)
+}
+
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_page_finish() {
     // The page's only boundary waits on a gate the test holds, so the page is
     // certainly in flight when shutdown is asked for.
-    let engine = Engine::new();
-    let (release, released) = watch::channel(false);
-    let router = route(&engine, move |page| {
-        let mut released = released.clone();
-        let part = page.suspend(text("waiting"), async move {
-            released
-                .wait_for(|r| *r)
-                .await
-                .map(|_| text("finished after shutdown"))
-        });
-        page.stream(Shell { parts: vec![part] })
-    });
+    let (release, router) = held_page("finished after shutdown");
     let server = TestServer::start(router).await;
     let addr = server.addr;
     let mut response = get(addr, "/").await;
@@ -119,15 +122,7 @@ async fn shutdown_at_the_drain_timeout_ends_pages_with_timeout_content() {
 async fn connections_past_the_cap_wait_for_a_free_slot() {
     // One connection allowed: a second client is not served while the
     // first is open, and is served once it closes.
-    let engine = Engine::new();
-    let (release, released) = watch::channel(false);
-    let router = route(&engine, move |page| {
-        let mut released = released.clone();
-        let part = page.suspend(text("waiting"), async move {
-            released.wait_for(|r| *r).await.map(|_| text("released"))
-        });
-        page.stream(Shell { parts: vec![part] })
-    });
+    let (release, router) = held_page("released");
     let server = TestServer::start_with(
         router,
         ServeOptions {
