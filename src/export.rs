@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use crate::engine::{RENDER_MODE_HEADER, RenderMode};
+use axum_suspense::{RENDER_MODE_HEADER, RenderMode};
 
 /// A page to export: the URL path (and query) it is served at, and the file
 /// it becomes, relative to the output directory.

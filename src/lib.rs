@@ -11,24 +11,9 @@
 //! `server → site + engine + observe`; `engine` and `assets` know no
 //! application.
 //!
-//! - [`engine`]: knows nothing of any application.
-//!   - `engine/page.rs`: [`Engine`](engine::Engine) and [`Page`](engine::Page):
-//!     creating boundaries, turning a page into a streamed response, headers.
-//!   - `engine/boundary.rs`: the [`Boundary`](engine::Boundary) handle (renders
-//!     as a placeholder) and the future that renders its content, with
-//!     errors, panics and timeouts contained.
-//!   - `engine/body.rs`: the body stream: runs the boundaries, orders the
-//!     chunks (shell first, completion order, parents before children; or
-//!     front to back in the in-order and buffered modes), cancels everything
-//!     when the client leaves.
-//!   - `engine/wire.rs`: the wire format and the client swap runtime, with
-//!     an example of the bytes; `engine/overlay.js`: the `?debug=1` waterfall.
-//!   - `engine/mode.rs`: the render modes (stream, in-order, buffered) and
-//!     how a request picks one; `engine/crawlers.rs`: the crawler list;
-//!     `engine/extract.rs`: [`Page`](engine::Page) as a handler argument.
-//!   - `engine/placement.rs`: which placeholders a render wrote.
-//!   - `engine/stats.rs`: counters, gauges and histograms (live boundaries,
-//!     time to shell and to each fragment), exportable to Prometheus.
+//! - the engine is the workspace's library crate [`axum_suspense`]
+//!   (`crates/axum-suspense`): it knows nothing of any application; its
+//!   `lib.rs` maps its own files.
 //! - [`site`]: the pages this server ships: the board (`/`, `/posts/{id}`,
 //!   its forms), `/about`, `/bench`, `/compare`, `/static`, and `/export`
 //!   (the pages pre-rendered at startup).
@@ -47,7 +32,6 @@
 pub mod assets;
 pub mod config;
 pub mod data;
-pub mod engine;
 pub mod export;
 pub mod observe;
 pub mod server;

@@ -7,8 +7,8 @@ use clap::Parser;
 use std::sync::Arc;
 use suspense_ssr::config::{Cli, Command, Config, ExportArgs, check_static_dir};
 
+use axum_suspense::Engine;
 use suspense_ssr::data::SqliteStore;
-use suspense_ssr::engine::Engine;
 use suspense_ssr::site::AppState;
 use suspense_ssr::{server, site};
 use tracing_subscriber::EnvFilter;

@@ -33,7 +33,7 @@ use prometheus_client::registry::Registry;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::engine::Engine;
+use axum_suspense::Engine;
 
 /// Where the metrics are served.
 pub const METRICS_PATH: &str = "/metrics";

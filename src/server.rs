@@ -40,9 +40,9 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::Config;
 use crate::data::SqliteStore;
-use crate::engine::Engine;
 use crate::observe::Observability;
 use crate::site::{self, AppState};
+use axum_suspense::Engine;
 
 /// How connections are served.
 #[derive(Debug, Clone)]

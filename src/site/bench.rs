@@ -9,7 +9,7 @@ use axum::extract::RawQuery;
 use axum::response::Response;
 
 use super::filters;
-use crate::engine::{Boundary, Page};
+use axum_suspense::{Boundary, Page};
 
 /// The data string of every item: it exercises escaping on every item.
 const TEXT: &str = r#"Tom & Jerry <say> "hi" & 'bye'"#;

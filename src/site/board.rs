@@ -27,7 +27,7 @@ use super::filters;
 use super::form::Fields;
 use super::{AppState, bad_request, not_found_page};
 use crate::data::{Author, Comment, CommentOnPost, DataError, Post, PostSummary, Store};
-use crate::engine::{Boundary, Page};
+use axum_suspense::{Boundary, Page};
 
 const NAME_MAX: usize = 60;
 const TITLE_MAX: usize = 120;

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::bench::parse_bounded;
 use super::filters;
-use crate::engine::Page;
+use axum_suspense::Page;
 
 /// The page every frame shows: small enough to see whole in a frame.
 pub(crate) const BENCH: &str = "/bench?boundaries=4&items=4";

@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use super::bench::parse_bounded;
 use super::filters;
-use crate::engine::{Boundary, Page};
+use axum_suspense::{Boundary, Page};
 
 /// The longest `delay` the page takes, in ms.
 const MAX_DELAY_MS: u64 = 10_000;

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::response::Response;
 
 use super::filters;
-use crate::engine::Page;
+use axum_suspense::Page;
 
 #[derive(Template)]
 #[template(path = "index.html")]

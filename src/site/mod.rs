@@ -32,8 +32,8 @@ use tower_http::services::ServeDir;
 
 use crate::assets::{self, Assets};
 use crate::data::Store;
-use crate::engine::{Engine, whole_when_buffered};
 use crate::export::{self, ExportError, ExportPage, Report};
+use axum_suspense::{Engine, whole_when_buffered};
 
 /// The pages that can be pre-rendered (`suspense-ssr export`): their content
 /// does not depend on the request.
@@ -72,7 +72,7 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
-/// Handlers take their [`Page`](crate::engine::Page) as an argument, made on
+/// Handlers take their [`Page`](axum_suspense::Page) as an argument, made on
 /// this engine.
 impl FromRef<AppState> for Engine {
     fn from_ref(state: &AppState) -> Engine {

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum_suspense::Engine;
 use serde_json::json;
 use suspense_ssr::data::SqliteStore;
-use suspense_ssr::engine::Engine;
 use suspense_ssr::site::{self, AppState, Latency};
 
 use crate::chrome::Browser;

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use suspense_ssr::engine::Engine;
+use axum_suspense::Engine;
 use suspense_ssr::site;
 use tokio::sync::oneshot;
 

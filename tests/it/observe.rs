@@ -43,7 +43,7 @@ async fn metrics_and_logs_tell_what_each_page_did() {
     let logs = Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("suspense_ssr=debug")
+        .with_env_filter("suspense_ssr=debug,axum_suspense=debug")
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();

@@ -6,7 +6,7 @@ use suspense_ssr::server::ServeOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use suspense_ssr::engine::{DEFAULT_TIMEOUT_HTML, Engine};
+use axum_suspense::{DEFAULT_TIMEOUT_HTML, Engine};
 
 use tokio::sync::watch;
 

@@ -1,4 +1,4 @@
-//! Counters, gauges and histograms of one [`Engine`](super::Engine),
+//! Counters, gauges and histograms of one [`Engine`](crate::Engine),
 //! readable at any time: tests use them to see that nothing outlives its
 //! client, and `Engine::register_metrics` exports them in a Prometheus
 //! registry.
@@ -135,7 +135,7 @@ impl Stats {
         self.time_to_fragment.observe(after.as_secs_f64());
     }
 
-    /// See [`Engine::register_metrics`](super::Engine::register_metrics).
+    /// See [`Engine::register_metrics`](crate::Engine::register_metrics).
     pub(crate) fn register(self: &Arc<Self>, registry: &mut Registry) {
         let registry = registry.sub_registry_with_prefix("suspense");
         registry.register_with_unit(

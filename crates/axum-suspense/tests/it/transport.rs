@@ -10,10 +10,10 @@ use std::convert::Infallible;
 use std::rc::Rc;
 
 use askama::Template;
+use axum_suspense::{Boundary, Engine, Page, RenderMode};
 use html5ever::tendril::TendrilSink;
 use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use proptest::prelude::*;
-use suspense_ssr::engine::{Boundary, Engine, Page, RenderMode};
 
 #[derive(Template)]
 #[template(

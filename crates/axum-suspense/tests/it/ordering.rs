@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use askama::Template;
 use axum::Router;
 use axum::routing::get;
-use suspense_ssr::engine::{Boundary, Engine, Page, RenderMode};
+use axum_suspense::{Boundary, Engine, Page, RenderMode};
 use tokio::sync::oneshot;
 
 use crate::common::{TestServer, get as http_get};

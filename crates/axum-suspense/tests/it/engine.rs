@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use suspense_ssr::engine::{
-    Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, Page, RenderMode,
-};
+use axum_suspense::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, Page, RenderMode};
 use tokio::sync::watch;
 
 use crate::common::{TestServer, eventually, get as http_get, pos};
@@ -565,7 +563,7 @@ mod handler_shape {
     use axum::extract::{Path, State};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
-    use suspense_ssr::engine::{Boundary, Page};
+    use axum_suspense::{Boundary, Page};
 
     #[derive(Clone)]
     pub struct App {

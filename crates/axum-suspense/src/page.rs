@@ -14,12 +14,12 @@ use futures::task::AtomicWaker;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::body::PageBody;
-use super::boundary::{Resolved, render_placing};
-use super::extract::in_order_url;
-use super::mode::RenderMode;
-use super::stats::Stats;
-use super::wire;
+use crate::body::PageBody;
+use crate::boundary::{Resolved, render_placing};
+use crate::extract::in_order_url;
+use crate::mode::RenderMode;
+use crate::stats::Stats;
+use crate::wire;
 
 /// The response header that names the mode a page was sent in.
 pub const RENDER_MODE_HEADER: &str = "x-render-mode";

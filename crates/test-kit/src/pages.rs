@@ -8,10 +8,10 @@ use askama::Template;
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
-use suspense_ssr::engine::{Boundary, Engine, Page};
+use axum_suspense::{Boundary, Engine, Page};
 use tokio::sync::oneshot;
 
-use crate::common::{RawResponse, TestServer, get as http_get};
+use crate::{RawResponse, Served, get as http_get};
 
 #[derive(Template)]
 #[template(
@@ -110,8 +110,8 @@ pub fn route(
 pub async fn open(
     engine: &Engine,
     page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
-) -> (TestServer, RawResponse) {
-    let server = TestServer::start(route(engine, page)).await;
+) -> (Served, RawResponse) {
+    let server = Served::start(route(engine, page)).await;
     let response = http_get(server.addr, "/").await;
     (server, response)
 }

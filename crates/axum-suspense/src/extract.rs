@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::mode::{RenderMode, UnknownRenderMode};
-use super::page::{Engine, Page};
+use crate::mode::{RenderMode, UnknownRenderMode};
+use crate::page::{Engine, Page};
 
 /// A page as a handler argument: made on the state's [`Engine`], in the mode
 /// the request asks for ([`RenderMode::for_request`]), with the timing
@@ -18,7 +18,7 @@ use super::page::{Engine, Page};
 /// ```
 /// use askama::Template;
 /// use axum::{Router, response::Response, routing::get};
-/// use suspense_ssr::engine::{Engine, Page};
+/// use axum_suspense::{Engine, Page};
 ///
 /// #[derive(Template)]
 /// #[template(source = "<html><body>Hello</body></html>", ext = "html")]

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::common::{WAIT, have_tool};
+use crate::{WAIT, have_tool};
 
 /// Debian's paths; `SUSPENSE_CHROMIUM` and `SUSPENSE_CHROMEDRIVER` point
 /// elsewhere (a matching pair: the driver must know the browser's version).
@@ -65,7 +65,7 @@ impl Browser {
 
     async fn start(test: &str, chromium: &Path, driver: &Path, javascript: bool) -> Browser {
         static COUNT: AtomicU32 = AtomicU32::new(0);
-        let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        let profile = crate::target_dir().join("tmp").join(format!(
             "chromium-profile-{test}-{}-{}",
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
@@ -243,10 +243,7 @@ impl Drop for Browser {
 
 /// Where screenshots go: `target/browser/`.
 pub fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is target/tmp")
-        .join("browser")
+    crate::target_dir().join("browser")
 }
 
 /// Reads chromedriver's stdout until it says which port it took; keeps

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::crawlers;
+use crate::crawlers;
 
 /// How a page's boundaries reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

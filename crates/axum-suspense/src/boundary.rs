@@ -13,11 +13,11 @@ use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable};
 use tokio_util::sync::CancellationToken;
 
-use super::mode::RenderMode;
-use super::page::{Page, PageShared, Task};
-use super::placement;
-use super::stats::{Gauge, LiveGuard, Outcome};
-use super::wire;
+use crate::mode::RenderMode;
+use crate::page::{Page, PageShared, Task};
+use crate::placement;
+use crate::stats::{Gauge, LiveGuard, Outcome};
+use crate::wire;
 
 /// Shown in place of a boundary whose future failed or panicked, unless the
 /// boundary sets its own with [`BoundaryBuilder::on_error`].

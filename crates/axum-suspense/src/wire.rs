@@ -44,7 +44,7 @@
 use std::fmt::{self, Write};
 use std::time::Duration;
 
-use super::stats::Outcome;
+use crate::stats::Outcome;
 
 /// The client runtime: the swap function, minified by hand (React's `$RC` is
 /// 478 bytes). `$S(i, s, o)` reveals boundary `i`, whose data the server had

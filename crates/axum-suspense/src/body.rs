@@ -30,10 +30,10 @@ use futures::future::{AbortHandle, Aborted};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::time::{Instant, Sleep};
 
-use super::boundary::Resolved;
-use super::page::{PageShared, Task};
-use super::stats::{Gauge, LiveGuard};
-use super::wire;
+use crate::boundary::Resolved;
+use crate::page::{PageShared, Task};
+use crate::stats::{Gauge, LiveGuard};
+use crate::wire;
 
 /// A chunk stops taking in resolved boundaries past this size, so a page
 /// whose boundaries all resolve while the client is not reading does not pile
@@ -236,7 +236,7 @@ impl PageBody {
         }
     }
 
-    fn stats(&self) -> &super::stats::Stats {
+    fn stats(&self) -> &crate::stats::Stats {
         self.shared.engine.stats()
     }
 

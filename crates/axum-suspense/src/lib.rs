@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use askama::Template;
-//! use suspense_ssr::engine::{Boundary, Engine};
+//! use axum_suspense::{Boundary, Engine};
 //!
 //! #[derive(Template)]
 //! #[template(source = "<html><body><h1>{{ title }}</h1>{{ comments }}</body></html>", ext = "html")]

@@ -1,0 +1,402 @@
+//! What a real browser shows while a page streams, and at the end: headless
+//! Chromium against a minimal axum application, with the page's timing held
+//! by gates.
+
+use std::convert::Infallible;
+
+use askama::Template;
+use axum_suspense::{Boundary, Engine, Page};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::chrome::Browser;
+use crate::common::TestServer;
+use crate::pages::{Shell, gated_page, gates, route, section, take, text};
+
+/// Transport markup left in the document: `<template>` elements, comment
+/// nodes and `<script>` elements (the test pages have none of their own).
+const LEFTOVERS: &str = r#"
+    const comments = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT);
+    let n = 0;
+    while (comments.nextNode()) n++;
+    return {
+        templates: document.querySelectorAll("template").length,
+        comments: n,
+        scripts: document.querySelectorAll("body script").length,
+    };
+"#;
+
+/// The `.text` paragraphs' texts and whether each is rendered visibly.
+const TEXTS: &str = r#"
+    return [...document.querySelectorAll("p.text")].map(p => [p.textContent, p.checkVisibility()]);
+"#;
+
+fn no_leftovers(value: Value) {
+    assert_eq!(
+        value,
+        json!({"templates": 0, "comments": 0, "scripts": 0}),
+        "no transport markup may be left in the document"
+    );
+}
+
+fn url(server: &TestServer, path: &str) -> String {
+    format!("http://{}{path}", server.addr)
+}
+
+#[tokio::test]
+async fn progressive_render_in_chromium() {
+    let Some(browser) = Browser::launch("progressive_render").await else {
+        return;
+    };
+    let engine = Engine::new();
+    let (mut senders, gates) = gates(3);
+    let server = TestServer::start(route(&engine, gated_page(&gates, section))).await;
+    browser.open(&url(&server, "/")).await;
+
+    // The shell is in (its footer comes after every placeholder).
+    browser
+        .wait_for(
+            "the shell",
+            "return document.querySelector('footer') !== null",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        browser.eval("return document.readyState", vec![]).await,
+        "loading",
+        "the response is still streaming"
+    );
+    assert_eq!(
+        browser.eval(TEXTS, vec![]).await,
+        json!([
+            ["loading-0", true],
+            ["loading-1", true],
+            ["loading-2", true]
+        ]),
+        "every fallback is visible, no section is"
+    );
+    browser.screenshot("progressive-1-fallbacks").await;
+
+    // Released 2, 0, 1: each appears alone, where it belongs.
+    let mut shown = ["loading-0", "loading-1", "loading-2"];
+    let mut senders: Vec<Option<oneshot::Sender<()>>> = senders.drain(..).map(Some).collect();
+    for i in [2usize, 0, 1] {
+        senders[i].take().unwrap().send(()).unwrap();
+        let section = format!("section-{i}");
+        browser
+            .wait_for(
+                &section,
+                "return [...document.querySelectorAll('p.text')].some(p => p.textContent === arguments[0])",
+                vec![json!(section)],
+            )
+            .await;
+        shown[i] = ["section-0", "section-1", "section-2"][i];
+        let expected: Vec<Value> = shown.iter().map(|t| json!([t, true])).collect();
+        assert_eq!(
+            browser.eval(TEXTS, vec![]).await,
+            Value::Array(expected),
+            "after releasing {i}"
+        );
+        if i != 1 {
+            assert_eq!(
+                browser.eval("return document.readyState", vec![]).await,
+                "loading"
+            );
+        }
+    }
+    browser.wait_loaded().await;
+
+    // Exactly the template's structure, in document order.
+    assert_eq!(
+        browser.eval("return document.body.innerHTML", vec![]).await,
+        "<main>\
+         <div class=\"slot\"><p class=\"text\">section-0</p></div>\
+         <div class=\"slot\"><p class=\"text\">section-1</p></div>\
+         <div class=\"slot\"><p class=\"text\">section-2</p></div>\
+         </main><footer>end</footer>"
+    );
+    no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+
+    // The runtime's record: revealed in the order released.
+    let revealed = browser
+        .eval(
+            "const t = window.__suspense; return [0, 1, 2].map(i => t[i].r)",
+            vec![],
+        )
+        .await;
+    let r: Vec<f64> = serde_json::from_value(revealed).unwrap();
+    assert!(r[2] < r[0] && r[0] < r[1], "reveal times {r:?}");
+    browser.screenshot("progressive-2-end").await;
+    browser.close().await;
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"<!doctype html><html><body><ul id="list">{{ a }}{{ b }}</ul><table><tbody id="rows">{{ r }}</tbody></table><div id="nest">{{ outer }}</div></body></html>"#,
+    ext = "html"
+)]
+struct ContextShell {
+    a: Boundary,
+    b: Boundary,
+    r: Boundary,
+    outer: Boundary,
+}
+
+#[derive(Template)]
+#[template(
+    source = "{% for item in items %}<li>{{ item }}</li>{% endfor %}",
+    ext = "html"
+)]
+struct Items {
+    items: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(
+    source = "{% for row in rows %}<tr><td>{{ row }}</td><td>cell</td></tr>{% endfor %}",
+    ext = "html"
+)]
+struct Rows {
+    rows: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"<section class="outer"><p>outer</p><div class="inner">{{ inner }}</div></section>"#,
+    ext = "html"
+)]
+struct Outer {
+    inner: Boundary,
+}
+
+fn items(items: &[&str]) -> Items {
+    Items {
+        items: items.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn nesting_lists_and_tables_in_chromium() {
+    let Some(browser) = Browser::launch("nesting_and_context").await else {
+        return;
+    };
+    let engine = Engine::new();
+    let (senders, gates) = gates(4);
+    let page = {
+        let gates = gates.clone();
+        move |page: Page| {
+            let [a, b, r, outer]: [oneshot::Receiver<()>; 4] = take(&gates).try_into().unwrap();
+            let a = page
+                .boundary(items(&["loading a"]))
+                .no_timeout()
+                .suspend(async {
+                    let _ = a.await;
+                    Ok::<_, Infallible>(items(&["a1", "a2"]))
+                });
+            let b = page
+                .boundary(items(&["loading b"]))
+                .no_timeout()
+                .suspend(async {
+                    let _ = b.await;
+                    Ok::<_, Infallible>(items(&["b1", "b2", "b3"]))
+                });
+            let r = page
+                .boundary(Rows {
+                    rows: vec!["loading rows".into()],
+                })
+                .no_timeout()
+                .suspend(async {
+                    let _ = r.await;
+                    Ok::<_, Infallible>(Rows {
+                        rows: vec!["r1".into(), "r2".into(), "r3".into(), "r4".into()],
+                    })
+                });
+            let nested = page.clone();
+            let outer = page
+                .boundary(text("loading outer"))
+                .no_timeout()
+                .suspend(async move {
+                    // The child's data is ready long before the parent's.
+                    let inner = nested.suspend(text("loading inner"), async {
+                        Ok::<_, Infallible>(text("inner"))
+                    });
+                    let _ = outer.await;
+                    Ok::<_, Infallible>(Outer { inner })
+                });
+            page.stream(ContextShell { a, b, r, outer })
+        }
+    };
+    let server = TestServer::start(route(&engine, page)).await;
+    browser.open(&url(&server, "/")).await;
+    browser
+        .wait_for(
+            "the shell",
+            "return document.getElementById('nest') !== null",
+            vec![],
+        )
+        .await;
+    // Fallbacks in context: one li each, one row, the outer fallback.
+    assert_eq!(
+        browser
+            .eval(
+                "return [[...document.querySelectorAll('#list > li')].map(e => e.textContent),
+                         document.querySelectorAll('#rows > tr').length,
+                         document.getElementById('nest').textContent]",
+                vec![],
+            )
+            .await,
+        json!([["loading a", "loading b"], 1, "loading outer"])
+    );
+
+    // Release in an order unlike the document's: b, rows, outer, a.
+    let [sa, sb, sr, so]: [oneshot::Sender<()>; 4] = senders.try_into().unwrap();
+    sb.send(()).unwrap();
+    sr.send(()).unwrap();
+    so.send(()).unwrap();
+    browser
+        .wait_for(
+            "b, the rows and the nested pair",
+            "return document.querySelectorAll('#rows > tr').length === 4 &&
+                    document.querySelector('#nest .inner p')?.textContent === 'inner' &&
+                    document.querySelectorAll('#list > li').length === 4",
+            vec![],
+        )
+        .await;
+    sa.send(()).unwrap();
+    browser.wait_loaded().await;
+
+    let shape = browser
+        .eval(
+            "const list = document.getElementById('list');
+             const rows = document.getElementById('rows');
+             return {
+                 items: [...list.children].map(e => e.tagName + ':' + e.textContent),
+                 rows: [...rows.children].map(e => e.tagName + ':' + e.cells.length + ':' + e.cells[0].textContent),
+                 table: rows.parentElement.tagName + '>' + rows.tagName,
+                 nest: document.getElementById('nest').innerHTML,
+             };",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        shape,
+        json!({
+            "items": ["LI:a1", "LI:a2", "LI:b1", "LI:b2", "LI:b3"],
+            "rows": ["TR:2:r1", "TR:2:r2", "TR:2:r3", "TR:2:r4"],
+            "table": "TABLE>TBODY",
+            "nest": "<section class=\"outer\"><p>outer</p><div class=\"inner\"><p class=\"text\">inner</p></div></section>",
+        })
+    );
+    no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+    // The runtime knew the inner boundary's parent.
+    assert_eq!(
+        browser.eval("return window.__suspense[4].p", vec![]).await,
+        json!(3)
+    );
+    browser.close().await;
+}
+
+/// Strings that would break out of the transport if they were not escaped.
+const HOSTILE: &[&str] = &[
+    "</template><script>window.__pwned = 1</script>",
+    "<!--/0--><img src=x onerror=\"window.__pwned = 2\">",
+    "</script><script>window.__pwned = 3</script>",
+    "<template id=\"B:1\"></template><svg onload=\"window.__pwned = 4\">",
+    "$S(0,1);window.__pwned = 5;//",
+    "\u{2028}\u{2029}]]><!-- --!> <![CDATA[",
+    "<script>window.__pwned = 6</script>",
+];
+
+#[tokio::test]
+async fn hostile_data_is_text_in_chromium() {
+    let Some(browser) = Browser::launch("hostile_data").await else {
+        return;
+    };
+    let engine = Engine::new();
+    let server = TestServer::start(route(&engine, |page: Page| {
+        let parts = HOSTILE
+            .iter()
+            .map(|s| {
+                let (fallback, content) = (text(s), text(s));
+                page.suspend(fallback, async move {
+                    // The shell goes out alone before any boundary is polled,
+                    // so this arrives as a fragment, swapped in by script.
+                    tokio::task::yield_now().await;
+                    Ok::<_, Infallible>(content)
+                })
+            })
+            .collect();
+        page.stream(Shell { parts })
+    }))
+    .await;
+    browser.open(&url(&server, "/")).await;
+    browser.wait_loaded().await;
+    let texts = browser
+        .eval(
+            "return [...document.querySelectorAll('p.text')].map(p => p.textContent)",
+            vec![],
+        )
+        .await;
+    assert_eq!(texts, json!(HOSTILE), "each string shown as text, in place");
+    assert_eq!(
+        browser
+            .eval(
+                "return [window.__pwned === undefined,
+                         document.querySelectorAll('img, svg, main script').length]",
+                vec![],
+            )
+            .await,
+        json!([true, 0]),
+        "no injected script ran, no element was injected"
+    );
+    no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+    browser.close().await;
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"<!doctype html><html><head><script nonce="{{ nonce }}">
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", e => window.__violations.push(e.violatedDirective));
+window.__nonced = 1;
+</script></head><body><script>window.__unnonced = 1</script><main>{{ part }}</main></body></html>"#,
+    ext = "html"
+)]
+struct PolicyShell {
+    nonce: String,
+    part: Boundary,
+}
+
+#[tokio::test]
+async fn a_strict_policy_runs_only_scripts_with_the_page_nonce() {
+    // The engine's own scripts (the swap) and the page's nonce'd script run;
+    // an inline script without the nonce is blocked, and the browser
+    // reports exactly that one violation.
+    let Some(browser) = Browser::launch("csp").await else {
+        return;
+    };
+    let engine = Engine::new();
+    let server = TestServer::start(route(&engine, |page: Page| {
+        let part = page.suspend(text("loading"), async {
+            tokio::task::yield_now().await;
+            Ok::<_, Infallible>(text("content"))
+        });
+        let nonce = page.csp_nonce();
+        page.stream(PolicyShell { nonce, part })
+    }))
+    .await;
+    browser.open(&url(&server, "/")).await;
+    browser.wait_loaded().await;
+    assert_eq!(
+        browser
+            .eval(
+                "return [window.__nonced, window.__unnonced ?? null, window.__violations,
+                         [...document.querySelectorAll('p.text')].map(p => p.textContent),
+                         typeof window.__suspense[0].r]",
+                vec![],
+            )
+            .await,
+        json!([1, null, ["script-src-elem"], ["content"], "number"])
+    );
+    browser.close().await;
+}
