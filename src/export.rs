@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use axum_suspense::{RENDER_MODE_HEADER, RenderMode};
+use axum_suspense::RenderMode;
 
 /// A page to export: the URL path (and query) it is served at, and the file
 /// it becomes, relative to the output directory.
@@ -109,10 +109,12 @@ async fn render(router: Router, url: &str) -> Result<Vec<u8>, ExportError> {
     if response.status() != StatusCode::OK {
         return Err(fail(format!("answered {}", response.status())));
     }
-    let mode = response.headers().get(RENDER_MODE_HEADER);
-    if mode.is_none_or(|m| m != RenderMode::Buffered.as_str()) {
+    // The engine names the mode a page was sent in in the response's
+    // extensions; anything else (a static file, a redirect) has none.
+    let mode = response.extensions().get::<RenderMode>().copied();
+    if mode != Some(RenderMode::Buffered) {
         return Err(fail(format!(
-            "not rendered in buffered mode ({RENDER_MODE_HEADER}: {mode:?})"
+            "not a page rendered in buffered mode ({mode:?})"
         )));
     }
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)

@@ -7,7 +7,6 @@ use clap::Parser;
 use std::sync::Arc;
 use suspense_ssr::config::{Cli, Command, Config, ExportArgs, check_static_dir};
 
-use axum_suspense::Engine;
 use suspense_ssr::data::SqliteStore;
 use suspense_ssr::site::AppState;
 use suspense_ssr::{server, site};
@@ -88,7 +87,7 @@ fn export(args: ExportArgs) -> ExitCode {
         let store = SqliteStore::open(&args.database)
             .await
             .map_err(|e| format!("the board's database: {e}"))?;
-        let state = AppState::new(Engine::new(), Arc::new(store));
+        let state = AppState::new(suspense_ssr::site::engine().build(), Arc::new(store));
         site::export(state, &args.static_dir, true, &args.out)
             .await
             .map_err(|e| e.to_string())

@@ -114,7 +114,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let engine = Engine::builder()
+    let engine = site::engine()
         .boundary_timeout(Some(config.boundary_timeout))
         .page_deadline(Some(config.page_deadline))
         .build();

@@ -33,7 +33,7 @@ use tower_http::services::ServeDir;
 use crate::assets::{self, Assets};
 use crate::data::Store;
 use crate::export::{self, ExportError, ExportPage, Report};
-use axum_suspense::{Engine, whole_when_buffered};
+use axum_suspense::{BufferedModeLayer, Engine, EngineBuilder};
 
 /// The pages that can be pre-rendered (`suspense-ssr export`): their content
 /// does not depend on the request.
@@ -80,6 +80,27 @@ impl FromRef<AppState> for Engine {
     }
 }
 
+/// The Content-Security-Policy of the site's pages (`{nonce}`: each page's
+/// nonce): only this origin, inline scripts and styles only with the page's
+/// nonce, images from this origin or `data:`, no plugins, no `<base>`, forms
+/// post here, and only this origin may frame a page (`/compare` frames its
+/// own).
+pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+     script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
+     img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'self'";
+
+/// The engine settings of this site's pages: its own policy, `?debug=1`
+/// draws the timing overlay (this is a demonstration), and every page says
+/// its mode in `x-render-mode` (the bench scripts and tests read it).
+/// Timeouts are added by the caller.
+pub fn engine() -> EngineBuilder {
+    Engine::builder()
+        .content_security_policy(Some(PAGE_CONTENT_SECURITY_POLICY))
+        .debug_param(Some("debug"))
+        .render_mode_header(true)
+}
+
 impl AppState {
     pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {
         AppState {
@@ -118,7 +139,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         ServiceBuilder::new()
             .map_response(security_headers)
             // Buffered pages go out whole, headers included, when done.
-            .layer(axum::middleware::map_response(whole_when_buffered))
+            .layer(BufferedModeLayer::new())
             // Forms are small: a body that turns out bigger is refused with
             // 413 (the server refuses one whose Content-Length is bigger
             // before it reaches the site).

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_suspense::Engine;
 use serde_json::json;
 use suspense_ssr::data::SqliteStore;
 use suspense_ssr::site::{self, AppState, Latency};
@@ -25,7 +24,7 @@ struct Board {
 async fn board(latency: Latency) -> Board {
     let database = fresh_database();
     let store = SqliteStore::open(&database).await.expect("open the board");
-    let mut state = AppState::new(Engine::new(), Arc::new(store));
+    let mut state = AppState::new(suspense_ssr::site::engine().build(), Arc::new(store));
     state.latency = latency;
     let server = TestServer::start(site::app(state, &static_dir())).await;
     Board { server, database }

@@ -36,7 +36,10 @@ pub async fn site_state() -> AppState {
     let store = SqliteStore::open(&fresh_database())
         .await
         .expect("open a fresh board");
-    let mut state = AppState::new(Engine::new(), std::sync::Arc::new(store));
+    let mut state = AppState::new(
+        suspense_ssr::site::engine().build(),
+        std::sync::Arc::new(store),
+    );
     state.latency = suspense_ssr::site::Latency::NONE;
     state
 }

@@ -30,8 +30,8 @@ use futures::future::{AbortHandle, Aborted};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::time::{Instant, Sleep};
 
-use crate::boundary::Resolved;
-use crate::page::{PageShared, Task};
+use crate::resolve::Resolved;
+use crate::shared::{PageShared, Task};
 use crate::stats::{Gauge, LiveGuard};
 use crate::wire;
 
@@ -107,7 +107,10 @@ struct Slot {
 }
 
 impl PageBody {
-    pub(crate) fn new(
+    /// A body for the stream mode: `head` (the shell up to its `</body>`)
+    /// first, then the fragments, then `tail`; `placed` are the boundaries
+    /// whose placeholders the shell holds.
+    pub(crate) fn streaming(
         shared: Arc<PageShared>,
         head: String,
         tail: String,
@@ -140,7 +143,7 @@ impl PageBody {
 
     fn with_order(shared: Arc<PageShared>, order: Order) -> Self {
         PageBody {
-            _live: LiveGuard::new(shared.engine.stats_arc().clone(), Gauge::Streams),
+            _live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Streams),
             deadline: Deadline::Unarmed(shared.deadline()),
             shared,
             order,

@@ -1,72 +1,124 @@
-//! The streaming engine. It knows nothing of any application: a page is an
-//! askama shell plus suspense boundaries, and the engine turns it into one
-//! chunked response.
+//! Streaming server-side rendering for [axum] with [askama], the way React
+//! 18 does it: the page's shell goes out at once with a fallback for each
+//! slow part (a *suspense boundary*), and each part's real HTML is streamed
+//! into place, in whatever order its data arrives, over one chunked
+//! response.
 //!
-//! - [`page`](Page): creating boundaries and streaming a page (`page.rs`)
-//! - [`Boundary`]: the placeholder handle and the future that fills it,
-//!   with failure, panic and timeout handling (`boundary.rs`)
-//! - the body stream that runs the boundaries and orders the chunks (`body.rs`)
-//! - the wire format, with an example of the bytes (`wire.rs`)
-//! - render modes, stream, in-order and buffered (`mode.rs`), the crawler
-//!   list (`crawlers.rs`), and the `Page` handler argument (`extract.rs`)
-//! - which placeholders a render wrote (`placement.rs`)
-//! - counters and gauges (`stats.rs`)
-//!
-//! A page with one boundary, streamed and read back whole:
+//! [axum]: https://docs.rs/axum
+//! [askama]: https://docs.rs/askama
 //!
 //! ```
+//! use std::time::Duration;
 //! use askama::Template;
-//! use axum_suspense::{Boundary, Engine};
+//! use axum::{Router, response::Response, routing::get};
+//! use axum_suspense::{Boundary, Engine, Page};
 //!
 //! #[derive(Template)]
-//! #[template(source = "<html><body><h1>{{ title }}</h1>{{ comments }}</body></html>", ext = "html")]
-//! struct PostShell { title: String, comments: Boundary }
+//! #[template(source = "<!doctype html><html><body><h1>Hello</h1>{{ news }}</body></html>", ext = "html")]
+//! struct Shell { news: Boundary }
 //!
 //! #[derive(Template)]
-//! #[template(source = "<p>Loading comments…</p>", ext = "html")]
-//! struct CommentsFallback;
+//! #[template(source = "<p>{{ text }}</p>", ext = "html")]
+//! struct Text { text: String }
 //!
-//! #[derive(Template)]
-//! #[template(source = "{% for c in comments %}<p>{{ c }}</p>{% endfor %}", ext = "html")]
-//! struct CommentsList { comments: Vec<String> }
+//! async fn home(page: Page) -> Response {
+//!     let news = page.suspend(Text { text: "Loading the news…".into() }, async {
+//!         tokio::time::sleep(Duration::from_millis(500)).await; // a slow source
+//!         Ok::<_, std::io::Error>(Text { text: "Nothing happened today.".into() })
+//!     });
+//!     page.stream(Shell { news })
+//! }
 //!
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let engine = Engine::new();
-//! let page = engine.page();
-//! let comments = page.suspend(CommentsFallback, async {
-//!     // A slow data source; an Err here shows the boundary's error content.
-//!     Ok::<_, std::io::Error>(CommentsList { comments: vec!["First!".into()] })
-//! });
-//! let response = page.stream(PostShell { title: "Hello".into(), comments });
-//!
-//! // An axum handler returns `response`; here the body is read whole.
-//! let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-//! let html = String::from_utf8(body.to_vec()).unwrap();
-//! assert!(html.starts_with(
-//!     "<html><body><h1>Hello</h1><template id=\"B:0\"></template><p>Loading comments…</p><!--/0-->"
-//! ));
-//! assert!(html.contains("<template id=\"S:0\"><p>First!</p></template><script nonce=\""));
-//! assert!(html.contains("$S(0,") && html.ends_with(")</script></body></html>"));
-//! # });
+//! let app: Router = Router::new().route("/", get(home)).with_state(Engine::new());
+//! // axum::serve(listener, app).await
 //! ```
+//!
+//! The crate's README has a quick start to paste into a new project, and
+//! its `examples/` directory programs by task: nested boundaries; errors,
+//! panics and timeouts; render modes and crawlers; a strict CSP; axum state;
+//! graceful shutdown.
+//!
+//! # What the engine guarantees
+//!
+//! - **Shell first.** The shell, with every fallback, is the first chunk; a
+//!   boundary's future is first polled after it has been handed over.
+//! - **Completion order, parents first.** Each boundary's content is sent as
+//!   soon as it is ready, with those ready together in one chunk; a nested
+//!   boundary's content never goes before its parent's.
+//! - **One failing part never tears the page.** An `Err`, a panic, a
+//!   timeout, the page's deadline or [`Page::abort`] shows that boundary's
+//!   error or timeout content; the page still ends well-formed.
+//! - **Nothing outlives its client.** Boundary futures run inside the
+//!   response body, not in spawned tasks: when the client leaves, every
+//!   one of them is dropped. A client that reads slowly slows its page.
+//! - **A strict Content-Security-Policy.** Every inline script the engine
+//!   writes carries a per-page nonce, and pages are sent with a policy
+//!   without `'unsafe-inline'` ([`DEFAULT_CONTENT_SECURITY_POLICY`]).
+//! - **Data stays data.** Fallbacks and content are askama templates
+//!   (escaped); nothing taken from input is ever written as markup.
+//!
+//! # Render modes
+//!
+//! A page is sent in one of three [`RenderMode`]s: `stream` (out of order,
+//! the default), `in-order` (no script: each part in document order) and
+//! `buffered` (one complete document, for crawlers, which get it by
+//! default). A request picks one with `?render=`; see [`EngineBuilder`] for
+//! the parameter names, and [`BufferedModeLayer`] to send buffered pages
+//! with their headers only once they are whole.
+//!
+//! # Cargo features
+//!
+//! - `metrics` (default): `Engine::register_metrics`, the engine's
+//!   statistics in a [prometheus-client] registry. [`Engine::stats`] works
+//!   without it.
+//!
+//! [prometheus-client]: https://docs.rs/prometheus-client
+//!
+//! # Layout of the source
+//!
+//! - `engine.rs`: [`Engine`] and [`EngineBuilder`], the settings pages share.
+//! - `page.rs`: [`Page`], what a handler builds a page with.
+//! - `shared.rs`: the state a page shares with its body, in one place.
+//! - `boundary.rs`: the [`Boundary`] handle (renders as a placeholder) and
+//!   [`BoundaryBuilder`]; `resolve.rs`: a boundary's future run to its final
+//!   HTML, with errors, panics, timeouts and aborts contained.
+//! - `response.rs`: a rendered shell becomes a response (headers, CSP).
+//! - `body.rs`: the body stream that runs the boundaries and orders the
+//!   chunks; `placement.rs`: which placeholders each render wrote.
+//! - `wire.rs`: the wire format, with an example of the bytes, and the
+//!   client runtime; `overlay.js`: the timing overlay.
+//! - `mode.rs`: the render modes; `crawlers.rs`: the crawler list;
+//!   `extract.rs`: [`Page`] as a handler argument; `buffered.rs`:
+//!   [`BufferedModeLayer`].
+//! - `stats.rs`: [`Stats`]; `metrics.rs`: their Prometheus export.
+
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod boundary;
+mod buffered;
 mod crawlers;
+mod engine;
 mod extract;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod mode;
 mod page;
 mod placement;
+mod resolve;
+mod response;
+mod shared;
 mod stats;
 mod wire;
 
-pub use boundary::{Boundary, BoundaryBuilder, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML};
+pub use boundary::{Boundary, BoundaryBuilder};
+pub use buffered::{BufferedMode, BufferedModeLayer};
 pub use crawlers::{CRAWLER_TOKENS, is_crawler};
-pub use extract::BadRenderMode;
+pub use engine::{DEFAULT_CONTENT_SECURITY_POLICY, Engine, EngineBuilder};
 pub use mode::{RenderMode, UnknownRenderMode};
-pub use page::{
-    DEFAULT_CONTENT_SECURITY_POLICY, Engine, EngineBuilder, Page, RENDER_MODE_HEADER,
-    whole_when_buffered,
-};
+pub use page::Page;
+pub use resolve::{DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML};
+pub use response::RENDER_MODE_HEADER;
 pub use stats::{Stats, StatsSnapshot};
 pub use wire::{REVEAL_EVENT, TIMINGS};

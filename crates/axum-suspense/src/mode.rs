@@ -1,12 +1,31 @@
-//! How a page is sent: the three render modes, and how a request picks one.
+//! How a page is sent: the three render modes, how a request picks one, and
+//! the URL of a page in another mode.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::crawlers;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
-/// How a page's boundaries reach the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+use crate::crawlers;
+use crate::engine::Settings;
+
+/// How a page's boundaries reach the client. A page taken as a handler
+/// argument is in the mode its request asks for (see
+/// [`EngineBuilder::mode_param`](crate::EngineBuilder::mode_param)); every
+/// page's response carries its mode in its extensions, for middleware such
+/// as [`BufferedModeLayer`](crate::BufferedModeLayer).
+///
+/// ```
+/// use axum_suspense::RenderMode;
+///
+/// let mode: RenderMode = "in-order".parse().unwrap();
+/// assert_eq!(mode, RenderMode::InOrder);
+/// assert_eq!(RenderMode::Buffered.to_string(), "buffered");
+/// assert_eq!(RenderMode::default(), RenderMode::Stream);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RenderMode {
     /// Out of order (the default): the shell with every fallback at once,
     /// then each boundary's content as soon as its data is ready, swapped in
@@ -25,10 +44,15 @@ pub enum RenderMode {
 }
 
 impl RenderMode {
-    /// Every mode, as `?render=` spells them.
+    /// Every mode, in the order of their names in messages.
     pub const ALL: [RenderMode; 3] = [Self::Stream, Self::InOrder, Self::Buffered];
 
-    /// The name used in `?render=` and in the `x-render-mode` header.
+    /// The mode's name, as a request spells it (`?render=in-order`) and as
+    /// the optional [`RENDER_MODE_HEADER`](crate::RENDER_MODE_HEADER) gives it.
+    ///
+    /// ```
+    /// assert_eq!(axum_suspense::RenderMode::InOrder.as_str(), "in-order");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Stream => "stream",
@@ -37,20 +61,25 @@ impl RenderMode {
         }
     }
 
-    /// The mode for a request: `render` from the query (first occurrence)
-    /// if present, else buffered for a well-known crawler, else stream.
-    pub fn for_request(
+    /// The mode for a request: the mode parameter from the query (its first
+    /// occurrence) if the engine has one and the query names it, else
+    /// buffered for a well-known crawler (if the engine says so), else
+    /// stream.
+    pub(crate) fn for_request(
+        settings: &Settings,
         query: Option<&str>,
         user_agent: Option<&[u8]>,
     ) -> Result<Self, UnknownRenderMode> {
-        let asked = query.and_then(|query| {
-            form_urlencoded::parse(query.as_bytes())
-                .find(|(name, _)| name == "render")
+        let asked = settings.mode_param.as_deref().and_then(|param| {
+            form_urlencoded::parse(query?.as_bytes())
+                .find(|(name, _)| name == param)
                 .map(|(_, value)| value.into_owned())
         });
         match asked {
             Some(value) => value.parse(),
-            None if user_agent.is_some_and(crawlers::is_crawler) => Ok(Self::Buffered),
+            None if settings.crawlers_buffered && user_agent.is_some_and(crawlers::is_crawler) => {
+                Ok(Self::Buffered)
+            }
             None => Ok(Self::Stream),
         }
     }
@@ -73,13 +102,35 @@ impl FromStr for RenderMode {
     }
 }
 
-/// A `render` value that names no mode.
+/// A mode name that names no mode; as a handler argument's rejection, the
+/// answer to `?render=fast`: `400 Bad Request` with a one-line reason.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_suspense::RenderMode;
+///
+/// let error = "fast".parse::<RenderMode>().unwrap_err();
+/// assert_eq!(error.value(), "fast");
+/// assert_eq!(
+///     error.to_string(),
+///     "unknown render mode \"fast\": expected stream, in-order or buffered"
+/// );
+/// assert_eq!(error.into_response().status(), 400);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownRenderMode(pub String);
+pub struct UnknownRenderMode(String);
+
+impl UnknownRenderMode {
+    /// The value that was given.
+    pub fn value(&self) -> &str {
+        &self.0
+    }
+}
 
 impl fmt::Display for UnknownRenderMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Debug-quoted: whatever was sent shows as one escaped line.
+        // Debug-quoted and cut short: whatever was sent shows as one
+        // escaped line.
         write!(
             f,
             "unknown render mode {:?}: expected stream, in-order or buffered",
@@ -90,15 +141,63 @@ impl fmt::Display for UnknownRenderMode {
 
 impl std::error::Error for UnknownRenderMode {}
 
+impl IntoResponse for UnknownRenderMode {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{self}\n"),
+        )
+            .into_response()
+    }
+}
+
+/// The same path and query in another mode: `mode_param=MODE` instead of
+/// any `mode_param`, without the debug parameter, every other parameter
+/// kept exactly as sent.
+pub(crate) fn url_in_mode(
+    path: &str,
+    query: Option<&str>,
+    mode_param: &str,
+    debug_param: Option<&str>,
+    mode: RenderMode,
+) -> String {
+    let mut url = String::with_capacity(path.len() + query.map_or(0, str::len) + 24);
+    url.push_str(path);
+    url.push('?');
+    for pair in query.unwrap_or("").split('&') {
+        let name = pair.split('=').next().unwrap_or("");
+        if pair.is_empty() || name == mode_param || Some(name) == debug_param {
+            continue;
+        }
+        url.push_str(pair);
+        url.push('&');
+    }
+    url.push_str(mode_param);
+    url.push('=');
+    url.push_str(mode.as_str());
+    url
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Engine;
+
+    #[test]
+    fn every_mode_is_listed_once() {
+        for (i, mode) in RenderMode::ALL.iter().enumerate() {
+            assert_eq!(RenderMode::ALL.iter().position(|m| m == mode), Some(i));
+            assert_eq!(mode.as_str().parse::<RenderMode>(), Ok(*mode));
+        }
+    }
 
     #[test]
     fn the_query_wins_then_the_user_agent() {
         let bot = Some(&b"Mozilla/5.0 (compatible; Googlebot/2.1)"[..]);
         let person = Some(&b"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"[..]);
-        let mode = RenderMode::for_request;
+        let engine = Engine::new();
+        let mode = |query, ua| RenderMode::for_request(engine.settings(), query, ua);
         assert_eq!(mode(None, person), Ok(RenderMode::Stream));
         assert_eq!(mode(None, None), Ok(RenderMode::Stream));
         assert_eq!(mode(Some("delay=5"), bot), Ok(RenderMode::Buffered));
@@ -117,5 +216,42 @@ mod tests {
             "unknown render mode \"fast\": expected stream, in-order or buffered"
         );
         assert!(mode(Some("render="), person).is_err());
+    }
+
+    #[test]
+    fn the_engine_names_the_parameter_and_the_crawler_rule() {
+        let bot = Some(&b"Mozilla/5.0 (compatible; bingbot/2.0)"[..]);
+        let engine = Engine::builder()
+            .mode_param(Some("view"))
+            .buffer_for_crawlers(false)
+            .build();
+        let mode = |query, ua| RenderMode::for_request(engine.settings(), query, ua);
+        assert_eq!(mode(Some("view=in-order"), None), Ok(RenderMode::InOrder));
+        assert_eq!(mode(Some("render=fast"), None), Ok(RenderMode::Stream));
+        assert_eq!(mode(None, bot), Ok(RenderMode::Stream));
+        let closed = Engine::builder().mode_param(None).build();
+        assert_eq!(
+            RenderMode::for_request(closed.settings(), Some("render=fast"), bot),
+            Ok(RenderMode::Buffered)
+        );
+    }
+
+    #[test]
+    fn another_mode_keeps_the_query() {
+        let in_order =
+            |path, query, debug| url_in_mode(path, query, "render", debug, RenderMode::InOrder);
+        assert_eq!(in_order("/", None, None), "/?render=in-order");
+        assert_eq!(
+            in_order(
+                "/bench",
+                Some("delay=2000&render=stream&items=3&debug=1"),
+                Some("debug")
+            ),
+            "/bench?delay=2000&items=3&render=in-order"
+        );
+        assert_eq!(
+            in_order("/p", Some("q=a%26b&&x&debug=1"), None),
+            "/p?q=a%26b&x&debug=1&render=in-order"
+        );
     }
 }

@@ -1,22 +1,38 @@
-//! Counters, gauges and histograms of one [`Engine`](crate::Engine),
-//! readable at any time: tests use them to see that nothing outlives its
-//! client, and `Engine::register_metrics` exports them in a Prometheus
-//! registry.
+//! Counters and gauges of one [`Engine`](crate::Engine), readable at any
+//! time: tests use them to see that nothing outlives its client, and with
+//! the `metrics` feature `Engine::register_metrics` exports them, with two
+//! latency histograms, in a Prometheus registry (`metrics.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::{Registry, Unit};
-
-/// What an engine is doing and has done. All counts are since the engine was
-/// created.
-#[derive(Debug)]
+/// What an engine's pages are doing and have done, since the engine was
+/// made; read it with [`Engine::stats`](crate::Engine::stats).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use askama::Template;
+/// use axum_suspense::Engine;
+///
+/// #[derive(Template)]
+/// #[template(source = "<body>{{ part }}</body>", ext = "html")]
+/// struct Shell { part: axum_suspense::Boundary }
+/// #[derive(Template)]
+/// #[template(source = "<p>part</p>", ext = "html")]
+/// struct Part;
+///
+/// let engine = Engine::new();
+/// let page = engine.page();
+/// let part = page.suspend(Part, async { Ok::<_, String>(Part) });
+/// let response = page.stream(Shell { part });
+/// assert_eq!(engine.stats().active_streams(), 1);
+/// axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+/// let stats = engine.stats().snapshot();
+/// assert_eq!((stats.resolved, stats.live_boundaries, stats.active_streams), (1, 0, 0));
+/// # });
+/// ```
+#[derive(Debug, Default)]
 pub struct Stats {
     /// Boundary futures that exist right now (created and not yet dropped).
     live_boundaries: AtomicU64,
@@ -32,41 +48,30 @@ pub struct Stats {
     timed_out: AtomicU64,
     /// Streams dropped before their last byte was produced (the client left).
     abandoned_streams: AtomicU64,
-    /// From a page's start to its first chunk leaving the body (the shell;
-    /// in buffered mode, the whole page).
-    time_to_shell: Histogram,
-    /// From a page's start to each boundary's content leaving the body.
-    time_to_fragment: Histogram,
+    /// Time to shell and to each fragment, for Prometheus.
+    #[cfg(feature = "metrics")]
+    pub(crate) latency: crate::metrics::Latency,
 }
 
-impl Default for Stats {
-    fn default() -> Self {
-        // 1 ms to 65 s, doubling: a shell takes about a millisecond, a
-        // fragment up to the boundary timeout.
-        let buckets = || exponential_buckets(0.001, 2.0, 17);
-        Stats {
-            live_boundaries: AtomicU64::new(0),
-            active_streams: AtomicU64::new(0),
-            resolved: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            panicked: AtomicU64::new(0),
-            timed_out: AtomicU64::new(0),
-            abandoned_streams: AtomicU64::new(0),
-            time_to_shell: Histogram::new(buckets()),
-            time_to_fragment: Histogram::new(buckets()),
-        }
-    }
-}
-
-/// A point-in-time copy of [`Stats`].
+/// A point-in-time copy of [`Stats`]; counts are since the engine was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct StatsSnapshot {
+    /// Boundary futures alive (created, not yet ended or dropped).
     pub live_boundaries: u64,
+    /// Page bodies alive (streaming, or held).
     pub active_streams: u64,
+    /// Boundaries whose content was rendered.
     pub resolved: u64,
+    /// Boundaries whose future returned an error or whose content failed to
+    /// render.
     pub failed: u64,
+    /// Boundaries whose future or render panicked.
     pub panicked: u64,
+    /// Boundaries that timed out, or were ended by a page's deadline or
+    /// abort.
     pub timed_out: u64,
+    /// Pages whose client left before their last byte.
     pub abandoned_streams: u64,
 }
 
@@ -91,6 +96,7 @@ impl Outcome {
 }
 
 impl Stats {
+    /// All the counts, read now.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             live_boundaries: self.live_boundaries.load(Relaxed),
@@ -127,79 +133,20 @@ impl Stats {
         self.abandoned_streams.fetch_add(1, Relaxed);
     }
 
+    /// A page's first chunk left its body, `after` its start.
     pub(crate) fn record_shell(&self, after: Duration) {
-        self.time_to_shell.observe(after.as_secs_f64());
+        #[cfg(feature = "metrics")]
+        self.latency.shell(after);
+        #[cfg(not(feature = "metrics"))]
+        let _ = after;
     }
 
+    /// A boundary's content left its page's body, `after` the page's start.
     pub(crate) fn record_fragment(&self, after: Duration) {
-        self.time_to_fragment.observe(after.as_secs_f64());
-    }
-
-    /// See [`Engine::register_metrics`](crate::Engine::register_metrics).
-    pub(crate) fn register(self: &Arc<Self>, registry: &mut Registry) {
-        let registry = registry.sub_registry_with_prefix("suspense");
-        registry.register_with_unit(
-            "time_to_shell",
-            "From a page's start to its shell leaving the server",
-            Unit::Seconds,
-            self.time_to_shell.clone(),
-        );
-        registry.register_with_unit(
-            "time_to_fragment",
-            "From a page's start to each boundary's content leaving the server",
-            Unit::Seconds,
-            self.time_to_fragment.clone(),
-        );
-        registry.register_collector(Box::new(StatsCollector(self.clone())));
-    }
-}
-
-/// Reads the counters and gauges at each scrape.
-#[derive(Debug)]
-struct StatsCollector(Arc<Stats>);
-
-impl Collector for StatsCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let stats = self.0.snapshot();
-        for (name, help, value) in [
-            (
-                "active_streams",
-                "Page bodies streaming now",
-                stats.active_streams,
-            ),
-            (
-                "pending_boundaries",
-                "Boundaries whose content is not sent yet (their futures are alive)",
-                stats.live_boundaries,
-            ),
-        ] {
-            let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
-            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
-        }
-        let counter = ConstCounter::new(0u64);
-        let mut family = encoder.encode_descriptor(
-            "boundaries",
-            "Boundaries ended, by outcome",
-            None,
-            counter.metric_type(),
-        )?;
-        for (outcome, value) in [
-            (Outcome::Resolved, stats.resolved),
-            (Outcome::Failed, stats.failed),
-            (Outcome::Panicked, stats.panicked),
-            (Outcome::TimedOut, stats.timed_out),
-        ] {
-            let labels = [("outcome", outcome.as_str())];
-            ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
-        }
-        let disconnects = ConstCounter::new(stats.abandoned_streams);
-        disconnects.encode(encoder.encode_descriptor(
-            "client_disconnects",
-            "Pages whose client left before their last byte",
-            None,
-            disconnects.metric_type(),
-        )?)?;
-        Ok(())
+        #[cfg(feature = "metrics")]
+        self.latency.fragment(after);
+        #[cfg(not(feature = "metrics"))]
+        let _ = after;
     }
 }
 

@@ -553,20 +553,22 @@ async fn a_client_that_stops_reading_stops_the_page() {
 }
 
 /// The handler shape the engine is for, written as an application would:
-/// shell data first (a miss is a real 404 before any byte), then a page on
-/// the global engine with one boundary.
+/// the page an argument made on the engine in the application's own state
+/// (`FromRef`), shell data first (a miss is a real 404 before any byte),
+/// then one boundary.
 mod handler_shape {
     use std::collections::HashMap;
     use std::sync::Arc;
 
     use askama::Template;
-    use axum::extract::{Path, State};
+    use axum::extract::{FromRef, Path, State};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
-    use axum_suspense::{Boundary, Page};
+    use axum_suspense::{Boundary, Engine, Page};
 
-    #[derive(Clone)]
+    #[derive(Clone, FromRef)]
     pub struct App {
+        pub engine: Engine,
         pub posts: Arc<HashMap<u64, (String, Vec<String>)>>,
     }
 
@@ -603,9 +605,12 @@ mod handler_shape {
         comments: Vec<String>,
     }
 
-    pub async fn post(State(app): State<App>, Path(id): Path<u64>) -> Result<Response, AppError> {
+    pub async fn post(
+        page: Page,
+        State(app): State<App>,
+        Path(id): Path<u64>,
+    ) -> Result<Response, AppError> {
         let (title, comments) = app.posts.get(&id).cloned().ok_or(AppError::NotFound)?;
-        let page = Page::new();
         let comments = page.suspend(CommentsFallback, async move {
             tokio::task::yield_now().await;
             Ok::<_, std::convert::Infallible>(CommentsList { comments })
@@ -617,7 +622,9 @@ mod handler_shape {
 #[tokio::test]
 async fn the_handler_shape_the_engine_is_for() {
     use axum::routing::get;
+    let engine = Engine::new();
     let app = handler_shape::App {
+        engine: engine.clone(),
         posts: Arc::new(
             [(
                 7,
@@ -653,6 +660,11 @@ async fn the_handler_shape_the_engine_is_for() {
         "a missing post is decided before any byte of a page"
     );
     assert_eq!(response.read_to_end().await, "no such post\n");
+    assert_eq!(
+        engine.stats().snapshot().resolved,
+        1,
+        "the page was made on the app's engine"
+    );
 }
 
 #[tokio::test]
@@ -748,7 +760,11 @@ async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
         .expect("a nonce in the policy");
     assert_eq!(nonce.len(), 22, "128 bits of base64: {policy}");
     assert!(!policy.contains("unsafe-inline"), "{policy}");
-    assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
+    assert_eq!(
+        policy,
+        format!("script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'"),
+        "the default policy is the engine's strict minimum, nothing site-specific"
+    );
     // The overlay and the instructions: every script carries the nonce.
     assert_eq!(body.matches("<script").count(), 2, "{body:?}");
     assert_eq!(
@@ -759,6 +775,16 @@ async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
     let again = http_get(_server.addr, "/").await;
     let other = again.header("content-security-policy").unwrap();
     assert_ne!(other, policy, "a nonce is used once");
+
+    let own = Engine::builder()
+        .content_security_policy(Some("default-src 'self'; script-src 'nonce-{nonce}'"))
+        .build();
+    let (_server, response) = open(&own, |page| page.stream(Shell { parts: vec![] })).await;
+    let policy = response.header("content-security-policy").unwrap();
+    assert!(
+        policy.starts_with("default-src 'self'; script-src 'nonce-") && !policy.contains("{nonce}"),
+        "the application's own policy, with the nonce in place: {policy}"
+    );
 
     let quiet = Engine::builder().content_security_policy(None).build();
     let (_server, response) = open(&quiet, |page| page.stream(Shell { parts: vec![] })).await;

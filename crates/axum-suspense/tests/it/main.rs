@@ -15,5 +15,5 @@ use test_kit::{chrome, pages};
 
 /// The raw client and waits from the workspace's test kit.
 mod common {
-    pub use test_kit::{Served as TestServer, eventually, get, pos};
+    pub use test_kit::{RawResponse, Served as TestServer, eventually, get, pos, send};
 }

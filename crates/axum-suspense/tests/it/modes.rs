@@ -7,6 +7,8 @@ use std::time::Duration;
 use axum_suspense::{DEFAULT_ERROR_HTML, Engine, Page, RenderMode};
 use tokio::sync::oneshot;
 
+use crate::common::{RawResponse, TestServer, send};
+
 use crate::pages::{Gates, Shell, gated_page, gates, open, section, take, text};
 
 /// A page of gated boundaries in `mode`.
@@ -34,7 +36,7 @@ fn assert_plain(body: &str) {
 
 #[tokio::test]
 async fn in_order_writes_each_section_when_those_before_it_are_in() {
-    let engine = Engine::new();
+    let engine = Engine::builder().render_mode_header(true).build();
     let (senders, gates) = gates(3);
     let (_server, mut response) = open(&engine, gated(RenderMode::InOrder, gates)).await;
     assert_eq!(response.header("x-render-mode"), Some("in-order"));
@@ -75,7 +77,7 @@ async fn in_order_writes_each_section_when_those_before_it_are_in() {
 
 #[tokio::test]
 async fn buffered_sends_one_complete_document_with_failures_in_place() {
-    let engine = Engine::new();
+    let engine = Engine::builder().render_mode_header(true).build();
     let (senders, gates) = gates(1);
     let page = move |page: Page| {
         page.set_mode(RenderMode::Buffered);
@@ -119,4 +121,155 @@ async fn buffered_sends_one_complete_document_with_failures_in_place() {
     assert_plain(&body);
     assert_eq!(response.chunks.len(), 1, "one write: {:?}", response.chunks);
     assert_eq!(engine.stats().live_boundaries(), 0);
+}
+
+/// A minimal application with pages taken as handler arguments: one route,
+/// two ready boundaries, the buffering layer, and a middleware that reports
+/// the mode it reads from the response's extensions.
+fn mode_app(engine: Engine) -> axum::Router {
+    use axum::http::HeaderValue;
+    use axum::routing::get;
+    use axum_suspense::BufferedModeLayer;
+
+    async fn two_parts(page: Page) -> axum::response::Response {
+        let parts = vec![
+            crate::pages::ready(&page, "loading-0", "part-0"),
+            crate::pages::ready(&page, "loading-1", "part-1"),
+        ];
+        page.stream(Shell { parts })
+    }
+    axum::Router::new()
+        .route("/p", get(two_parts))
+        .layer(BufferedModeLayer::new())
+        .layer(axum::middleware::map_response(
+            |mut response: axum::response::Response| async move {
+                let seen = response.extensions().get::<RenderMode>().copied();
+                let seen = seen.map_or("none", RenderMode::as_str);
+                response
+                    .headers_mut()
+                    .insert("x-seen-mode", HeaderValue::from_static(seen));
+                response
+            },
+        ))
+        .with_state(engine)
+}
+
+async fn fetch(addr: std::net::SocketAddr, target: &str, ua: &str) -> RawResponse {
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: t\r\nUser-Agent: {ua}\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = send(addr, request.as_bytes()).await;
+    response.read_to_end().await;
+    response
+}
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0";
+const BOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+
+#[tokio::test]
+async fn the_request_picks_the_mode_and_middleware_reads_it() {
+    let server = TestServer::start(mode_app(Engine::new())).await;
+    let addr = server.addr;
+
+    let streamed = fetch(addr, "/p?x=1&debug=1", BROWSER).await;
+    assert_eq!(streamed.header("x-seen-mode"), Some("stream"));
+    assert_eq!(
+        streamed.header("x-render-mode"),
+        None,
+        "no public header unless the engine is asked for it"
+    );
+    assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+    let body = streamed.body();
+    assert!(
+        body.contains("<template id=\"B:0\">") && body.contains("$S("),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "<head><noscript><meta http-equiv=\"refresh\" content=\"0; url=/p?x=1&amp;debug=1&amp;render=in-order\"></noscript>"
+        ),
+        "a browser without JavaScript is sent to the in-order page: {body}"
+    );
+    assert!(
+        !body.contains("__suspense_overlay") && body.matches("<script").count() == 1,
+        "?debug=1 is not honoured unless the engine allows it: {body}"
+    );
+
+    let crawled = fetch(addr, "/p", BOT).await;
+    assert_eq!(
+        crawled.header("x-seen-mode"),
+        Some("buffered"),
+        "a crawler gets buffered"
+    );
+    assert_eq!(crawled.header("transfer-encoding"), None);
+    assert_eq!(
+        crawled.header("content-length"),
+        Some(crawled.body().len().to_string().as_str()),
+        "the buffering layer sends the whole page with its length"
+    );
+    assert_plain(crawled.body());
+    assert!(crawled.body().contains("part-0") && crawled.body().contains("part-1"));
+
+    let asked = fetch(addr, "/p?render=stream", BOT).await;
+    assert_eq!(
+        asked.header("x-seen-mode"),
+        Some("stream"),
+        "the query wins"
+    );
+    let in_order = fetch(addr, "/p?render=in-order", BROWSER).await;
+    assert_eq!(in_order.header("x-seen-mode"), Some("in-order"));
+    assert_eq!(
+        in_order.body(),
+        crawled.body(),
+        "in-order and buffered end the same"
+    );
+
+    let refused = fetch(addr, "/p?render=fast", BROWSER).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.header("x-seen-mode"), Some("none"));
+    assert_eq!(
+        refused.body(),
+        "unknown render mode \"fast\": expected stream, in-order or buffered\n"
+    );
+}
+
+#[tokio::test]
+async fn the_engine_names_the_parameters() {
+    let engine = Engine::builder()
+        .mode_param(Some("view"))
+        .debug_param(Some("timings"))
+        .buffer_for_crawlers(false)
+        .render_mode_header(true)
+        .build();
+    let server = TestServer::start(mode_app(engine)).await;
+    let addr = server.addr;
+
+    let page = fetch(addr, "/p?render=fast&timings=1", BOT).await;
+    assert_eq!(page.status(), 200, "`render` is just another parameter now");
+    assert_eq!(
+        page.header("x-render-mode"),
+        Some("stream"),
+        "crawlers stream too"
+    );
+    let body = page.body();
+    assert_eq!(
+        body.matches("<script").count(),
+        2,
+        "the overlay is on: {body}"
+    );
+    assert!(
+        body.contains("url=/p?render=fast&amp;view=in-order\""),
+        "the no-JavaScript URL uses the engine's names: {body}"
+    );
+    let in_order = fetch(addr, "/p?view=in-order", BROWSER).await;
+    assert_eq!(in_order.header("x-render-mode"), Some("in-order"));
+
+    let closed = Engine::builder().mode_param(None).build();
+    let server = TestServer::start(mode_app(closed)).await;
+    let page = fetch(server.addr, "/p?render=fast", BROWSER).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        !page.body().contains("<noscript>"),
+        "without a mode parameter there is no in-order page to send anyone to"
+    );
 }

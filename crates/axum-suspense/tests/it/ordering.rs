@@ -270,7 +270,7 @@ async fn run(seed: u64, mode: RenderMode) {
             RenderMode::InOrder => {
                 response.read_until("<main>").await;
             }
-            RenderMode::Buffered => {}
+            _ => {}
         }
 
         // Release in a random order, letting the server run a random number

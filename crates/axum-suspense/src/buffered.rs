@@ -1,0 +1,112 @@
+//! [`BufferedModeLayer`]: buffered pages go out whole, headers included.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, header};
+use axum::response::Response;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::mode::RenderMode;
+use crate::response::shell_error;
+
+/// Holds each page sent in [`RenderMode::Buffered`] back until it is whole,
+/// then answers with all of it at once and a `Content-Length`: the status
+/// and headers too wait for the slowest data, as a classic server-rendered
+/// page does, and a crawler reads one plain response. Every other response
+/// passes untouched (the layer reads the [`RenderMode`] a page's response
+/// carries in its extensions).
+///
+/// Without it a buffered page is still one complete document with no
+/// script, sent in one piece at its end, but its headers go first and its
+/// body is chunked. A client that leaves while its page is held drops the
+/// page, and its boundaries with it, as in the other modes.
+///
+/// Put it inside any compression layer, so a buffered page is compressed
+/// whole:
+///
+/// ```
+/// use askama::Template;
+/// use axum::{Router, response::Response, routing::get};
+/// use axum_suspense::{BufferedModeLayer, Engine, Page};
+///
+/// #[derive(Template)]
+/// #[template(source = "<html><body>Hello</body></html>", ext = "html")]
+/// struct Hello;
+///
+/// async fn hello(page: Page) -> Response {
+///     page.stream(Hello)
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/", get(hello))
+///     .layer(BufferedModeLayer::new())
+///     .with_state(Engine::new());
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BufferedModeLayer {
+    _private: (),
+}
+
+impl BufferedModeLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for BufferedModeLayer {
+    type Service = BufferedMode<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BufferedMode { inner }
+    }
+}
+
+/// The service [`BufferedModeLayer`] wraps an application's service in.
+#[derive(Debug, Clone)]
+pub struct BufferedMode<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for BufferedMode<S>
+where
+    S: Service<Request<B>, Response = Response>,
+    S::Future: Send + 'static,
+    S::Error: Send,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let future = self.inner.call(request);
+        Box::pin(async move { Ok(whole_when_buffered(future.await?).await) })
+    }
+}
+
+async fn whole_when_buffered(response: Response) -> Response {
+    if response.extensions().get::<RenderMode>() != Some(&RenderMode::Buffered) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(error) => {
+            tracing::error!(%error, "buffered page body failed");
+            shell_error()
+        }
+    }
+}
