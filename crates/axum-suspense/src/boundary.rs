@@ -29,6 +29,26 @@ use crate::{placement, wire};
 /// Render each boundary once. Rendered a second time, or outside the page's
 /// shell and boundaries, it writes only its fallback, which stays. A
 /// boundary dropped without being rendered is cancelled.
+///
+/// ```
+/// use askama::Template;
+/// use axum_suspense::{Boundary, Engine};
+///
+/// #[derive(Template)]
+/// #[template(source = "<ul>{{ items }}</ul>", ext = "html")]
+/// struct Shell { items: Boundary }
+/// #[derive(Template)]
+/// #[template(source = "<li>Loading…</li>", ext = "html")]
+/// struct Loading;
+/// #[derive(Template)]
+/// #[template(source = "<li>one</li><li>two</li>", ext = "html")]
+/// struct Items;
+///
+/// let page = Engine::new().page();
+/// let items = page.suspend(Loading, async { Ok::<_, String>(Items) });
+/// // Outside a page's render, a boundary shows only its fallback.
+/// assert_eq!(items.to_string(), "<li>Loading…</li>");
+/// ```
 pub struct Boundary {
     id: u32,
     fallback: String,

@@ -46,7 +46,16 @@ pub const CRAWLER_TOKENS: &[&str] = &[
     "yandexbot",
 ];
 
-/// Whether `user_agent` is a well-known crawler or link unfurler.
+/// Whether `user_agent` is a well-known crawler or link unfurler: it
+/// contains one of [`CRAWLER_TOKENS`], ignoring ASCII case.
+///
+/// ```
+/// use axum_suspense::is_crawler;
+///
+/// assert!(is_crawler(b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"));
+/// assert!(is_crawler(b"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"));
+/// assert!(!is_crawler(b"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"));
+/// ```
 pub fn is_crawler(user_agent: &[u8]) -> bool {
     // Real user agents are a few hundred bytes; a longer one is looked at
     // only as far as that.

@@ -111,11 +111,46 @@ pub(crate) const RUNTIME: &str = concat!(
 ///   entered the document (the parent's reveal). The debug overlay also sets
 ///   `f` for the boundaries that came with the shell;
 /// - `o`: `"error"` or `"timeout"` if the boundary shows failure content.
+///
+/// A browser test reads it with `return window[TIMINGS]`; the first script
+/// of a streamed page writes it:
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use askama::Template;
+/// use axum_suspense::{Boundary, Engine, TIMINGS};
+///
+/// #[derive(Template)]
+/// #[template(source = "<body>{{ part }}</body>", ext = "html")]
+/// struct Shell { part: Boundary }
+/// #[derive(Template)]
+/// #[template(source = "<p>part</p>", ext = "html")]
+/// struct Part;
+///
+/// let page = Engine::new().page();
+/// let part = page.suspend(Part, async { Ok::<_, String>(Part) });
+/// let body = page.stream(Shell { part }).into_body();
+/// let html = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+/// let html = std::str::from_utf8(&html).unwrap();
+/// assert!(html.contains(&format!("self.{TIMINGS}")));
+/// # });
+/// ```
 pub const TIMINGS: &str = "__suspense";
 
 /// The event the runtime dispatches on `document` after each reveal; its
 /// `detail` holds the boundary's `id`, the revealed `nodes` and their
-/// `parent` element.
+/// `parent` element. A page's own script enhances each part as it arrives
+/// (selective hydration):
+///
+/// ```js
+/// document.addEventListener("suspense:reveal", (event) => {
+///   for (const node of event.detail.nodes) enhance(node);
+/// });
+/// ```
+///
+/// ```
+/// assert_eq!(axum_suspense::REVEAL_EVENT, "suspense:reveal");
+/// ```
 pub const REVEAL_EVENT: &str = "suspense:reveal";
 
 /// The `?debug=1` overlay: a waterfall of the page's boundaries, drawn from
