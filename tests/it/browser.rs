@@ -3,31 +3,10 @@
 //! delays, with margins no machine gets near), the no-JavaScript path and
 //! `/compare`. The engine's own browser tests are in its crate.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::chrome::Browser;
+use crate::chrome::{Browser, LEFTOVERS, no_leftovers};
 use crate::common::TestServer;
-
-/// Transport markup left in the document: `<template>` elements, comment
-/// nodes and `<script>` elements (the test pages have none of their own).
-const LEFTOVERS: &str = r#"
-    const comments = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT);
-    let n = 0;
-    while (comments.nextNode()) n++;
-    return {
-        templates: document.querySelectorAll("template").length,
-        comments: n,
-        scripts: document.querySelectorAll("body script").length,
-    };
-"#;
-
-fn no_leftovers(value: Value) {
-    assert_eq!(
-        value,
-        json!({"templates": 0, "comments": 0, "scripts": 0}),
-        "no transport markup may be left in the document"
-    );
-}
 
 fn url(server: &TestServer, path: &str) -> String {
     format!("http://{}{path}", server.addr)

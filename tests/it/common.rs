@@ -3,7 +3,6 @@
 //! databases. The raw client and the browser come from the workspace's
 //! `test-kit`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::Router;
@@ -12,11 +11,8 @@ use suspense_ssr::config::Config;
 use suspense_ssr::data::SqliteStore;
 use suspense_ssr::server::{self, ServeOptions};
 use suspense_ssr::site::{self, AppState};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-pub use test_kit::{RawResponse, WAIT, eventually, get, have_tool, pos, send};
+pub use test_kit::{RawResponse, Served, WAIT, eventually, get, have_tool, pos, send};
 
 /// A fresh board database of its own under `target/tmp`.
 pub fn fresh_database() -> PathBuf {
@@ -48,11 +44,16 @@ pub fn static_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
 }
 
-/// A server on a loopback port, stopped when dropped.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<std::io::Result<()>>>,
+/// The site's server (the binary's accept loop, limits and shutdown) on a
+/// loopback port, stopped when dropped; the rest is the kit's [`Served`].
+pub struct TestServer(Served);
+
+impl std::ops::Deref for TestServer {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.0
+    }
 }
 
 impl TestServer {
@@ -61,19 +62,10 @@ impl TestServer {
     }
 
     pub async fn start_with(router: Router, options: ServeOptions) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server::serve(listener, router, options, async move {
-            let _ = rx.await;
-        }));
-        TestServer {
-            addr,
-            shutdown: Some(tx),
-            handle: Some(handle),
-        }
+        TestServer(Served::spawn(
+            Served::bind().await,
+            move |listener, shutdown| server::serve(listener, router, options, shutdown),
+        ))
     }
 
     /// The real site, with an engine the test can watch.
@@ -108,24 +100,8 @@ impl TestServer {
     }
 
     /// Asks for shutdown and waits (bounded) for the server to return.
-    pub async fn stop(mut self) -> std::io::Result<()> {
-        let _ = self.shutdown.take().expect("not stopped yet").send(());
-        let handle = self.handle.take().expect("not stopped yet");
-        tokio::time::timeout(WAIT, handle)
-            .await
-            .expect("server did not stop in time")
-            .expect("server task panicked")
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            handle.abort();
-        }
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.0.stop().await
     }
 }
 

@@ -269,3 +269,25 @@ async fn driver_port(driver: &mut Child) -> u16 {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     port
 }
+
+/// Transport markup left in the document: `<template>` elements, comment
+/// nodes and `<script>` elements (test pages have none of their own).
+pub const LEFTOVERS: &str = r#"
+    const comments = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT);
+    let n = 0;
+    while (comments.nextNode()) n++;
+    return {
+        templates: document.querySelectorAll("template").length,
+        comments: n,
+        scripts: document.querySelectorAll("body script").length,
+    };
+"#;
+
+/// Asserts that [`LEFTOVERS`] found none.
+pub fn no_leftovers(value: Value) {
+    assert_eq!(
+        value,
+        json!({"templates": 0, "comments": 0, "scripts": 0}),
+        "no transport markup may be left in the document"
+    );
+}

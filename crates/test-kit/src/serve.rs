@@ -1,7 +1,9 @@
 //! An application served with plain `axum::serve` on `127.0.0.1:0`, as a
 //! user of the engine serves theirs; stopped when dropped.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -17,21 +19,40 @@ pub struct Served {
     handle: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// What a server started by [`Served::spawn`] waits on to shut down.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 impl Served {
-    /// Serves `router` until [`stop`](Self::stop) or drop.
+    /// Serves `router` with plain `axum::serve` until [`stop`](Self::stop)
+    /// or drop.
     pub async fn start(router: Router) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::spawn(Self::bind().await, |listener, shutdown| async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        })
+    }
+
+    /// A listener on a free loopback port.
+    pub async fn bind() -> TcpListener {
+        TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind 127.0.0.1:0");
+            .expect("bind 127.0.0.1:0")
+    }
+
+    /// Runs `serve(listener, shutdown)` in a task: any server that stops
+    /// gracefully when `shutdown` completes.
+    pub fn spawn<F, Fut>(listener: TcpListener, serve: F) -> Self
+    where
+        F: FnOnce(TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
+        let shutdown: Shutdown = Box::pin(async move {
+            let _ = rx.await;
         });
+        let handle = tokio::spawn(serve(listener, shutdown));
         Served {
             addr,
             shutdown: Some(tx),

@@ -9,35 +9,14 @@ use axum_suspense::{Boundary, Engine, Page};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::chrome::Browser;
+use crate::chrome::{Browser, LEFTOVERS, no_leftovers};
 use crate::common::TestServer;
 use crate::pages::{Shell, gated_page, gates, route, section, take, text};
-
-/// Transport markup left in the document: `<template>` elements, comment
-/// nodes and `<script>` elements (the test pages have none of their own).
-const LEFTOVERS: &str = r#"
-    const comments = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT);
-    let n = 0;
-    while (comments.nextNode()) n++;
-    return {
-        templates: document.querySelectorAll("template").length,
-        comments: n,
-        scripts: document.querySelectorAll("body script").length,
-    };
-"#;
 
 /// The `.text` paragraphs' texts and whether each is rendered visibly.
 const TEXTS: &str = r#"
     return [...document.querySelectorAll("p.text")].map(p => [p.textContent, p.checkVisibility()]);
 "#;
-
-fn no_leftovers(value: Value) {
-    assert_eq!(
-        value,
-        json!({"templates": 0, "comments": 0, "scripts": 0}),
-        "no transport markup may be left in the document"
-    );
-}
 
 fn url(server: &TestServer, path: &str) -> String {
     format!("http://{}{path}", server.addr)
