@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Request, header};
+use axum::http::Request;
 use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -96,14 +96,11 @@ async fn whole_when_buffered(response: Response) -> Response {
     if response.extensions().get::<RenderMode>() != Some(&RenderMode::Buffered) {
         return response;
     }
-    let (mut parts, body) = response.into_parts();
+    let (parts, body) = response.into_parts();
     match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => {
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            Response::from_parts(parts, Body::from(bytes))
-        }
+        // hyper sets Content-Length for a body of known size (and a
+        // compression layer outside this one drops it).
+        Ok(bytes) => Response::from_parts(parts, Body::from(bytes)),
         Err(error) => {
             tracing::error!(%error, "buffered page body failed");
             shell_error()

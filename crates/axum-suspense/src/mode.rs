@@ -185,9 +185,14 @@ mod tests {
     use crate::Engine;
 
     #[test]
-    fn every_mode_is_listed_once() {
+    fn every_mode_is_listed_once_at_its_discriminant() {
+        // A page stores its mode as the discriminant and reads it back as
+        // the index in ALL.
         for (i, mode) in RenderMode::ALL.iter().enumerate() {
-            assert_eq!(RenderMode::ALL.iter().position(|m| m == mode), Some(i));
+            assert_eq!(
+                *mode as usize, i,
+                "{mode} is not at its discriminant in ALL"
+            );
             assert_eq!(mode.as_str().parse::<RenderMode>(), Ok(*mode));
         }
     }

@@ -4,7 +4,6 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use askama::Template;
@@ -135,12 +134,12 @@ impl Page {
     /// allows it ([`EngineBuilder::debug_param`](crate::EngineBuilder::debug_param)).
     /// Defaults to off.
     pub fn set_debug(&self, on: bool) {
-        self.shared.debug.store(on, Ordering::Relaxed);
+        self.shared.set_debug(on);
     }
 
     /// Whether this page is sent with the timing overlay.
     pub fn debug(&self) -> bool {
-        self.shared.debug.load(Ordering::Relaxed)
+        self.shared.debug()
     }
 
     /// Chooses how the page is sent. Set it before

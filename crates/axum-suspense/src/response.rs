@@ -45,10 +45,7 @@ pub(crate) fn page_response<S: Template>(
     let policy = settings
         .content_security_policy
         .as_deref()
-        .and_then(|policy| {
-            // The String becomes the header's bytes without a copy.
-            HeaderValue::try_from(policy.replace("{nonce}", &nonce)).ok()
-        });
+        .and_then(|policy| policy_with_nonce(policy, &nonce));
     let render_mode_header = settings.render_mode_header;
     let body = match mode {
         RenderMode::InOrder | RenderMode::Buffered => {
@@ -72,7 +69,7 @@ pub(crate) fn page_response<S: Template>(
                 );
                 wire::insert_no_script_refresh(&mut head, &url);
             }
-            if shared.debug.load(std::sync::atomic::Ordering::Relaxed) {
+            if shared.debug() {
                 // Right after the shell: it runs while the page is still
                 // loading, when every first-level fallback is in the
                 // document.
@@ -115,6 +112,20 @@ pub(crate) fn page_response<S: Template>(
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     response
+}
+
+/// `policy` with each `{nonce}` replaced by `nonce`: built in one allocation
+/// of the right size (this runs for every page), handed to the header
+/// without a copy.
+fn policy_with_nonce(policy: &str, nonce: &str) -> Option<HeaderValue> {
+    let mut value = String::with_capacity(policy.len() + 2 * nonce.len());
+    let mut parts = policy.split("{nonce}");
+    value.push_str(parts.next().unwrap_or(""));
+    for part in parts {
+        value.push_str(nonce);
+        value.push_str(part);
+    }
+    HeaderValue::try_from(value).ok()
 }
 
 /// A page that could not be rendered at all: a plain `500`, with nothing of

@@ -39,8 +39,9 @@ pub(crate) struct PageShared {
     /// handler started). Boundaries' resolution times count from here.
     pub(crate) started: Instant,
     /// Send the timing overlay with the page.
-    pub(crate) debug: AtomicBool,
-    /// A [`RenderMode`] as its index in [`RenderMode::ALL`].
+    debug: AtomicBool,
+    /// A [`RenderMode`] as its discriminant, which is its index in
+    /// [`RenderMode::ALL`].
     mode: AtomicU8,
     /// Makes this page's in-order and buffered markers its own (see
     /// `wire::write_marker`).
@@ -129,10 +130,15 @@ impl PageShared {
     }
 
     pub(crate) fn set_mode(&self, mode: RenderMode) {
-        let index = RenderMode::ALL.iter().position(|m| *m == mode);
-        // Every mode is in ALL (a unit test checks it), and there are few.
-        let index = u8::try_from(index.unwrap_or(0)).unwrap_or(0);
-        self.mode.store(index, Ordering::Relaxed);
+        self.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_debug(&self, on: bool) {
+        self.debug.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn debug(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_deadline(&self, deadline: Option<Duration>) {

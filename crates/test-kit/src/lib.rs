@@ -9,7 +9,7 @@
 //! - [`chrome`]: Debian's headless Chromium over WebDriver.
 //! - [`have_tool`]: skip (loudly) or fail (under CI) without a tool.
 
-#![allow(unreachable_pub, missing_docs)]
+#![allow(unreachable_pub)] // helpers are `pub` for the test suites
 
 pub mod chrome;
 pub mod pages;

@@ -191,7 +191,7 @@ async fn the_request_picks_the_mode_and_middleware_reads_it() {
         "a browser without JavaScript is sent to the in-order page: {body}"
     );
     assert!(
-        !body.contains("__suspense_overlay") && body.matches("<script").count() == 1,
+        !body.contains("suspense-debug") && body.matches("<script").count() == 1,
         "?debug=1 is not honoured unless the engine allows it: {body}"
     );
 
@@ -256,6 +256,10 @@ async fn the_engine_names_the_parameters() {
         body.matches("<script").count(),
         2,
         "the overlay is on: {body}"
+    );
+    assert!(
+        body.contains("suspense-debug"),
+        "the overlay's script: {body}"
     );
     assert!(
         body.contains("url=/p?render=fast&amp;view=in-order\""),
