@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// How long a request body may send nothing before the request fails.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub body_read_timeout: Duration,
+    /// How long a response may wait on a client that has stopped reading
+    /// (no byte taken) before the connection is closed and its page dropped.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub send_timeout: Duration,
     /// On shutdown, how long in-flight pages may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
@@ -131,6 +135,7 @@ pub struct Config {
     pub threads: usize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    pub send_timeout: Duration,
     pub drain_timeout: Duration,
     pub boundary_timeout: Duration,
     pub page_deadline: Duration,
@@ -164,6 +169,7 @@ impl Config {
         for (flag, value) in [
             ("--header-read-timeout", args.header_read_timeout),
             ("--body-read-timeout", args.body_read_timeout),
+            ("--send-timeout", args.send_timeout),
             ("--boundary-timeout", args.boundary_timeout),
             ("--page-deadline", args.page_deadline),
         ] {
@@ -189,6 +195,7 @@ impl Config {
             threads,
             header_read_timeout: args.header_read_timeout,
             body_read_timeout: args.body_read_timeout,
+            send_timeout: args.send_timeout,
             drain_timeout: args.drain_timeout,
             boundary_timeout: args.boundary_timeout,
             page_deadline: args.page_deadline,

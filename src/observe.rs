@@ -10,7 +10,9 @@
 //! event gives the time to the shell (the first body bytes) and to the last
 //! byte, from the request; a client that leaves first gets a `DEBUG` event.
 //!
-//! `/metrics`: `http_requests_total{method, route, status}` plus the
+//! `/metrics`: `http_requests_total{method, route, status}`,
+//! `http_send_timeouts_total` (connections cut off because the client
+//! stopped reading; see [`crate::server`]) plus the
 //! engine's statistics ([`Engine::register_metrics`]).
 
 use std::pin::Pin;
@@ -46,6 +48,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct Observability {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    send_timeouts: Counter,
     /// Fresh request ids: a random prefix per process, then a counter.
     id_prefix: u32,
     next_id: AtomicU64,
@@ -69,6 +72,12 @@ impl Observability {
             "Requests answered, by method, route and status",
             requests.clone(),
         );
+        let send_timeouts = Counter::default();
+        registry.register(
+            "http_send_timeouts",
+            "Connections closed because the client took nothing of its response for the send timeout",
+            send_timeouts.clone(),
+        );
         if let Some(engine) = engine {
             engine.register_metrics(&mut registry);
         }
@@ -77,9 +86,16 @@ impl Observability {
         Arc::new(Observability {
             registry,
             requests,
+            send_timeouts,
             id_prefix,
             next_id: AtomicU64::new(0),
         })
+    }
+
+    /// The counter of connections closed by the send timeout (the accept
+    /// loop counts them; a clone shares the count).
+    pub fn send_timeouts(&self) -> Counter {
+        self.send_timeouts.clone()
     }
 
     /// The metrics, as text.

@@ -14,7 +14,13 @@
 //! - connections: at most so many open at once; past that the server stops
 //!   accepting until one closes, and new clients wait in the kernel's
 //!   backlog (as mini-redis does), instead of being accepted and starved;
-//! - request bodies: the site's own limit (`413`).
+//! - request bodies: the site's own limit (`413`);
+//! - responses: a client that stops reading is cut off once a write has
+//!   made no progress for the send timeout (nginx's `send_timeout`), so
+//!   stalled readers cannot keep every connection slot; and while it does
+//!   not read, hyper holds at most [`WRITE_BUFFER_BYTES`] of its response
+//!   (beyond the kernel's socket buffer), so it cannot hold much memory
+//!   either: the page is only rendered as far as the client takes it.
 //!
 //! Shutdown: stop accepting, let in-flight responses finish for up to the
 //! drain timeout, then abort the engine's pages (every pending boundary
@@ -36,6 +42,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
+use tokio_io_timeout::TimeoutWriter;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::Config;
@@ -52,6 +59,10 @@ pub struct ServeOptions {
     /// A request body that sends nothing for this long fails (the request
     /// gets a `4xx`), so a client cannot hold a handler by trickling.
     pub body_read_timeout: Duration,
+    /// A response write that makes no progress for this long (the client
+    /// has stopped reading and the socket's buffer is full) closes the
+    /// connection, and drops its page with every pending boundary.
+    pub send_timeout: Duration,
     /// After shutdown is asked for, how long in-flight responses may take.
     pub drain_timeout: Duration,
     /// Connections open at once; at the cap the server stops accepting.
@@ -76,6 +87,7 @@ impl From<&Config> for ServeOptions {
         ServeOptions {
             header_read_timeout: config.header_read_timeout,
             body_read_timeout: config.body_read_timeout,
+            send_timeout: config.send_timeout,
             drain_timeout: config.drain_timeout,
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
@@ -90,6 +102,16 @@ impl From<&Config> for ServeOptions {
 /// (timeout content and the end of the document) may take to leave before
 /// the connections are closed.
 const ABORT_FLUSH: Duration = Duration::from_secs(2);
+
+/// How much of a response hyper holds, written but not yet taken by the
+/// socket, before it stops asking the body for more (its default is about
+/// 400 KiB). A client that stops reading then holds this, the page's last
+/// chunk (the engine's chunks are at most 64 KiB plus one boundary) and
+/// whatever the kernel's socket buffers take; boundaries that resolve
+/// meanwhile wait, unrendered, until the client reads on.
+/// (hyper uses the same figure to bound a request's head as it reads it, so
+/// the server sets the larger of this and `max_header_bytes`.)
+pub const WRITE_BUFFER_BYTES: usize = 32 * 1024;
 
 /// How many connections may wait to be accepted. std's default of 128
 /// drops SYNs when thousands of clients arrive at once; the kernel caps this
@@ -161,7 +183,11 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
-        .max_header_size(options.max_header_bytes);
+        .max_header_size(options.max_header_bytes)
+        .max_buf_size(WRITE_BUFFER_BYTES.max(options.max_header_bytes));
+    let send_timeout = options.send_timeout;
+    let observability = Observability::new(options.engine.as_ref());
+    let send_timeouts = observability.send_timeouts();
     let (max_uri, max_body) = (options.max_uri_bytes, options.max_body_bytes);
     // One layer of several: each `Router::layer` boxes the routes once more.
     let router = router.layer(
@@ -169,7 +195,7 @@ pub async fn serve(
             // Outermost: every answer, refusals included, is logged and
             // counted.
             .layer(axum::middleware::from_fn_with_state(
-                Observability::new(options.engine.as_ref()),
+                observability,
                 crate::observe::observe,
             ))
             .layer(axum::middleware::from_fn(
@@ -222,17 +248,30 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, %peer, "could not set TCP_NODELAY");
         }
+        // Every write of the response (page or file) that the socket does not
+        // take for `send_timeout` fails with `TimedOut`, which ends the
+        // connection. The timer runs only while a write waits, so a page
+        // waiting for its data, or a client reading slowly but steadily, is
+        // never cut off. (Boxed: the timer inside must not move.)
+        let mut stream = TimeoutWriter::new(stream);
+        stream.set_timeout(Some(send_timeout));
         let service = TowerToHyperService::new(router.clone());
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
         let connection = graceful.watch(connection);
         let mut closing = closing.clone();
+        let send_timeouts = send_timeouts.clone();
         tokio::spawn(async move {
             // The slot is freed when the connection ends.
             let _slot = slot;
             tokio::select! {
                 result = connection => {
                     if let Err(error) = result {
-                        tracing::debug!(%error, %peer, "connection ended with an error");
+                        if is_send_timeout(&error) {
+                            send_timeouts.inc();
+                            tracing::warn!(%peer, timeout = ?send_timeout, "send timeout: the client took nothing of the response for that long; connection closed, its page dropped");
+                        } else {
+                            tracing::debug!(%error, %peer, "connection ended with an error");
+                        }
                     }
                 }
                 _ = closing.wait_for(|close| *close) => {
@@ -268,6 +307,14 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The connection ended because a write timed out: the client stopped
+/// reading (the only timer on the connection's writes is the send timeout).
+fn is_send_timeout(error: &hyper::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<io::Error>())
+        .is_some_and(|error| error.kind() == io::ErrorKind::TimedOut)
 }
 
 /// What hyper lets through but a server should refuse, each with its

@@ -83,6 +83,10 @@ async fn bad_flags_get_a_clear_error() {
         (vec!["--addr", "nowhere"], "invalid value 'nowhere'"),
         (vec!["--boundary-timeout", "soon"], "invalid value 'soon'"),
         (
+            vec!["--send-timeout", "0s"],
+            "--send-timeout: must be more than zero",
+        ),
+        (
             vec!["--page-deadline", "0s"],
             "--page-deadline: must be more than zero",
         ),

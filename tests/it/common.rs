@@ -9,10 +9,12 @@ use axum::Router;
 use axum_suspense::Engine;
 use suspense_ssr::config::Config;
 use suspense_ssr::data::SqliteStore;
-use suspense_ssr::server::{self, ServeOptions};
+use suspense_ssr::server;
+pub use suspense_ssr::server::ServeOptions;
 use suspense_ssr::site::{self, AppState};
+use tokio::net::TcpListener;
 
-pub use test_kit::{RawResponse, Served, WAIT, eventually, get, have_tool, pos, send};
+pub use test_kit::{RawResponse, Served, WAIT, eventually, get, have_tool, pos, send, send_on};
 
 /// A fresh board database of its own under `target/tmp`.
 pub fn fresh_database() -> PathBuf {
@@ -62,10 +64,15 @@ impl TestServer {
     }
 
     pub async fn start_with(router: Router, options: ServeOptions) -> Self {
-        TestServer(Served::spawn(
-            Served::bind().await,
-            move |listener, shutdown| server::serve(listener, router, options, shutdown),
-        ))
+        Self::start_on(Served::bind().await, router, options)
+    }
+
+    /// Serves on a listener the test made (with socket options of its own:
+    /// accepted connections inherit them).
+    pub fn start_on(listener: TcpListener, router: Router, options: ServeOptions) -> Self {
+        TestServer(Served::spawn(listener, move |listener, shutdown| {
+            server::serve(listener, router, options, shutdown)
+        }))
     }
 
     /// The real site, with an engine the test can watch.

@@ -16,5 +16,6 @@ mod nginx;
 mod observe;
 mod server;
 mod site;
+mod stalled;
 
 use test_kit::{chrome, pages};

@@ -24,6 +24,12 @@ impl Nginx {
     /// Starts nginx (no daemon, no master: one process of this user) with
     /// the deploy file, in front of `upstreams`.
     async fn start(name: &str, upstreams: [u16; 2]) -> Nginx {
+        Self::start_with(name, upstreams, &[]).await
+    }
+
+    /// As [`start`](Self::start), with more `(from, to)` rewrites of the
+    /// deploy file (each must match once).
+    async fn start_with(name: &str, upstreams: [u16; 2], edits: &[(&str, &str)]) -> Nginx {
         let prefix: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("nginx-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&prefix);
@@ -49,6 +55,9 @@ impl Nginx {
             "root /srv/suspense-ssr;",
             &format!("root {};", env!("CARGO_MANIFEST_DIR")),
         );
+        let site = edits
+            .iter()
+            .fold(site, |site, (from, to)| replace_once(&site, from, to));
         std::fs::write(prefix.join("suspense-ssr.conf"), site).unwrap();
         let p = prefix.display();
         let main = format!(
@@ -201,4 +210,43 @@ async fn nginx_in_front_streams_balances_and_survives_an_instance() {
         );
     }
     drop(two);
+}
+
+#[tokio::test]
+async fn nginx_cuts_off_a_stalled_reader_and_the_instance_drops_its_page() {
+    // nginx's send_timeout (1 s here, 20 s in the file) is below the
+    // instances' --send-timeout (30 s; an hour here, so that only nginx can
+    // act): a client that stops reading is cut off at the edge, and nginx
+    // closing its upstream connection makes the instance drop the page (and
+    // its boundaries).
+    if !have_tool("nginx_cuts_off_a_stalled_reader", Path::new(NGINX), "nginx") {
+        return;
+    }
+    let engine = axum_suspense::Engine::new();
+    let rendered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // 64 MiB of parts and one that never resolves: more than every buffer
+    // on the way (the kernel's, nginx's) can take.
+    let page = crate::stalled::large_page(4096, true, &rendered);
+    let patient = || crate::common::ServeOptions {
+        send_timeout: Duration::from_secs(3600),
+        ..crate::common::options()
+    };
+    let one = TestServer::start_with(crate::pages::route(&engine, page.clone()), patient()).await;
+    let two = TestServer::start_with(crate::pages::route(&engine, page), patient()).await;
+    let nginx = Nginx::start_with(
+        "stalled",
+        [one.addr.port(), two.addr.port()],
+        &[("send_timeout 20s;", "send_timeout 1s;")],
+    )
+    .await;
+    let _stalled = crate::stalled::stalled_reader(nginx.addr(), "/").await;
+    let stats = engine.stats();
+    crate::common::eventually("the instance drops the stalled page", || {
+        stats.snapshot().abandoned_streams == 1
+    })
+    .await;
+    crate::common::eventually("its boundaries are dropped", || {
+        stats.live_boundaries() == 0 && stats.active_streams() == 0
+    })
+    .await;
 }

@@ -41,6 +41,9 @@ use crate::wire;
 /// more.
 const CHUNK_BYTES: usize = 64 * 1024;
 
+/// Spare capacity a chunk may keep; past it the chunk is shrunk to fit.
+const CHUNK_SLACK_BYTES: usize = 4 * 1024;
+
 type Running =
     FuturesUnordered<futures::future::Abortable<futures::future::BoxFuture<'static, Resolved>>>;
 
@@ -367,6 +370,13 @@ impl Stream for PageBody {
                 // In-order and buffered modes: the first bytes out.
                 this.first_sent = true;
                 this.stats().record_shell(this.shared.started.elapsed());
+            }
+            // A chunk is held until the client takes it (a stalled client:
+            // for good), so it keeps no spare capacity worth having: the
+            // String's doubling can leave as much spare as content. (The
+            // shrink is in place: the allocator splits the block.)
+            if out.capacity() - out.len() > CHUNK_SLACK_BYTES {
+                out.shrink_to_fit();
             }
             Poll::Ready(Some(Ok(Bytes::from(out))))
         }

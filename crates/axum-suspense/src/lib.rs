@@ -66,6 +66,25 @@
 //! the parameter names, and [`BufferedModeLayer`] to send buffered pages
 //! with their headers only once they are whole.
 //!
+//! # Serving: clients that stop reading
+//!
+//! A page's boundaries run only as fast as its client reads: the body
+//! renders at most one chunk (64 KiB, or one boundary when it is larger)
+//! each time hyper asks for more, and hyper asks only while its write
+//! buffer has room. Two things are the server's, not the engine's, and
+//! plain `axum::serve` sets neither:
+//!
+//! - how much hyper holds for a client that has stopped reading: its write
+//!   buffer (`hyper::server::conn::http1::Builder::max_buf_size`, about 400
+//!   KiB by default), plus the kernel's socket buffer;
+//! - how long such a client may hold its connection and its page: a write
+//!   timeout on the connection (a send timeout, as nginx's `send_timeout`).
+//!
+//! The suspense-ssr server serves with hyper's builder for both: a 32 KiB
+//! write buffer and a `tokio_io_timeout::TimeoutWriter` around each
+//! connection (its `src/server.rs`), or put nginx in front with
+//! `proxy_buffering off` and a `send_timeout`.
+//!
 //! # Cargo features
 //!
 //! - `metrics` (default): `Engine::register_metrics`, the engine's

@@ -18,7 +18,7 @@ pub mod serve;
 
 use std::time::Duration;
 
-pub use raw::{RawResponse, eventually, get, pos, send};
+pub use raw::{RawResponse, eventually, get, pos, send, send_on};
 pub use serve::Served;
 
 /// Every wait in the tests is bounded by this (wide: CI machines are slow).

@@ -34,7 +34,13 @@ pub async fn get(addr: SocketAddr, path: &str) -> RawResponse {
 
 /// Sends raw request bytes and reads the response head.
 pub async fn send(addr: SocketAddr, request: &[u8]) -> RawResponse {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    send_on(stream, request).await
+}
+
+/// Sends raw request bytes on a connection the caller made (with socket
+/// options of its own, say) and reads the response head.
+pub async fn send_on(mut stream: TcpStream, request: &[u8]) -> RawResponse {
     stream.write_all(request).await.expect("write request");
     let mut received = Vec::new();
     let head_end = loop {
@@ -149,7 +155,12 @@ impl RawResponse {
 
     /// Reads one more batch of bytes; false on end of stream.
     async fn read_more(&mut self, limit: Duration, waiting_for: &str) -> bool {
-        let mut buf = vec![0u8; 64 * 1024];
+        self.read_at_most(64 * 1024, limit, waiting_for).await
+    }
+
+    /// Reads one batch of at most `step` bytes; false on end of stream.
+    async fn read_at_most(&mut self, step: usize, limit: Duration, waiting_for: &str) -> bool {
+        let mut buf = vec![0u8; step];
         let n = tokio::time::timeout(limit, self.stream.read(&mut buf))
             .await
             .unwrap_or_else(|_| {
@@ -209,6 +220,20 @@ impl RawResponse {
             );
         }
         &self.body
+    }
+
+    /// Reads to the end as a slow but steady client does: at most `step`
+    /// bytes at a time, with a `pause` after each read. Each read must come
+    /// within `WAIT`; the whole may take far longer.
+    pub async fn read_paced(&mut self, step: usize, pause: Duration) -> &str {
+        while !self.finished
+            && self
+                .read_at_most(step, WAIT, "the next bytes of a paced read")
+                .await
+        {
+            tokio::time::sleep(pause).await;
+        }
+        self.read_to_end().await
     }
 
     /// Asserts that nothing more arrives for `quiet` (a bounded negative check).
