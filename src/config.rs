@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::data::{Database, DatabaseOptions};
 use crate::site::Latency;
 
 /// Streaming HTML server-side rendering with suspense boundaries.
@@ -32,10 +33,15 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExportArgs {
-    /// The board's SQLite database (the exported pages do not show it, but
-    /// the site needs one to start).
-    #[arg(long, default_value = "data/board.sqlite3")]
-    pub database: PathBuf,
+    /// The board's database, as for `serve` (the exported pages do not show
+    /// it, but the site needs one to start).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "data/board.sqlite3"
+    )]
+    pub database: String,
     /// Directory to write to (created if missing; files of the same names
     /// are replaced).
     #[arg(long)]
@@ -95,9 +101,28 @@ pub struct ServeArgs {
     /// files keep their precompressed variants).
     #[arg(long)]
     pub no_compression: bool,
-    /// The board's SQLite database (created, migrated and seeded if new).
-    #[arg(long, default_value = "data/board.sqlite3")]
-    pub database: PathBuf,
+    /// The board's database: a SQLite file (created, migrated and seeded if
+    /// new), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (migrated and
+    /// seeded if new; several instances may share it).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "data/board.sqlite3"
+    )]
+    pub database: String,
+    /// Database connections per instance (PostgreSQL; keep instances ×
+    /// this below the server's max_connections), or calls at once (SQLite).
+    #[arg(long, default_value_t = 16)]
+    pub db_pool_size: usize,
+    /// How long to wait for a database connection (to open one, or for a
+    /// free one) before the request fails with 503.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub db_connect_timeout: Duration,
+    /// How long one database statement may run (PostgreSQL's
+    /// statement_timeout; SQLite's wait for its lock).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub db_statement_timeout: Duration,
     /// Simulated latency of the board's slow sources: 0 (none), or
     /// SOURCE=DURATION pairs (popular, latest, comments, related, author,
     /// author-posts), e.g. `comments=2s,related=0`.
@@ -148,7 +173,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// gzip pages for clients that accept it.
     pub compress_pages: bool,
-    pub database: PathBuf,
+    pub database: DatabaseOptions,
     pub latency: Latency,
 }
 
@@ -172,10 +197,15 @@ impl Config {
             ("--send-timeout", args.send_timeout),
             ("--boundary-timeout", args.boundary_timeout),
             ("--page-deadline", args.page_deadline),
+            ("--db-connect-timeout", args.db_connect_timeout),
+            ("--db-statement-timeout", args.db_statement_timeout),
         ] {
             if value.is_zero() {
                 return Err(format!("{flag}: must be more than zero"));
             }
+        }
+        if args.db_pool_size == 0 {
+            return Err("--db-pool-size: must be at least 1".into());
         }
         if args.max_connections == 0 {
             return Err("--max-connections: must be at least 1".into());
@@ -204,7 +234,12 @@ impl Config {
             max_uri_bytes: args.max_uri_bytes,
             max_body_bytes: args.max_body_bytes,
             compress_pages: !args.no_compression,
-            database: args.database,
+            database: DatabaseOptions {
+                database: Database::parse(&args.database)?,
+                pool_size: args.db_pool_size,
+                connect_timeout: args.db_connect_timeout,
+                statement_timeout: args.db_statement_timeout,
+            },
             latency: args.latency,
         })
     }

@@ -4,10 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use std::sync::Arc;
 use suspense_ssr::config::{Cli, Command, Config, ExportArgs, check_static_dir};
 
-use suspense_ssr::data::SqliteStore;
+use suspense_ssr::data::{self, Database, DatabaseOptions};
 use suspense_ssr::site::AppState;
 use suspense_ssr::{server, site};
 use tracing_subscriber::EnvFilter;
@@ -84,10 +83,11 @@ fn export(args: ExportArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let exported = runtime.block_on(async {
-        let store = SqliteStore::open(&args.database)
+        let database = Database::parse(&args.database)?;
+        let store = data::open(&DatabaseOptions::new(database))
             .await
             .map_err(|e| format!("the board's database: {e}"))?;
-        let state = AppState::new(suspense_ssr::site::engine().build(), Arc::new(store));
+        let state = AppState::new(suspense_ssr::site::engine().build(), store);
         site::export(state, &args.static_dir, true, &args.out)
             .await
             .map_err(|e| e.to_string())

@@ -12,8 +12,10 @@
 //!
 //! `/metrics`: `http_requests_total{method, route, status}`,
 //! `http_send_timeouts_total` (connections cut off because the client
-//! stopped reading; see [`crate::server`]) plus the
-//! engine's statistics ([`Engine::register_metrics`]).
+//! stopped reading; see [`crate::server`]), the board database's
+//! `board_database_up` and `board_database_errors_total{kind}`
+//! ([`crate::data::Health`]), plus the engine's statistics
+//! ([`Engine::register_metrics`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -63,8 +65,8 @@ struct RequestLabels {
 
 impl Observability {
     /// A registry with the request counter and, if given, `engine`'s
-    /// statistics.
-    pub fn new(engine: Option<&Engine>) -> Arc<Self> {
+    /// statistics and the `store`'s health.
+    pub fn new(engine: Option<&Engine>, store: Option<&dyn crate::data::Store>) -> Arc<Self> {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -80,6 +82,9 @@ impl Observability {
         );
         if let Some(engine) = engine {
             engine.register_metrics(&mut registry);
+        }
+        if let Some(store) = store {
+            store.health().register(&mut registry);
         }
         let prefix = std::collections::hash_map::RandomState::new();
         let id_prefix = std::hash::BuildHasher::hash_one(&prefix, std::process::id()) as u32;
@@ -298,7 +303,7 @@ mod tests {
 
     #[test]
     fn request_ids_are_taken_only_when_plain() {
-        let observability = Observability::new(None);
+        let observability = Observability::new(None, None);
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("abc-123_x.y"));
         assert_eq!(observability.request_id(&headers), "abc-123_x.y");

@@ -46,7 +46,7 @@ use tokio_io_timeout::TimeoutWriter;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::Config;
-use crate::data::SqliteStore;
+use crate::data::{self, Store};
 use crate::observe::Observability;
 use crate::site::{self, AppState};
 use axum_suspense::Engine;
@@ -80,6 +80,8 @@ pub struct ServeOptions {
     /// The engine whose pages are aborted when the drain timeout passes, so
     /// they end with their timeout content instead of being cut.
     pub engine: Option<Engine>,
+    /// The board's store, whose health `/metrics` shows.
+    pub store: Option<Arc<dyn Store>>,
 }
 
 impl From<&Config> for ServeOptions {
@@ -94,6 +96,7 @@ impl From<&Config> for ServeOptions {
             max_uri_bytes: config.max_uri_bytes,
             max_body_bytes: config.max_body_bytes,
             engine: None,
+            store: None,
         }
     }
 }
@@ -140,11 +143,14 @@ pub async fn run(
         .boundary_timeout(Some(config.boundary_timeout))
         .page_deadline(Some(config.page_deadline))
         .build();
-    let store = SqliteStore::open(&config.database)
-        .await
-        .map_err(|e| io::Error::other(format!("the board's database: {e}")))?;
-    tracing::info!(database = %config.database.display(), latency = %config.latency, "board ready");
-    let mut state = AppState::new(engine.clone(), Arc::new(store));
+    let store = data::open(&config.database).await.map_err(|e| {
+        io::Error::other(format!(
+            "the board's database ({}): {e}",
+            config.database.database
+        ))
+    })?;
+    tracing::info!(database = %store.describe(), latency = %config.latency, "board ready");
+    let mut state = AppState::new(engine.clone(), store.clone());
     state.compress_pages = config.compress_pages;
     state.latency = config.latency;
     state.max_body_bytes = config.max_body_bytes;
@@ -163,6 +169,7 @@ pub async fn run(
     let router = site::app(state, &config.static_dir);
     let options = ServeOptions {
         engine: Some(engine),
+        store: Some(store),
         ..ServeOptions::from(&config)
     };
     let served = serve(listener, router, options, shutdown).await;
@@ -186,7 +193,7 @@ pub async fn serve(
         .max_header_size(options.max_header_bytes)
         .max_buf_size(WRITE_BUFFER_BYTES.max(options.max_header_bytes));
     let send_timeout = options.send_timeout;
-    let observability = Observability::new(options.engine.as_ref());
+    let observability = Observability::new(options.engine.as_ref(), options.store.as_deref());
     let send_timeouts = observability.send_timeouts();
     let (max_uri, max_body) = (options.max_uri_bytes, options.max_body_bytes);
     // One layer of several: each `Router::layer` boxes the routes once more.

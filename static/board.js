@@ -60,7 +60,9 @@
           const none = list.parentNode.querySelector(".none");
           if (none) none.remove();
           added.scrollIntoView({ block: "nearest" });
-        } else if (response.status === 422) {
+        } else if (response.status === 422 || response.status === 503) {
+          // Not saved (invalid, or the database is away): say why, keep
+          // what the user wrote.
           problem.textContent = await response.text();
           problem.hidden = false;
         } else {

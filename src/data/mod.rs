@@ -1,18 +1,39 @@
 //! The board's data, behind a small interface ([`Store`]): the pages ask for
-//! posts, comments and authors and never see SQL, so another database can
-//! take SQLite's place by implementing the trait.
+//! posts, comments and authors and never see SQL. Two stores implement it
+//! with the same semantics (a comment and its post's count in one
+//! transaction, ids from the database, migrations that run once however
+//! many instances start together):
 //!
-//! - `sqlite.rs`: the embedded default, rusqlite on tokio's blocking pool
-//! - `seed.rs`: the few dozen posts, authors and comments of a new board
+//! - `sqlite.rs`: the embedded default, rusqlite on tokio's blocking pool;
+//! - `postgres.rs`: PostgreSQL, for several instances on one database;
+//! - `database.rs`: which one a `--database` value names, and the pool's
+//!   settings;
+//! - `health.rs`: what the stores tell the operator (metrics, the log);
+//! - `seed.rs`: the few dozen posts, authors and comments of a new board.
 
+mod database;
+mod health;
+mod postgres;
 mod seed;
 mod sqlite;
 
 use std::fmt;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+pub use database::{Database, DatabaseOptions};
+pub use health::Health;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Opens the store `options` name: migrated, and seeded if new.
+pub async fn open(options: &DatabaseOptions) -> DataResult<Arc<dyn Store>> {
+    Ok(match &options.database {
+        Database::Sqlite(path) => Arc::new(SqliteStore::open_with(path, options).await?),
+        Database::Postgres(url) => Arc::new(PostgresStore::open(url, options).await?),
+    })
+}
 
 pub type PostId = i64;
 pub type CommentId = i64;
@@ -63,14 +84,46 @@ pub struct Author {
     pub post_count: i64,
 }
 
-/// A database failure, for logs (pages show their boundary's error content
-/// or a 500; the message never reaches the client).
+/// A database failure, for logs (pages show their boundary's error content,
+/// or a 503 or 500 page; the message never reaches the client).
 #[derive(Debug)]
-pub struct DataError(pub String);
+pub struct DataError {
+    unavailable: bool,
+    message: String,
+}
+
+impl DataError {
+    /// The database could not be reached in time (down, refusing, out of
+    /// connections, too slow): a `503`, worth trying again.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        DataError {
+            unavailable: true,
+            message: message.into(),
+        }
+    }
+
+    /// The database answered with an error, or the data is not what the
+    /// code expects: a bug, a `500`.
+    pub fn failed(message: impl Into<String>) -> Self {
+        DataError {
+            unavailable: false,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+}
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "database: {}", self.0)
+        let kind = if self.unavailable {
+            "unavailable"
+        } else {
+            "failed"
+        };
+        write!(f, "database {kind}: {}", self.message)
     }
 }
 
@@ -78,9 +131,46 @@ impl std::error::Error for DataError {}
 
 pub type DataResult<T> = Result<T, DataError>;
 
+/// Lowercase words of four letters or more.
+fn words(title: &str) -> Vec<String> {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The `limit` candidates sharing the most words with `title`, newest first
+/// among equals (the same ranking on every store).
+fn related(title: &str, candidates: Vec<PostSummary>, limit: u32) -> Vec<PostSummary> {
+    let wanted = words(title);
+    let mut scored: Vec<(usize, PostSummary)> = candidates
+        .into_iter()
+        .map(|p| {
+            let shared = words(&p.title)
+                .iter()
+                .filter(|w| wanted.contains(w))
+                .count();
+            (shared, p)
+        })
+        .filter(|(shared, _)| *shared > 0)
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.created_at.cmp(&a.1.created_at)));
+    scored
+        .into_iter()
+        .take(limit as usize)
+        .map(|(_, p)| p)
+        .collect()
+}
+
 /// Everything the board's pages read and write. Each call is one round trip
 /// to the database and never blocks an async worker thread.
 pub trait Store: std::fmt::Debug + Send + Sync + 'static {
+    /// Which database this is (a path, or a URL without its password), for
+    /// the log.
+    fn describe(&self) -> String;
+    /// Its failures and availability, for `/metrics`.
+    fn health(&self) -> &Health;
     /// The newest posts.
     fn recent_posts(&self, limit: u32) -> BoxFuture<'static, DataResult<Vec<PostSummary>>>;
     /// Posts of the last seven days with the most comments and likes.

@@ -1,8 +1,7 @@
 //! A new board's content: 8 authors, 36 posts over the last two weeks and
 //! about 150 comments, the same on every machine (a fixed pseudo-random
-//! sequence), so the pages look like a board that has been in use.
-
-use rusqlite::{Connection, TransactionBehavior, params};
+//! sequence), so the pages look like a board that has been in use. The rows
+//! only: each store inserts them its own way.
 
 const AUTHORS: &[(&str, &str)] = &[
     ("Ada", "Writes the event loop before breakfast."),
@@ -84,52 +83,65 @@ impl Sequence {
     }
 }
 
-/// Fills an empty board, in one transaction; times count back from `now`.
-pub(super) fn seed(conn: &mut Connection, now: i64) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// A new board's rows, the same on every machine; times count back from
+/// `now`. Each backend inserts them in one transaction.
+pub(super) struct Board {
+    /// `(name, bio)`; posts refer to authors by their index here.
+    pub(super) authors: &'static [(&'static str, &'static str)],
+    pub(super) posts: Vec<SeedPost>,
+}
+
+pub(super) struct SeedPost {
+    /// An index into [`Board::authors`].
+    pub(super) author: usize,
+    pub(super) title: String,
+    pub(super) body: String,
+    pub(super) created_at: i64,
+    pub(super) comments: Vec<SeedComment>,
+}
+
+pub(super) struct SeedComment {
+    pub(super) author: &'static str,
+    pub(super) body: &'static str,
+    pub(super) created_at: i64,
+    pub(super) likes: i64,
+}
+
+pub(super) fn board(now: i64) -> Board {
     let mut rng = Sequence(0x5EED_B0A2_D5EE_D001);
-    for (name, bio) in AUTHORS {
-        tx.execute(
-            "INSERT INTO authors (name, bio) VALUES (?1, ?2)",
-            params![name, bio],
-        )?;
-    }
     const POSTS: usize = 36;
-    for n in 0..POSTS {
-        let author = 1 + rng.below(AUTHORS.len()) as i64;
-        let title = format!(
-            "{} {}",
-            OPENERS[rng.below(OPENERS.len())],
-            TOPICS[(n + rng.below(3)) % TOPICS.len()]
-        );
-        let body: Vec<&str> = (0..3 + rng.below(3))
-            .map(|_| SENTENCES[rng.below(SENTENCES.len())])
-            .collect();
-        // Oldest first, one every ~9 hours back to two weeks ago.
-        let created_at = now - ((POSTS - n) as i64) * 9 * 3600 - rng.below(3600) as i64;
-        tx.execute(
-            "INSERT INTO posts (author_id, title, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![author, title, body.join("\n\n"), created_at],
-        )?;
-        let post = tx.last_insert_rowid();
-        let comments = rng.below(8);
-        for k in 0..comments {
-            tx.execute(
-                "INSERT INTO comments (post_id, author, body, created_at, likes)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    post,
-                    COMMENTERS[rng.below(COMMENTERS.len())],
-                    REPLIES[rng.below(REPLIES.len())],
-                    created_at + 600 * (k as i64 + 1),
-                    rng.below(12) as i64
-                ],
-            )?;
-        }
-        tx.execute(
-            "UPDATE posts SET comment_count = ?1 WHERE id = ?2",
-            params![comments as i64, post],
-        )?;
+    let posts = (0..POSTS)
+        .map(|n| {
+            let author = rng.below(AUTHORS.len());
+            let title = format!(
+                "{} {}",
+                OPENERS[rng.below(OPENERS.len())],
+                TOPICS[(n + rng.below(3)) % TOPICS.len()]
+            );
+            let body: Vec<&str> = (0..3 + rng.below(3))
+                .map(|_| SENTENCES[rng.below(SENTENCES.len())])
+                .collect();
+            // Oldest first, one every ~9 hours back to two weeks ago.
+            let created_at = now - ((POSTS - n) as i64) * 9 * 3600 - rng.below(3600) as i64;
+            let comments = (0..rng.below(8))
+                .map(|k| SeedComment {
+                    author: COMMENTERS[rng.below(COMMENTERS.len())],
+                    body: REPLIES[rng.below(REPLIES.len())],
+                    created_at: created_at + 600 * (k as i64 + 1),
+                    likes: rng.below(12) as i64,
+                })
+                .collect();
+            SeedPost {
+                author,
+                title,
+                body: body.join("\n\n"),
+                created_at,
+                comments,
+            }
+        })
+        .collect();
+    Board {
+        authors: AUTHORS,
+        posts,
     }
-    tx.commit()
 }

@@ -10,9 +10,14 @@
 //! which pins an older rusqlite.
 //!
 //! Connections run in WAL mode (readers never wait for the writer),
-//! `synchronous=NORMAL`, foreign keys on, and wait up to 5 s for the write
-//! lock; writes take it at `BEGIN IMMEDIATE`, so two writers never deadlock
-//! on an upgrade. At most [`POOL_SIZE`] calls run at once.
+//! `synchronous=NORMAL`, foreign keys on, and wait up to the statement
+//! timeout for the write lock; writes take it at `BEGIN IMMEDIATE`, so two
+//! writers never deadlock on an upgrade. At most the pool size's calls run
+//! at once.
+//!
+//! Several processes may open one file at the same moment: the migrations
+//! and the seed read what has been done inside the write transaction that
+//! does the rest, so exactly one of them applies each.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,12 +29,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
 use super::{
-    Author, AuthorId, Comment, CommentId, CommentOnPost, DataError, DataResult, Post, PostId,
-    PostSummary, Store, seed,
+    Author, AuthorId, Comment, CommentId, CommentOnPost, DataError, DataResult, Database,
+    DatabaseOptions, Health, Post, PostId, PostSummary, Store, seed,
 };
-
-/// Calls running at once (and connections kept open).
-pub(crate) const POOL_SIZE: usize = 8;
 
 /// Schema versions, applied in order, each in its own transaction; the
 /// database's `user_version` says how many have been applied.
@@ -72,33 +74,38 @@ struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    pool_size: usize,
+    busy_timeout: Duration,
+    call_timeout: Duration,
+    health: Health,
 }
 
 impl SqliteStore {
     /// Opens (creating the file and its directory if needed), migrates, and
-    /// seeds a board that has no posts yet.
+    /// seeds a board that has no posts yet; the default pool and timeouts.
     pub async fn open(path: &Path) -> DataResult<SqliteStore> {
+        let options = DatabaseOptions::new(Database::Sqlite(path.to_owned()));
+        Self::open_with(path, &options).await
+    }
+
+    /// [`open`](Self::open) with `options`' pool size and timeouts.
+    pub async fn open_with(path: &Path, options: &DatabaseOptions) -> DataResult<SqliteStore> {
         let store = SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
-                permits: Semaphore::new(POOL_SIZE),
+                permits: Semaphore::new(options.pool_size),
+                pool_size: options.pool_size,
+                busy_timeout: options.statement_timeout,
+                call_timeout: options.call_timeout(),
+                health: Health::new(path.display().to_string()),
             }),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| DataError(format!("{}: {e}", dir.display())))?;
+                .map_err(|e| DataError::unavailable(format!("{}: {e}", dir.display())))?;
         }
-        store
-            .run(|conn| {
-                migrate(conn)?;
-                let posts: i64 = conn.query_row("SELECT count(*) FROM posts", [], |r| r.get(0))?;
-                if posts == 0 {
-                    seed::seed(conn, now())?;
-                }
-                Ok(())
-            })
-            .await?;
+        store.run(|conn| migrate_and_seed(conn, now())).await?;
         Ok(store)
     }
 
@@ -115,20 +122,35 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         async move {
-            let _permit = inner
-                .permits
-                .acquire()
+            let call = async {
+                let _permit = inner
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| DataError::failed("pool closed"))?;
+                let worker = inner.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = worker.checkout()?;
+                    let result = f(&mut conn);
+                    worker.checkin(conn);
+                    result.map_err(|e| error(&worker.path, e))
+                })
                 .await
-                .map_err(|_| DataError("pool closed".into()))?;
-            let worker = inner.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut conn = worker.checkout()?;
-                let result = f(&mut conn);
-                worker.checkin(conn);
-                result.map_err(|e| DataError(e.to_string()))
-            })
-            .await
-            .map_err(|e| DataError(format!("database call failed: {e}")))?
+                .map_err(|e| DataError::failed(format!("database call failed: {e}")))?
+            };
+            // The busy timeout bounds the wait for SQLite's lock; this bounds
+            // the whole call (the pool's wait included).
+            let result = tokio::time::timeout(inner.call_timeout, call)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DataError::unavailable(format!(
+                        "{}: no answer within {:?}",
+                        inner.path.display(),
+                        inner.call_timeout
+                    )))
+                });
+            inner.health.record(&result);
+            result
         }
         .boxed()
     }
@@ -139,37 +161,87 @@ impl Inner {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => {
-                connect(&self.path).map_err(|e| DataError(format!("{}: {e}", self.path.display())))
-            }
+            None => connect(&self.path, self.busy_timeout).map_err(|e| error(&self.path, e)),
         }
     }
 
     fn checkin(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < POOL_SIZE {
+        if idle.len() < self.pool_size {
             idle.push(conn);
         }
     }
 }
 
-fn connect(path: &Path) -> rusqlite::Result<Connection> {
+/// A lock not had in time, or a file that cannot be opened, is the database
+/// being unavailable; the rest are failures.
+fn error(path: &Path, error: rusqlite::Error) -> DataError {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
+    let message = format!("{}: {error}", path.display());
+    match error.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked | CannotOpen) => DataError::unavailable(message),
+        _ => DataError::failed(message),
+    }
+}
+
+fn connect(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+/// Applies the migrations not yet applied and seeds a board without posts,
+/// in one write transaction: what has been done is read under the write
+/// lock, so of several processes opening one new file at once, one does it
+/// all and the others find it done.
+fn migrate_and_seed(conn: &mut Connection, now: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version as i64 + 1)?;
-        tx.commit()?;
         tracing::info!(version = version + 1, "database migrated");
+    }
+    let posts: i64 = tx.query_row("SELECT count(*) FROM posts", [], |r| r.get(0))?;
+    if posts == 0 {
+        insert_board(&tx, &seed::board(now))?;
+        tracing::info!("new board seeded");
+    }
+    tx.commit()
+}
+
+fn insert_board(tx: &rusqlite::Transaction<'_>, board: &seed::Board) -> rusqlite::Result<()> {
+    let mut authors = Vec::with_capacity(board.authors.len());
+    for (name, bio) in board.authors {
+        authors.push(tx.query_row(
+            "INSERT INTO authors (name, bio) VALUES (?1, ?2) RETURNING id",
+            params![name, bio],
+            |r| r.get::<_, i64>(0),
+        )?);
+    }
+    for post in &board.posts {
+        let id: i64 = tx.query_row(
+            "INSERT INTO posts (author_id, title, body, created_at, comment_count)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            params![
+                authors[post.author],
+                post.title,
+                post.body,
+                post.created_at,
+                post.comments.len() as i64
+            ],
+            |r| r.get(0),
+        )?;
+        for c in &post.comments {
+            tx.execute(
+                "INSERT INTO comments (post_id, author, body, created_at, likes)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, c.author, c.body, c.created_at, c.likes],
+            )?;
+        }
     }
     Ok(())
 }
@@ -213,16 +285,15 @@ fn summaries(
     statement.query_map(params, summary)?.collect()
 }
 
-/// Lowercase words of four letters or more.
-fn words(title: &str) -> Vec<String> {
-    title
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 4)
-        .map(str::to_lowercase)
-        .collect()
-}
-
 impl Store for SqliteStore {
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.inner.path.display())
+    }
+
+    fn health(&self) -> &Health {
+        &self.inner.health
+    }
+
     fn recent_posts(&self, limit: u32) -> BoxFuture<'static, DataResult<Vec<PostSummary>>> {
         self.run(move |conn| {
             summaries(
@@ -313,29 +384,12 @@ impl Store for SqliteStore {
             let Some(title) = title else {
                 return Ok(Vec::new());
             };
-            let wanted = words(&title);
             let candidates = summaries(
                 conn,
                 &format!("{SUMMARY} WHERE p.id != ?1 ORDER BY p.created_at DESC LIMIT 500"),
                 [post],
             )?;
-            let mut scored: Vec<(usize, PostSummary)> = candidates
-                .into_iter()
-                .map(|p| {
-                    let shared = words(&p.title)
-                        .iter()
-                        .filter(|w| wanted.contains(w))
-                        .count();
-                    (shared, p)
-                })
-                .filter(|(shared, _)| *shared > 0)
-                .collect();
-            scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.created_at.cmp(&a.1.created_at)));
-            Ok(scored
-                .into_iter()
-                .take(limit as usize)
-                .map(|(_, p)| p)
-                .collect())
+            Ok(super::related(&title, candidates, limit))
         })
     }
 

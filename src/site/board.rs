@@ -121,24 +121,103 @@ struct AuthorCard {
     more: Boundary,
 }
 
-/// A failure before the first byte: a plain 500 (the cause is logged).
-pub(crate) struct Failure(DataError);
+/// A failure before the first byte: `503` when the database is unavailable
+/// (with `Retry-After`), `500` for anything else; an HTML page saying so
+/// (plain text for an enhanced request), with the user's form filled in
+/// again if they were sending one. The cause is logged, never shown.
+pub(crate) struct Failure {
+    error: DataError,
+    form: Option<Resend>,
+    enhanced: bool,
+}
+
+/// A form to send again, as the user filled it in.
+struct Resend {
+    action: String,
+    class: &'static str,
+    author: String,
+    title: Option<String>,
+    body_label: &'static str,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "board/unavailable.html")]
+struct Unavailable<'a> {
+    heading: &'static str,
+    message: &'static str,
+    form: &'a Option<Resend>,
+}
 
 impl From<DataError> for Failure {
     fn from(error: DataError) -> Self {
-        Failure(error)
+        Failure {
+            error,
+            form: None,
+            enhanced: false,
+        }
+    }
+}
+
+impl Failure {
+    /// Seconds a client should wait before trying again after a `503`.
+    const RETRY_AFTER: &str = "5";
+
+    fn resend(mut self, form: Resend, headers: &HeaderMap) -> Self {
+        self.form = Some(form);
+        self.enhanced = enhanced(headers);
+        self
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        tracing::error!(error = %self.0, "board request failed");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "internal error: the board's database failed; try again\n",
-        )
-            .into_response()
+        let unavailable = self.error.is_unavailable();
+        let (status, heading, message) = if unavailable {
+            tracing::warn!(error = %self.error, "board request failed: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The board is unavailable",
+                "The board's database is not answering just now. Try again in a moment.",
+            )
+        } else {
+            tracing::error!(error = %self.error, "board request failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The board failed to do that, and the failure has been logged.",
+            )
+        };
+        let mut response = if self.enhanced {
+            let saved = if unavailable {
+                "Not saved: the board's database is not answering just now. Try again in a moment.\n"
+            } else {
+                "Not saved: the board failed to do that.\n"
+            };
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                saved,
+            )
+                .into_response()
+        } else {
+            let page = Unavailable {
+                heading,
+                message,
+                form: &self.form,
+            };
+            match page.render() {
+                Ok(html) => (status, Html(html)).into_response(),
+                Err(_) => (status, format!("{message}\n")).into_response(),
+            }
+        };
+        if unavailable {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(Self::RETRY_AFTER),
+            );
+        }
+        response
     }
 }
 
@@ -256,10 +335,9 @@ async fn render_post(
     let author = {
         let (store, inner, author_id) = (store.clone(), page.clone(), post.author_id);
         slow(&page, "Loading the author…", latency.author, async move {
-            let a = store
-                .author(author_id)
-                .await?
-                .ok_or_else(|| DataError(format!("author {author_id} of post {id} is missing")))?;
+            let a = store.author(author_id).await?.ok_or_else(|| {
+                DataError::failed(format!("author {author_id} of post {id} is missing"))
+            })?;
             // Nested: the author's other posts, slower still.
             let list = store.posts_by(author_id, id, 5);
             let more = slow(
@@ -347,14 +425,23 @@ pub(crate) async fn add_comment(
             return render_post(page, &app, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let Some(comment) = app.store.add_comment(id, author, text).await? else {
+    let resend = Resend {
+        action: format!("/posts/{id}/comments"),
+        class: "comment-form",
+        author: author.clone(),
+        title: None,
+        body_label: "Comment",
+        body: text.clone(),
+    };
+    let added = app.store.add_comment(id, author, text).await;
+    let Some(comment) = added.map_err(|e| Failure::from(e).resend(resend, &headers))? else {
         return Ok(not_found_page(&format!("/posts/{id}")));
     };
     if enhanced(&headers) {
         let id = comment.id;
         let html = CommentItem { c: comment }
             .render()
-            .map_err(|e| Failure(DataError(e.to_string())))?;
+            .map_err(|e| Failure::from(DataError::failed(e.to_string())))?;
         let mut response = (StatusCode::CREATED, Html(html)).into_response();
         if let Ok(value) = HeaderValue::from_str(&format!("/posts/{}#c{id}", raw)) {
             response.headers_mut().insert(header::LOCATION, value);
@@ -395,7 +482,16 @@ pub(crate) async fn add_post(
             return render_board(page, &app, form, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let id = app.store.add_post(author, title, text).await?;
+    let resend = Resend {
+        action: "/posts".into(),
+        class: "post-form",
+        author: author.clone(),
+        title: Some(title.clone()),
+        body_label: "Text",
+        body: text.clone(),
+    };
+    let added = app.store.add_post(author, title, text).await;
+    let id = added.map_err(|e| Failure::from(e).resend(resend, &headers))?;
     Ok(see_other(format!("/posts/{id}")))
 }
 

@@ -83,6 +83,14 @@ async fn bad_flags_get_a_clear_error() {
         (vec!["--addr", "nowhere"], "invalid value 'nowhere'"),
         (vec!["--boundary-timeout", "soon"], "invalid value 'soon'"),
         (
+            vec!["--database", "mysql://root:hunter2@db/board"],
+            "--database mysql://root:***@db/board: unsupported scheme \"mysql\"",
+        ),
+        (
+            vec!["--db-pool-size", "0"],
+            "--db-pool-size: must be at least 1",
+        ),
+        (
             vec!["--send-timeout", "0s"],
             "--send-timeout: must be more than zero",
         ),
@@ -109,6 +117,10 @@ async fn bad_flags_get_a_clear_error() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "a password on stderr: {stderr}"
+        );
         assert!(
             stderr.contains(want),
             "{args:?}: stderr {stderr:?} lacks {want:?}"
@@ -179,4 +191,78 @@ async fn sigterm_ends_a_streaming_page_with_its_timeout_content_and_exits_0() {
         .expect("the server must exit after the drain")
         .unwrap();
     assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
+
+#[tokio::test]
+async fn database_url_selects_postgres_and_an_unreachable_one_is_a_clear_error() {
+    let Some(pg) = crate::common::fresh_postgres("binary").await else {
+        return;
+    };
+    // DATABASE_URL, no --database flag: the board on PostgreSQL.
+    let mut child = binary()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--latency",
+            "0",
+            "--static-dir",
+        ])
+        .arg(static_dir())
+        .env("DATABASE_URL", &pg.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(WAIT, stdout.next_line())
+        .await
+        .expect("no output in time")
+        .unwrap()
+        .expect("a first line");
+    let addr: SocketAddr = first
+        .strip_prefix("listening on http://")
+        .expect("the address")
+        .parse()
+        .unwrap();
+    let mut page = get(addr, "/posts/1").await;
+    assert_eq!(page.status(), 200);
+    page.read_to_end().await;
+    let posts: i64 = pg
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM posts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(posts, 36, "migrated and seeded by the binary");
+    terminate(&child);
+    assert!(child.wait().await.unwrap().success());
+
+    // Nothing there: the binary says so and exits, without the password.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = tokio::time::timeout(
+        WAIT,
+        binary()
+            .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
+            .arg(static_dir())
+            .arg("--database")
+            .arg(format!("postgres://board:hunter2@127.0.0.1:{port}/board"))
+            .output(),
+    )
+    .await
+    .expect("exits at once")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("postgres://board:***@127.0.0.1:{port}/board"))
+            && stderr.contains("unavailable"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }

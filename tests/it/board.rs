@@ -45,7 +45,12 @@ impl Board {
 }
 
 /// `POST path` with a form `body` and `extra` header lines.
-async fn post_form(addr: SocketAddr, path: &str, body: &str, extra: &str) -> RawResponse {
+pub(crate) async fn post_form(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    extra: &str,
+) -> RawResponse {
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
          Content-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
@@ -54,7 +59,7 @@ async fn post_form(addr: SocketAddr, path: &str, body: &str, extra: &str) -> Raw
     send(addr, request.as_bytes()).await
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use axum::Router;
 use axum_suspense::Engine;
 use suspense_ssr::config::Config;
-use suspense_ssr::data::SqliteStore;
+use suspense_ssr::data::{DatabaseOptions, SqliteStore};
 use suspense_ssr::server;
 pub use suspense_ssr::server::ServeOptions;
+use suspense_ssr::site::Latency;
 use suspense_ssr::site::{self, AppState};
 use tokio::net::TcpListener;
 
@@ -40,6 +41,55 @@ pub async fn site_state() -> AppState {
     );
     state.latency = suspense_ssr::site::Latency::NONE;
     state
+}
+
+/// A fresh, empty PostgreSQL database of its own, on the run's shared
+/// server (`scripts/test`) or a private one; `None` (after saying why)
+/// without PostgreSQL here.
+pub async fn fresh_postgres(name: &str) -> Option<PgDatabase> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let server = test_kit::pg::Postgres::for_test(name)?;
+    let db = format!(
+        "{name}_{}_{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) =
+        tokio_postgres::connect(&server.url("postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test server");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    Some(PgDatabase {
+        url: server.url(&db),
+        _server: server,
+    })
+}
+
+/// A test's database on a PostgreSQL server (kept running while this
+/// lives, if the server is the test's own).
+pub struct PgDatabase {
+    pub url: String,
+    _server: test_kit::pg::Postgres,
+}
+
+impl PgDatabase {
+    /// A client on this database, for checking what was stored.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test's database");
+        tokio::spawn(connection);
+        client
+    }
 }
 
 pub fn static_dir() -> PathBuf {
@@ -89,6 +139,24 @@ impl TestServer {
         let options = ServeOptions {
             engine: Some(engine.clone()),
             ..options
+        };
+        (Self::start_with(router, options).await, engine)
+    }
+
+    /// The real site on the board `database` names, with `latency`, served
+    /// as the binary serves it (the store's health on `/metrics`).
+    pub async fn board_on(database: &DatabaseOptions, latency: Latency) -> (Self, Engine) {
+        let store = suspense_ssr::data::open(database)
+            .await
+            .expect("open the board");
+        let mut state = AppState::new(site::engine().build(), store.clone());
+        state.latency = latency;
+        let engine = state.engine.clone();
+        let router = site::app(state, &static_dir());
+        let options = ServeOptions {
+            engine: Some(engine.clone()),
+            store: Some(store),
+            ..options()
         };
         (Self::start_with(router, options).await, engine)
     }

@@ -11,11 +11,13 @@ mod common;
 mod compression;
 mod export;
 mod hostile;
+mod instances;
 mod modes;
 mod nginx;
 mod observe;
 mod server;
 mod site;
 mod stalled;
+mod store;
 
 use test_kit::{chrome, pages};

@@ -13,9 +13,9 @@ use tokio::process::{Child, Command};
 
 use crate::common::{TestServer, WAIT, get, have_tool, send};
 
-const NGINX: &str = "/usr/sbin/nginx";
+pub(crate) const NGINX: &str = "/usr/sbin/nginx";
 
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
     port: u16,
 }
@@ -23,7 +23,7 @@ struct Nginx {
 impl Nginx {
     /// Starts nginx (no daemon, no master: one process of this user) with
     /// the deploy file, in front of `upstreams`.
-    async fn start(name: &str, upstreams: [u16; 2]) -> Nginx {
+    pub(crate) async fn start(name: &str, upstreams: [u16; 2]) -> Nginx {
         Self::start_with(name, upstreams, &[]).await
     }
 
@@ -95,7 +95,7 @@ impl Nginx {
         Nginx { child, port }
     }
 
-    fn addr(&self) -> std::net::SocketAddr {
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
         ([127, 0, 0, 1], self.port).into()
     }
 }

@@ -7,12 +7,14 @@
 //! - [`pages`]: test pages on the engine: a shell, a text template, gates
 //!   that hold each boundary until the test opens them.
 //! - [`chrome`]: Debian's headless Chromium over WebDriver.
+//! - [`pg`]: throwaway PostgreSQL servers.
 //! - [`have_tool`]: skip (loudly) or fail (under CI) without a tool.
 
 #![allow(unreachable_pub)] // helpers are `pub` for the test suites
 
 pub mod chrome;
 pub mod pages;
+pub mod pg;
 pub mod raw;
 pub mod serve;
 

@@ -1,0 +1,286 @@
+//! Several instances on one PostgreSQL, behind `deploy/nginx.conf`, and
+//! what they do when the database goes away and comes back.
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum_suspense::DEFAULT_ERROR_HTML;
+use suspense_ssr::data::{Database, DatabaseOptions};
+use suspense_ssr::site::Latency;
+
+use crate::board::{form, post_form};
+use crate::common::{TestServer, WAIT, fresh_postgres, get, have_tool};
+use crate::nginx::{NGINX, Nginx};
+use crate::observe::{Captured, sample};
+
+fn on(url: &str) -> DatabaseOptions {
+    DatabaseOptions {
+        connect_timeout: Duration::from_millis(500),
+        statement_timeout: Duration::from_secs(2),
+        ..DatabaseOptions::new(Database::Postgres(url.to_owned()))
+    }
+}
+
+async fn metrics(addr: std::net::SocketAddr) -> String {
+    get(addr, "/metrics").await.read_to_end().await.to_owned()
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_behind_nginx() {
+    if !have_tool("two_instances_behind_nginx", Path::new(NGINX), "nginx") {
+        return;
+    }
+    let Some(pg) = fresh_postgres("instances").await else {
+        return;
+    };
+    let (one, _) = TestServer::board_on(&on(&pg.url), Latency::NONE).await;
+    let (two, _) = TestServer::board_on(&on(&pg.url), Latency::NONE).await;
+    let nginx = Nginx::start("instances", [one.addr.port(), two.addr.port()]).await;
+
+    // A comment through one instance is on the page the other serves.
+    let posted = post_form(
+        one.addr,
+        "/posts/1/comments",
+        &form(&[("author", "Uma"), ("body", "written through one")]),
+        "",
+    )
+    .await;
+    assert_eq!(posted.status(), 303, "{}", posted.head);
+    let mut page = get(two.addr, "/posts/1").await;
+    assert!(page.read_to_end().await.contains("written through one"));
+
+    // 200 comments at once through nginx, on two posts: each answered 303,
+    // each stored exactly once, and the counts agree with the rows.
+    let db = pg.client().await;
+    let count = |post: i64| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one(
+                    "SELECT comment_count, (SELECT count(*) FROM comments WHERE post_id = $1)
+                     FROM posts WHERE id = $1",
+                    &[&post],
+                )
+                .await
+                .unwrap();
+            (row.get::<_, i64>(0), row.get::<_, i64>(1))
+        }
+    };
+    let before = [count(2).await, count(3).await];
+    let addr = nginx.addr();
+    let posts = (0..200).map(|i| {
+        tokio::spawn(async move {
+            let post = 2 + i % 2;
+            let body = form(&[("author", "Load"), ("body", &format!("through nginx {i}"))]);
+            post_form(addr, &format!("/posts/{post}/comments"), &body, "")
+                .await
+                .status()
+        })
+    });
+    for status in futures::future::join_all(posts).await {
+        assert_eq!(status.unwrap(), 303);
+    }
+    let stored: i64 = db
+        .query_one(
+            "SELECT count(DISTINCT body) FROM comments WHERE body LIKE 'through nginx %'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let rows: i64 = db
+        .query_one(
+            "SELECT count(*) FROM comments WHERE body LIKE 'through nginx %'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        (stored, rows),
+        (200, 200),
+        "each comment stored exactly once"
+    );
+    for (post, before) in [2, 3].into_iter().zip(before) {
+        let (counted, rows) = count(post).await;
+        assert_eq!(counted, rows, "post {post}: count and rows agree");
+        assert_eq!(counted, before.0 + 100, "post {post}");
+    }
+    // Both instances took their share.
+    for instance in [&one, &two] {
+        let text = metrics(instance.addr).await;
+        let served = sample(
+            &text,
+            "http_requests_total{method=\"POST\",route=\"/posts/{id}/comments\",status=\"303\"}",
+        );
+        assert!(
+            served >= 20.0,
+            "an instance served only {served} of 200: {text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_database_outage_is_answered_and_survived() {
+    // The test's runtime is single-threaded: both instances run on this
+    // thread, under this log capture.
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("suspense_ssr=info")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let Some(cluster) = test_kit::pg::PgCluster::start("outage") else {
+        return;
+    };
+    let url = cluster.url("postgres");
+    // The comments part of a post page waits 3 s (the simulated latency)
+    // before it asks the database: long enough to stop it meanwhile.
+    let latency = Latency {
+        comments: Duration::from_secs(3),
+        ..Latency::NONE
+    };
+    let (one, _) = TestServer::board_on(&on(&url), latency).await;
+    let (two, _) = TestServer::board_on(&on(&url), latency).await;
+    let instances = [one.addr, two.addr];
+
+    // Comments the board acknowledged (303), each with its own text.
+    let mut acknowledged = Vec::new();
+    let mut n = 0;
+    let mut comment = async |addr, acknowledged: &mut Vec<String>| {
+        n += 1;
+        let text = format!("outage test {n}");
+        let response = tokio::time::timeout(
+            WAIT,
+            post_form(
+                addr,
+                "/posts/1/comments",
+                &form(&[("author", "Vera"), ("body", &text)]),
+                "",
+            ),
+        )
+        .await
+        .expect("a form post must not hang");
+        if response.status() == 303 {
+            acknowledged.push(text.clone());
+        }
+        (response, text)
+    };
+    for addr in instances {
+        let (response, _) = comment(addr, &mut acknowledged).await;
+        assert_eq!(response.status(), 303);
+    }
+
+    // A page streaming on each instance when the database stops.
+    let mut pages = Vec::new();
+    for addr in instances {
+        let mut page = get(addr, "/posts/1").await;
+        assert_eq!(page.status(), 200);
+        page.read_until("Loading comments").await;
+        pages.push(page);
+    }
+    cluster.stop();
+
+    for addr in instances {
+        // A page whose shell needs the database: a clear 503, at once.
+        let mut page = tokio::time::timeout(WAIT, get(addr, "/posts/1"))
+            .await
+            .expect("no hang");
+        assert_eq!(page.status(), 503, "{}", page.head);
+        assert_eq!(page.header("retry-after"), Some("5"));
+        let body = page.read_to_end().await;
+        assert!(body.contains("The board is unavailable"), "{body}");
+        let mut home = get(addr, "/").await;
+        assert_eq!(home.status(), 503);
+        home.read_to_end().await;
+
+        // A form: 503, nothing saved, and what the user wrote given back.
+        let (mut response, text) = comment(addr, &mut acknowledged).await;
+        assert_eq!(response.status(), 503, "{}", response.head);
+        let body = response.read_to_end().await;
+        assert!(
+            body.contains(&text) && body.contains("value=\"Vera\""),
+            "{body}"
+        );
+        assert!(body.contains("Nothing was saved"), "{body}");
+        // The enhanced form gets the message as text (the script keeps the
+        // textarea as it is).
+        let mut enhanced = post_form(
+            addr,
+            "/posts/1/comments",
+            &form(&[("author", "Vera"), ("body", "enhanced")]),
+            "X-Enhanced: 1\r\n",
+        )
+        .await;
+        assert_eq!(enhanced.status(), 503);
+        assert!(enhanced.read_to_end().await.starts_with("Not saved: "));
+
+        // The operator sees it.
+        let text = metrics(addr).await;
+        assert_eq!(sample(&text, "board_database_up"), 0.0, "{text}");
+        assert!(
+            sample(&text, "board_database_errors_total{kind=\"unavailable\"}") >= 1.0,
+            "{text}"
+        );
+    }
+    // The pages that were streaming: the part that needed the database
+    // shows its error content, and each page still ends well-formed.
+    for mut page in pages {
+        let body = tokio::time::timeout(WAIT, page.read_to_end())
+            .await
+            .expect("the streaming page ends")
+            .to_owned();
+        assert!(body.contains(DEFAULT_ERROR_HTML), "{body}");
+        assert!(body.trim_end().ends_with("</html>"), "{body}");
+    }
+    assert!(
+        logs.text().contains("the database is unavailable"),
+        "{}",
+        logs.text()
+    );
+
+    // The database is back: both instances recover by themselves.
+    cluster.start_again();
+    for addr in instances {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let (response, _) = comment(addr, &mut acknowledged).await;
+            if response.status() == 303 {
+                break;
+            }
+            assert_eq!(response.status(), 503);
+            assert!(tokio::time::Instant::now() < deadline, "never recovered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut page = get(addr, "/posts/1").await;
+        assert_eq!(page.status(), 200);
+        page.read_to_end().await;
+        let text = metrics(addr).await;
+        assert_eq!(sample(&text, "board_database_up"), 1.0, "{text}");
+    }
+    assert!(logs.text().contains("the database is available again"));
+
+    // Every comment the board acknowledged is in the database.
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let stored: Vec<String> = db
+        .query(
+            "SELECT body FROM comments WHERE body LIKE 'outage test %'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for text in &acknowledged {
+        assert!(stored.contains(text), "acknowledged but lost: {text}");
+    }
+    assert!(acknowledged.len() >= 4, "{acknowledged:?}");
+    drop(cluster);
+}
