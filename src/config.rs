@@ -102,7 +102,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_compression: bool,
     /// The board's database: a SQLite file (created, migrated and seeded if
-    /// new), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (migrated and
+    /// new), or a URL postgres://USER:PASSWORD@HOST:PORT/DB (migrated and
     /// seeded if new; several instances may share it).
     #[arg(
         long,

@@ -163,8 +163,10 @@ impl PgCluster {
 }
 
 impl Drop for PgCluster {
+    /// Stops the server at once and removes the cluster (tens of MB).
     fn drop(&mut self) {
         let _ = self.output_quietly();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
