@@ -106,9 +106,9 @@ def check_page(kind, path, body):
         return "does not end with </html>"
     stream = "render=" not in path
     if stream:
-        placed = set(re.findall(r'<template id="B:(\d+)"></template>', text))
-        sent = set(re.findall(r'<template id="S:(\d+)">', text))
-        called = set(re.findall(r"\$S\((\d+),", text))
+        placed = set(re.findall(r'<\?start name="b(\d+)">', text))
+        sent = set(re.findall(r'<template for="b(\d+)">', text))
+        called = set(re.findall(r"<\?s b(\d+) ", text))
         if not placed <= sent or sent != called:
             return f"placeholders {sorted(placed)}, fragments {sorted(sent)}, swaps {sorted(called)}"
     else:

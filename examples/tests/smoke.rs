@@ -105,21 +105,21 @@ async fn nested_boundaries_send_each_child_after_its_parent() {
     let parent = page
         .chunks
         .iter()
-        .find(|chunk| chunk.contains("<template id=\"S:0\">"))
+        .find(|chunk| chunk.contains("<template for=\"b0\">"))
         .expect("the parent's chunk");
     assert!(
-        parent.contains("<template id=\"S:3\">"),
+        parent.contains("<template for=\"b3\">"),
         "the waiting child goes out with its parent: {parent:?}"
     );
     in_order(
         &body,
         &[
-            "<ul><template id=\"B:0\"></template><li>Loading comments…</li><!--/0--></ul>",
-            "<tbody><template id=\"B:1\"></template><tr><td>Loading scores…</td>",
-            "<template id=\"S:1\"><tr><td>ada</td><td>3</td></tr>",
-            "<template id=\"S:0\"><li>First! (<template id=\"B:2\"></template><em>…</em><!--/2-->)</li>",
-            "<template id=\"S:3\"><em>linus</em></template>",
-            "<template id=\"S:2\"><em>ada</em></template>",
+            "<ul><?start name=\"b0\"><li>Loading comments…</li><?end></ul>",
+            "<tbody><?start name=\"b1\"><tr><td>Loading scores…</td>",
+            "<template for=\"b1\"><tr><td>ada</td><td>3</td></tr>",
+            "<template for=\"b0\"><li>First! (<?start name=\"b2\"><em>…</em><?end>)</li>",
+            "<template for=\"b3\"><em>linus</em></template>",
+            "<template for=\"b2\"><em>ada</em></template>",
         ],
     );
     assert!(body.ends_with("</body></html>\n"), "{body}");
@@ -157,9 +157,9 @@ async fn render_modes_follow_the_request_and_the_crawler() {
     in_order(
         &body,
         &[
-            "<template id=\"S:2\">",
-            "<template id=\"S:1\">",
-            "<template id=\"S:0\">",
+            "<template for=\"b2\">",
+            "<template for=\"b1\">",
+            "<template for=\"b0\">",
         ],
     );
     assert_eq!(example.said().await, "page sent in stream mode");

@@ -99,6 +99,9 @@ pub fn engine() -> EngineBuilder {
         .content_security_policy(Some(PAGE_CONTENT_SECURITY_POLICY))
         .debug_param(Some("debug"))
         .render_mode_header(true)
+        // Browsers that patch natively fetch the runtime once (the site
+        // serves it: `app`) and their pages carry no inline script.
+        .external_runtime(true)
 }
 
 impl AppState {
@@ -127,6 +130,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/bench", get(bench::bench))
         .route("/compare", get(compare::compare))
         .route("/faults", get(faults::faults))
+        .merge(axum_suspense::runtime_router())
         .nest_service("/static", static_files(static_dir));
     if let Some(dir) = &state.export_dir {
         router = router.nest_service("/export", ServeDir::new(dir));

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::chrome::{Browser, LEFTOVERS, no_leftovers};
+use crate::chrome::{Browser, Kind, LEFTOVERS, no_leftovers, no_leftovers_without_script};
 use crate::common::TestServer;
 
 fn url(server: &TestServer, path: &str) -> String {
@@ -78,11 +78,11 @@ async fn bench_streams_bottom_up_with_the_overlay() {
         ids,
         json!(["SECTION#s0", "SECTION#s1", "SECTION#s2", "SECTION#s3"])
     );
-    // One script stays: the overlay's own, which drew the panel. Every
-    // instruction script removed itself.
+    // One script stays: the overlay's own, which drew the panel. The
+    // runtime removed itself and every timing.
     assert_eq!(
         browser.eval(LEFTOVERS, vec![]).await,
-        json!({"templates": 0, "comments": 0, "scripts": 1})
+        json!({"templates": 0, "comments": 0, "markers": 0, "timings": 0, "scripts": 1})
     );
     assert_eq!(
         browser
@@ -150,11 +150,68 @@ async fn bench_streams_bottom_up_with_the_overlay() {
 
 #[tokio::test]
 async fn without_javascript_a_streamed_page_ends_complete() {
-    let Some(browser) = Browser::launch_with("no_javascript", false).await else {
+    // Chromium 150+ with scripting off: the parser puts each section in
+    // place, out of order, and nothing sends it away from the stream.
+    let kind = Kind {
+        javascript: false,
+        native: true,
+        agent: None,
+    };
+    let Some(browser) = Browser::launch_as("no_javascript_native", kind).await else {
         return;
     };
     let (server, _engine) = TestServer::site().await;
-    // Stream mode (the default), sections ready bottom up.
+    browser
+        .open(&url(&server, "/bench?boundaries=3&items=2&delay=900"))
+        .await;
+    browser
+        .wait_for(
+            "section 2 alone, in place",
+            "return document.querySelector('#s2') !== null && document.querySelector('#s0') === null",
+            vec![],
+        )
+        .await;
+    browser.screenshot("no-javascript-native-1-one").await;
+    let search = browser
+        .wait_for(
+            "every section",
+            "return document.readyState === 'complete' &&
+                    document.querySelectorAll('main > section').length === 3 &&
+                    location.search",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        search,
+        json!("?boundaries=3&items=2&delay=900"),
+        "still the stream"
+    );
+    assert_eq!(
+        browser
+            .eval(
+                "return [[...document.querySelectorAll('main > section')].map(s => [s.id, s.checkVisibility()]),
+                         document.querySelectorAll('.fallback').length,
+                         typeof window.__suspense]",
+                vec![],
+            )
+            .await,
+        json!([[["s0", true], ["s1", true], ["s2", true]], 0, "undefined"])
+    );
+    // Only the inert timings and the (unrun) link to the runtime are left.
+    no_leftovers_without_script(browser.eval(LEFTOVERS, vec![]).await, 3);
+    browser.screenshot("no-javascript-native-2-end").await;
+    browser.close().await;
+
+    // Any other browser without scripting (Firefox's user agent, no native
+    // patching): the noscript refresh sends it to the in-order page.
+    let kind = Kind {
+        javascript: false,
+        native: false,
+        agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0"),
+    };
+    let Some(browser) = Browser::launch_as("no_javascript_other", kind).await else {
+        return;
+    };
     browser
         .open(&url(&server, "/bench?boundaries=3&items=2&delay=900"))
         .await;
@@ -178,14 +235,14 @@ async fn without_javascript_a_streamed_page_ends_complete() {
             .eval(
                 "return [[...document.querySelectorAll('main > section')].map(s => [s.id, s.checkVisibility()]),
                          document.querySelectorAll('.fallback').length,
-                         typeof window.$S]",
+                         typeof window.__suspense]",
                 vec![],
             )
             .await,
         json!([[["s0", true], ["s1", true], ["s2", true]], 0, "undefined"])
     );
     no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
-    browser.screenshot("no-javascript-end").await;
+    browser.screenshot("no-javascript-other-end").await;
     browser.close().await;
 }
 
@@ -240,4 +297,107 @@ async fn compare_shows_four_frames_with_their_timings() {
     assert!(file.3 < buffered.1, "{file:?} vs {buffered:?}");
     browser.close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bench page, a post (its author card holds a nested boundary), the
+/// board and the faults page, in every kind of browser: Chromium patching
+/// natively or not (the polyfill), with JavaScript on or off (off and not
+/// patching: Firefox's user agent, which gets the in-order page). Each
+/// ends with every part once, no fallback, no transport; with JavaScript,
+/// the runtime's times for every part (recorded where it dispatches the
+/// reveal event).
+#[tokio::test]
+async fn every_kind_of_browser_ends_with_every_part_once() {
+    let (server, _engine) = TestServer::site().await;
+    for kind in Kind::ALL {
+        let kind = Kind {
+            agent: (!kind.javascript && !kind.native).then_some(
+                "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0",
+            ),
+            ..kind
+        };
+        let name = kind.name();
+        let Some(browser) = Browser::launch_as("every_kind", kind).await else {
+            return;
+        };
+        for (path, parts, texts) in [
+            (
+                "/bench?boundaries=4&items=2&delay=300",
+                4,
+                vec!["Section 3", "Section 0"],
+            ),
+            ("/posts/1", 4, vec!["More by"]),
+            ("/", 2, vec![]),
+            (
+                "/faults?delay=200",
+                6,
+                vec![
+                    "The data source answered with an error",
+                    "The code behind this part panicked",
+                    "This part failed; the rest of the page did not.",
+                ],
+            ),
+        ] {
+            browser.open_path(&url(&server, path)).await;
+            browser.wait_loaded().await;
+            if !kind.javascript && !kind.native {
+                // The refresh may come after the first document loaded.
+                browser
+                    .wait_for(
+                        "the in-order page",
+                        "return location.search.includes('render=in-order') && document.readyState === 'complete'",
+                        vec![],
+                    )
+                    .await;
+            }
+            let end = browser
+                .eval(
+                    "return [document.querySelectorAll('.fallback, .loading').length, document.body.innerText]",
+                    vec![],
+                )
+                .await;
+            assert_eq!(end[0], 0, "{name} {path}: a fallback is left");
+            let text = end[1].as_str().unwrap();
+            for want in &texts {
+                assert_eq!(
+                    text.matches(want).count(),
+                    1,
+                    "{name} {path}: {want:?} once in {text}"
+                );
+            }
+            let leftovers = browser.eval(LEFTOVERS, vec![]).await;
+            if kind.javascript {
+                no_leftovers(leftovers);
+                let times = browser
+                    .eval(
+                        "const t = window.__suspense; return Object.keys(t).map(k => [t[k].s, t[k].r])",
+                        vec![],
+                    )
+                    .await;
+                let times: Vec<(f64, f64)> = serde_json::from_value(times).unwrap();
+                assert_eq!(times.len(), parts, "{name} {path}: {times:?}");
+                assert!(
+                    times.iter().all(|(s, r)| *s >= 0.0 && *r > 0.0),
+                    "{name} {path}: {times:?}"
+                );
+            } else if kind.native {
+                assert_eq!(leftovers["templates"], 0, "{name} {path}");
+                assert_eq!(leftovers["markers"], 0, "{name} {path}");
+                assert_eq!(leftovers["comments"], 0, "{name} {path}");
+            } else {
+                no_leftovers(leftovers);
+                assert!(
+                    browser
+                        .eval("return location.search", vec![])
+                        .await
+                        .as_str()
+                        .unwrap()
+                        .contains("render=in-order"),
+                    "{name} {path}: sent to the in-order page"
+                );
+            }
+        }
+        browser.screenshot(&format!("every-kind-{name}")).await;
+        browser.close().await;
+    }
 }

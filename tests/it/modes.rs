@@ -5,7 +5,7 @@ use crate::common::{TestServer, get, send};
 
 /// No engine markup of any kind: no script, template or comment.
 fn assert_plain(body: &str) {
-    for markup in ["<script", "<template", "<!--", "$S"] {
+    for markup in ["<script", "<template", "<!--", "<?"] {
         assert!(!body.contains(markup), "{markup} in {body:?}");
     }
 }
@@ -24,12 +24,12 @@ async fn the_request_picks_the_mode() {
             (response.header("x-render-mode").map(str::to_owned), body)
         }
     };
-    let browser = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0";
+    let browser = "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0";
     let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
     let (mode, body) = mode_of(browser, "").await;
     assert_eq!(mode.as_deref(), Some("stream"));
-    assert!(body.contains("<template id=\"B:0\">") && body.contains("$S("));
+    assert!(body.contains("<?start name=\"b0\">") && body.contains("<template for=\"b0\">"));
     // A browser without JavaScript is sent to the in-order page.
     assert!(
         body.contains(

@@ -11,9 +11,9 @@
 //!
 //! - The shell goes first, alone, before any boundary is polled.
 //! - Every boundary that has resolved by the time the stream is polled goes
-//!   into one chunk (one network write), in completion order, with one
-//!   instruction script at the end; up to `CHUNK_BYTES`, past which the rest
-//!   waits for the next poll (backpressure).
+//!   into one chunk (one network write), in completion order, the runtime
+//!   before the first one; up to `CHUNK_BYTES`, past which the rest waits for
+//!   the next poll (backpressure).
 //! - A boundary's content is sent only once its placeholder has been sent
 //!   (in the shell, or in its parent's content). A child that resolves before
 //!   its parent waits, and goes out right after the parent in the same chunk.
@@ -73,13 +73,14 @@ enum Deadline {
 
 /// How the boundaries' content is put in the document.
 enum Order {
-    /// Stream mode: fragments in completion order, swapped in by script.
+    /// Stream mode: fragments in completion order, put in place by the
+    /// browser's parser or the runtime.
     Completion {
         /// The shell up to `</body>`: the first chunk.
         head: Option<String>,
         /// `</body></html>`: sent with the last fragment.
         tail: String,
-        /// The swap function has been sent in this response.
+        /// The runtime is in this response (inline, or linked by the shell).
         runtime_sent: bool,
         /// The page's CSP nonce, which every script carries.
         nonce: String,
@@ -107,23 +108,27 @@ struct Slot {
     sent: bool,
     /// Resolved, waiting for its placeholder to be sent.
     waiting: Option<Resolved>,
+    /// The boundary whose content held its placeholder, if nested.
+    parent: Option<u32>,
 }
 
 impl PageBody {
     /// A body for the stream mode: `head` (the shell up to its `</body>`)
     /// first, then the fragments, then `tail`; `placed` are the boundaries
-    /// whose placeholders the shell holds.
+    /// whose placeholders the shell holds; `runtime_linked`: the head links
+    /// the runtime, so the fragments need not carry it.
     pub(crate) fn streaming(
         shared: Arc<PageShared>,
         head: String,
         tail: String,
         placed: Vec<u32>,
         nonce: String,
+        runtime_linked: bool,
     ) -> Self {
         let order = Order::Completion {
             head: Some(head),
             tail,
-            runtime_sent: false,
+            runtime_sent: runtime_linked,
             nonce,
         };
         let mut body = Self::with_order(shared, order);
@@ -222,7 +227,7 @@ impl PageBody {
         }
     }
 
-    fn on_resolved(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<wire::Swap>) {
+    fn on_resolved(&mut self, resolved: Resolved, out: &mut String) {
         for id in &resolved.discarded {
             self.orphan(*id);
         }
@@ -236,7 +241,7 @@ impl PageBody {
             // Written when the document gets to its marker.
             slot.waiting = Some(resolved);
         } else if slot.sent {
-            self.emit(resolved, out, ready);
+            self.emit(resolved, out);
         } else {
             slot.waiting = Some(resolved);
         }
@@ -246,22 +251,35 @@ impl PageBody {
         self.shared.engine.stats()
     }
 
-    fn emit(&mut self, resolved: Resolved, out: &mut String, ready: &mut Vec<wire::Swap>) {
+    fn emit(&mut self, resolved: Resolved, out: &mut String) {
         self.stats().record_fragment(self.shared.started.elapsed());
-        // Room for the fragment, its template tags and its share of the script.
+        if let Order::Completion {
+            runtime_sent,
+            nonce,
+            ..
+        } = &mut self.order
+            && !*runtime_sent
+        {
+            // The first fragment of the response: the runtime goes first.
+            wire::push_runtime(out, nonce);
+            *runtime_sent = true;
+        }
+        // Room for the fragment, its template tags and its timing.
         out.reserve(resolved.html.len() + 64);
-        wire::push_fragment(out, resolved.id, &resolved.html);
-        ready.push(wire::Swap {
+        let swap = wire::Swap {
             id: resolved.id,
             at: resolved.at,
             outcome: resolved.outcome,
-        });
+            parent: self.slot(resolved.id).parent,
+        };
+        wire::push_fragment(out, &swap, &resolved.html);
         self.open -= 1;
         for child in resolved.children {
             let slot = self.slot(child);
             slot.sent = true;
+            slot.parent = Some(resolved.id);
             if let Some(waiting) = slot.waiting.take() {
-                self.emit(waiting, out, ready);
+                self.emit(waiting, out);
             }
         }
     }
@@ -293,11 +311,10 @@ impl Stream for PageBody {
 
         this.check_deadline(cx, false);
         let mut out = String::new();
-        let mut ready = Vec::new();
         loop {
             match this.running.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(resolved))) => {
-                    this.on_resolved(resolved, &mut out, &mut ready);
+                    this.on_resolved(resolved, &mut out);
                     if out.len() >= CHUNK_BYTES {
                         // Enough for one write: the rest is taken (and
                         // resolved) when hyper asks again, that is when the
@@ -318,16 +335,7 @@ impl Stream for PageBody {
         }
 
         let finished = match &mut this.order {
-            Order::Completion {
-                tail,
-                runtime_sent,
-                nonce,
-                ..
-            } => {
-                if !ready.is_empty() {
-                    wire::push_instructions(&mut out, &ready, !*runtime_sent, nonce);
-                    *runtime_sent = true;
-                }
+            Order::Completion { tail, .. } => {
                 if this.open == 0 {
                     out.push_str(&std::mem::take(tail));
                 }

@@ -52,6 +52,7 @@ pub(crate) struct Settings {
     pub(crate) debug_param: Option<String>,
     pub(crate) crawlers_buffered: bool,
     pub(crate) render_mode_header: bool,
+    pub(crate) external_runtime: bool,
 }
 
 /// The policy pages are sent with unless the engine is given another: the
@@ -165,6 +166,19 @@ impl EngineBuilder {
         self
     }
 
+    /// Whether pages for browsers that patch natively (see
+    /// [`patches_natively`](crate::patches_natively)) link the runtime at
+    /// [`runtime_path`](crate::runtime_path) instead of carrying it inline:
+    /// it is then fetched once and cached, and those pages carry no inline
+    /// script at all. Turn it on only if the application serves
+    /// [`runtime_router`](crate::runtime_router). Other browsers always get
+    /// it inline (they need it before any part can show). Defaults to
+    /// `false`.
+    pub fn external_runtime(mut self, on: bool) -> Self {
+        self.settings.external_runtime = on;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -203,6 +217,7 @@ impl Engine {
                 debug_param: None,
                 crawlers_buffered: true,
                 render_mode_header: false,
+                external_runtime: false,
             },
         }
     }

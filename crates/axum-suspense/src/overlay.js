@@ -1,7 +1,7 @@
 // The `?debug=1` overlay: a waterfall of the page's boundaries.
 //
 // Sent once, right after the shell, so it runs while the page is still
-// loading. It reads what the swap runtime records on `window.__suspense`
+// loading. It reads what the runtime records on `window.__suspense`
 // (see wire.rs) and redraws until the page has loaded. One row per boundary:
 //   grey   from navigation start until its fallback entered the document,
 //   amber  while its fallback showed,
@@ -16,10 +16,14 @@
   var R = self.__suspense || (self.__suspense = {});
   // Every placeholder in the document now came with the shell.
   var shellAt = performance.now();
-  d.querySelectorAll("template[id^='B:']").forEach(function (t) {
-    var k = t.id.slice(2);
-    if (!R[k]) R[k] = { f: shellAt };
-  });
+  // Each is a start marker `<?start name="bI">`: a processing instruction,
+  // or a comment where the parser has none.
+  var w = d.createTreeWalker(d, 192), n, m;
+  while ((n = w.nextNode())) {
+    m = n.nodeType == 7 ? n.target == "start" && n.data : /^\?start /.test(n.data) && n.data.slice(7);
+    m = m && /^name="b(\d+)"$/.exec(m);
+    if (m && !R[m[1]]) R[m[1]] = { f: shellAt };
+  }
 
   var host = d.createElement("div");
   host.id = "suspense-debug";

@@ -52,10 +52,10 @@ use crate::{response, wire};
 /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
 /// let html = String::from_utf8(body.to_vec()).unwrap();
 /// assert!(html.starts_with(
-///     "<html><body><h1>Hello</h1><template id=\"B:0\"></template><p>Loading comments…</p><!--/0-->"
+///     "<html><body><h1>Hello</h1><?start name=\"b0\"><p>Loading comments…</p><?end>"
 /// ));
-/// assert!(html.contains("<template id=\"S:0\"><p>First!</p></template><script nonce=\""));
-/// assert!(html.ends_with(")</script></body></html>"));
+/// assert!(html.contains("</script><template for=\"b0\"><p>First!</p></template><?s b0 "));
+/// assert!(html.ends_with("></body></html>"));
 /// # });
 /// ```
 #[derive(Clone, Debug)]

@@ -56,7 +56,11 @@ pub(crate) fn page_response<S: Template>(
             // Only now, and only when something is pending: most responses
             // never need the URL.
             let uri = shared.take_request_uri();
+            // A browser that patches natively streams without script, so
+            // it is never sent away from the stream.
+            let native = shared.patches_natively();
             if !placed.is_empty()
+                && !native
                 && let Some(uri) = uri
                 && let Some(param) = settings.mode_param.as_deref()
             {
@@ -75,7 +79,14 @@ pub(crate) fn page_response<S: Template>(
                 // document.
                 wire::push_overlay(&mut head, &nonce);
             }
-            PageBody::streaming(shared, head, tail, placed, nonce)
+            // Those browsers fetch the runtime once, if the application
+            // serves it; everything else carries it inline, with the first
+            // fragment.
+            let linked = native && settings.external_runtime && !placed.is_empty();
+            if linked {
+                wire::push_runtime_link(&mut head, &nonce);
+            }
+            PageBody::streaming(shared, head, tail, placed, nonce, linked)
         }
     };
     let mut response = Response::new(Body::from_stream(body));

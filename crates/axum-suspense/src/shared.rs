@@ -40,6 +40,9 @@ pub(crate) struct PageShared {
     pub(crate) started: Instant,
     /// Send the timing overlay with the page.
     debug: AtomicBool,
+    /// The request came from a browser that patches natively (see
+    /// `native.rs`); false for a page not made from a request.
+    native: AtomicBool,
     /// A [`RenderMode`] as its discriminant, which is its index in
     /// [`RenderMode::ALL`].
     mode: AtomicU8,
@@ -105,6 +108,7 @@ impl PageShared {
             waker: AtomicWaker::new(),
             started: Instant::now(),
             debug: AtomicBool::new(false),
+            native: AtomicBool::new(false),
             mode: AtomicU8::new(0),
             nonce: wire::marker_nonce(&secret),
             secret,
@@ -139,6 +143,14 @@ impl PageShared {
 
     pub(crate) fn debug(&self) -> bool {
         self.debug.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_patches_natively(&self, on: bool) {
+        self.native.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn patches_natively(&self) -> bool {
+        self.native.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_deadline(&self, deadline: Option<Duration>) {

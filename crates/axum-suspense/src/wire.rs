@@ -1,20 +1,25 @@
 //! The wire format: the exact bytes a streamed page is made of.
 //!
-//! This is the only module that knows them. A page goes out as three kinds of
-//! chunk:
+//! This is the only module that knows them. In stream mode a page is the
+//! HTML standard's out-of-order streaming ("declarative partial updates",
+//! WHATWG html#11542): a browser that has it (Chromium 150 and later) puts
+//! each part in place as it parses it, with no script; the engine's runtime
+//! does the same where the browser does not. A page goes out as three kinds
+//! of chunk:
 //!
 //! 1. **The shell**, up to (not including) its last `</body>`, with every
-//!    pending boundary written as a *placeholder*: an empty `<template>` that
-//!    marks where the boundary starts, the fallback HTML, and a comment that
-//!    marks where it ends.
-//! 2. **Fragments**, in the order their data resolves. Each is the boundary's
-//!    HTML inside a `<template>` (its content is parsed in "in template" mode,
-//!    so `<li>`, `<tr>` and `<td>` survive outside their parents), followed by
-//!    one inline `<script>` per chunk that calls the swap function once per
-//!    fragment. The swap function itself is defined in the first such script
-//!    of the response and never again. Every script carries the page's
-//!    Content-Security-Policy nonce (`N` below), so a strict policy lets it
-//!    run.
+//!    pending boundary written as a range: `<?start name="bI">`, the
+//!    fallback HTML, `<?end>`.
+//! 2. **Fragments**, in the order their data resolves: each is the
+//!    boundary's HTML in `<template for="bI">` (its content is parsed in
+//!    "in template" mode, so `<li>`, `<tr>` and `<td>` survive outside their
+//!    parents), then `<?s bI MS [p=J] [o=OUTCOME]>`: when the server had it
+//!    ready (ms from the page's start), its parent boundary if it is nested,
+//!    and `error` or `timeout` if it shows failure content. The first
+//!    fragment chunk starts with the runtime (see [`runtime`]), inline with
+//!    the page's CSP nonce, unless the shell already linked it (a browser
+//!    that patches natively, when the application serves the runtime file:
+//!    [`crate::runtime_router`]).
 //! 3. **The tail**: the shell's `</body></html>`, held back until every
 //!    boundary is in, so the document ends where a document should.
 //!
@@ -22,83 +27,103 @@
 //! first, then 0 (line breaks added between chunks):
 //!
 //! ```text
-//! <!doctype html><html><body><ul><template id="B:0"></template><li>Loading…</li><!--/0-->
-//! <template id="B:1"></template><li>Loading…</li><!--/1--></ul>
+//! <!doctype html><html><body><ul><?start name="b0"><li>Loading…</li><?end><?start name="b1"><li>Loading…</li><?end></ul>
 //!
-//! <template id="S:1"><li>one</li></template><script nonce="N">$S=function(i,…){…};$S(1)</script>
+//! <script nonce="N">(function(){…})();</script><template for="b1"><li>one</li></template><?s b1 3.2>
 //!
-//! <template id="S:0"><li>zero</li></template><script nonce="N">$S(0)</script></body></html>
+//! <template for="b0"><li>zero</li></template><?s b0 41.0></body></html>
 //! ```
 //!
-//! What the swap does for boundary `i`: remove every node from `B:i` up to
-//! and including the comment `/i` (the fallback), put the content of `S:i` in
-//! their place, remove the `S:i` template and the script that is running. A
-//! child boundary's placeholder travels inside its parent's content, so the
-//! engine never sends a child's fragment before its parent's (see
-//! `body.rs`); when the child's `$S` runs, its placeholder is in the DOM.
+//! Natively the parser replaces everything from `<?start name="b1">` to its
+//! `<?end>` with the template's content as the template is parsed, and the
+//! template never enters the document. Elsewhere `<?…>` parses as a comment
+//! (or an inert processing instruction) and the template stays inert; the
+//! runtime applies it once its `<?s …>` has come (so it is complete), in
+//! document order. A child boundary's range travels inside its parent's
+//! content, so the engine never sends a child's fragment before its
+//! parent's (see `body.rs`); both ways, a child's range is in the document
+//! when its template comes.
 //!
 //! Nothing here is taken from input: ids are counters, the fallback and the
 //! content are HTML rendered by askama (which escaped every value), so data
-//! cannot close the `<template>` or the `<script>`.
+//! cannot close the `<template>` or start a marker.
 
 use std::fmt::{self, Write};
 use std::time::Duration;
 
 use crate::stats::Outcome;
 
-/// The client runtime: the swap function, minified by hand (React's `$RC` is
-/// 478 bytes). `$S(i, s, o)` reveals boundary `i`, whose data the server had
-/// ready `s` ms after the page started (`o`: `"error"` or `"timeout"` when
-/// the boundary shows failure content), records both times on the global
-/// `__suspense` (see [`TIMINGS`]), and dispatches [`REVEAL_EVENT`] on the
-/// document. Readable form:
-///
-/// ```js
-/// $S = function (i, s, o, d, b, t, p, e, n, R, x, c, k) {
-///   d = document;
-///   R = self.__suspense || (self.__suspense = {});
-///   x = R[i] || (R[i] = {});
-///   x.s = s;                                        // server: data ready
-///   o && (x.o = o);
-///   b = d.getElementById("B:" + i);                 // start marker
-///   t = d.getElementById("S:" + i);                 // content
-///   if (b && t) {
-///     p = b.parentNode;
-///     // find the end marker among the start marker's siblings; if broken
-///     // markup moved it elsewhere, leave the fallback rather than delete
-///     // everything after the start marker
-///     for (e = b; e && !(e.nodeType == 8 && e.data == "/" + i); ) e = e.nextSibling;
-///     if (e) {
-///       while ((n = b.nextSibling) != e) p.removeChild(n);   // the fallback
-///       p.removeChild(e);
-///     }
-///     c = t.content.querySelectorAll("template[id^='B:']"); // nested placeholders
-///     k = [].slice.call(t.content.childNodes);      // what is revealed
-///     p.replaceChild(t.content, b);
-///     x.r = n = performance.now();                  // revealed
-///     // the nested boundaries' fallbacks show from now on
-///     c.forEach(function (e) { R[e.id.slice(2)] = { p: i, f: n } });
-///     // tell the page's scripts, so they can enhance the part at once
-///     // (selective hydration): nothing waits for DOMContentLoaded
-///     d.dispatchEvent(new CustomEvent("suspense:reveal",
-///       { detail: { id: i, nodes: k, parent: p } }));
-///   }
-///   t && t.remove();
-///   d.currentScript.remove();                       // leave no instruction behind
-/// };
-/// ```
-pub(crate) const RUNTIME: &str = concat!(
-    "$S=function(i,s,o,d,b,t,p,e,n,R,x,c,k){d=document;",
-    "R=self.__suspense||(self.__suspense={});x=R[i]||(R[i]={});x.s=s;o&&(x.o=o);",
-    "b=d.getElementById(\"B:\"+i);t=d.getElementById(\"S:\"+i);if(b&&t){p=b.parentNode;",
-    "for(e=b;e&&!(e.nodeType==8&&e.data==\"/\"+i);)e=e.nextSibling;",
-    "if(e){while((n=b.nextSibling)!=e)p.removeChild(n);p.removeChild(e)}",
-    "c=t.content.querySelectorAll(\"template[id^='B:']\");k=[].slice.call(t.content.childNodes);",
-    "p.replaceChild(t.content,b);x.r=n=performance.now();",
-    "c.forEach(function(e){R[e.id.slice(2)]={p:i,f:n}});",
-    "d.dispatchEvent(new CustomEvent(\"suspense:reveal\",{detail:{id:i,nodes:k,parent:p}}))}",
-    "t&&t.remove();d.currentScript.remove()};",
-);
+/// The client runtime's source (readable, commented: `runtime.js`).
+const RUNTIME_SOURCE: &str = include_str!("runtime.js");
+
+/// The client runtime as it is sent: `runtime.js` without its comment lines
+/// and indentation, its lines joined, and the spaces beside punctuation
+/// dropped outside string literals (the source is written so that this is
+/// safe: whole-line comments, a semicolon or brace at every line's end, no
+/// space inside a regular expression). It observes, or where the browser
+/// does not patch natively applies, the page's parts; records [`TIMINGS`];
+/// and dispatches [`REVEAL_EVENT`].
+pub fn runtime() -> &'static str {
+    static RUNTIME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let joined: String = RUNTIME_SOURCE
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("//"))
+            .collect();
+        squeeze(&joined)
+    })
+}
+
+/// Drops the spaces next to punctuation, outside `"…"` and `'…'`.
+fn squeeze(source: &str) -> String {
+    const TIGHT: &[char] = &[
+        '{', '}', '(', ')', '[', ']', ';', ',', '=', '+', '-', '*', '<', '>', '?', ':', '!', '&',
+        '|',
+    ];
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = String::with_capacity(source.len());
+    let mut quote: Option<char> = None;
+    for (i, &c) in chars.iter().enumerate() {
+        match quote {
+            Some(q) => {
+                if c == q && chars.get(i.wrapping_sub(1)) != Some(&'\\') {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == ' ' => {
+                let before = out.chars().last();
+                let after = chars.get(i + 1);
+                if !before.is_some_and(|b| TIGHT.contains(&b))
+                    && !after.is_some_and(|a| TIGHT.contains(a))
+                {
+                    out.push(c);
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where [`crate::runtime_router`] serves the runtime: a name with the
+/// runtime's own hash in it (`/_suspense/runtime.1a2b3c4d.js`), so it can be
+/// cached for ever and a new version is a new URL.
+pub fn runtime_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        // FNV-1a, 32 bits: a name, not a defence.
+        let hash = runtime().bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        format!("/_suspense/runtime.{hash:08x}.js")
+    })
+}
 
 /// What the runtime records, for tests and tools: `window.__suspense` maps
 /// each boundary id to `{s, r, f, p, o}`, all times in ms:
@@ -112,8 +137,8 @@ pub(crate) const RUNTIME: &str = concat!(
 ///   `f` for the boundaries that came with the shell;
 /// - `o`: `"error"` or `"timeout"` if the boundary shows failure content.
 ///
-/// A browser test reads it with `return window[TIMINGS]`; the first script
-/// of a streamed page writes it:
+/// A browser test reads it with `return window[TIMINGS]`; the runtime, the
+/// first script of a streamed page, writes it:
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -157,21 +182,20 @@ pub const REVEAL_EVENT: &str = "suspense:reveal";
 /// [`TIMINGS`] (readable source in `overlay.js`).
 const OVERLAY: &str = include_str!("overlay.js");
 
-/// One boundary to reveal, as the instruction script names it.
+/// What the runtime is told of a boundary that is in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Swap {
     pub(crate) id: u32,
     /// When its content was ready, from the page's start.
     pub(crate) at: Duration,
     pub(crate) outcome: Outcome,
+    /// The boundary whose content held its range, if it is nested.
+    pub(crate) parent: Option<u32>,
 }
 
-/// Writes a pending boundary's placeholder: start marker, fallback, end marker.
+/// Writes a pending boundary's range: start marker, fallback, end marker.
 pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) -> fmt::Result {
-    write!(
-        out,
-        "<template id=\"B:{id}\"></template>{fallback}<!--/{id}-->"
-    )
+    write!(out, "<?start name=\"b{id}\">{fallback}<?end>")
 }
 
 /// A page's secret: 128 random bits from the operating system, fresh for
@@ -283,38 +307,42 @@ fn find_ascii_case_insensitive(haystack: &[u8], needle: &[u8]) -> Option<usize> 
         .position(|window| window.eq_ignore_ascii_case(needle))
 }
 
-/// Appends a resolved boundary's content, ready to be swapped in.
-pub(crate) fn push_fragment(out: &mut String, id: u32, html: &str) {
+/// Appends a resolved boundary's content for its range, then what the
+/// runtime is told of it.
+pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
     // Writing to a String cannot fail.
-    let _ = write!(out, "<template id=\"S:{id}\">");
+    let _ = write!(out, "<template for=\"b{}\">", swap.id);
     out.push_str(html);
-    out.push_str("</template>");
+    // Tenths of a millisecond are plenty beside the client's clock.
+    let ms = swap.at.as_secs_f64() * 1000.0;
+    let _ = write!(out, "</template><?s b{} {ms:.1}", swap.id);
+    if let Some(parent) = swap.parent {
+        let _ = write!(out, " p={parent}");
+    }
+    match swap.outcome {
+        Outcome::Resolved => {}
+        Outcome::Failed | Outcome::Panicked => out.push_str(" o=error"),
+        Outcome::TimedOut => out.push_str(" o=timeout"),
+    }
+    out.push('>');
 }
 
-/// Appends the one script that swaps the given fragments in, in order; with
-/// `with_runtime` it first defines the swap function.
-/// The script carries the page's CSP `nonce`, so a policy without
-/// `'unsafe-inline'` lets it run.
-pub(crate) fn push_instructions(out: &mut String, swaps: &[Swap], with_runtime: bool, nonce: &str) {
+/// Appends the runtime, inline, with the page's CSP `nonce` (so a policy
+/// without `'unsafe-inline'` lets it run).
+pub(crate) fn push_runtime(out: &mut String, nonce: &str) {
     push_script_open(out, nonce);
-    if with_runtime {
-        out.push_str(RUNTIME);
-    }
-    for (n, swap) in swaps.iter().enumerate() {
-        if n > 0 {
-            out.push(';');
-        }
-        // Tenths of a millisecond are plenty beside the client's clock.
-        let ms = swap.at.as_secs_f64() * 1000.0;
-        let _ = write!(out, "$S({},{ms:.1}", swap.id);
-        match swap.outcome {
-            Outcome::Resolved => {}
-            Outcome::Failed | Outcome::Panicked => out.push_str(",\"error\""),
-            Outcome::TimedOut => out.push_str(",\"timeout\""),
-        }
-        out.push(')');
-    }
+    out.push_str(runtime());
     out.push_str("</script>");
+}
+
+/// Appends a link to the runtime file, loaded while the page streams. It
+/// carries the nonce too, for policies that allow scripts by nonce only.
+pub(crate) fn push_runtime_link(out: &mut String, nonce: &str) {
+    out.push_str("<script src=\"");
+    out.push_str(runtime_path());
+    out.push_str("\" nonce=\"");
+    out.push_str(nonce);
+    out.push_str("\" async></script>");
 }
 
 /// Appends the debug overlay's script (with the page's CSP `nonce`, which
@@ -362,9 +390,12 @@ mod tests {
     #[test]
     fn runtime_is_small() {
         assert!(
-            RUNTIME.len() <= 700,
-            "the swap runtime grew to {} bytes, over the 700-byte budget",
-            RUNTIME.len()
+            runtime().len() <= 2500,
+            "the runtime grew to {} bytes, over its 2,500-byte budget",
+            runtime().len()
+        );
+        assert!(
+            runtime_path().starts_with("/_suspense/runtime.") && runtime_path().ends_with(".js")
         );
     }
 
@@ -372,7 +403,7 @@ mod tests {
     fn scripts_cannot_end_early() {
         // Inside <script>, `</script` (any case) ends the element, and
         // `<!--` starts the legacy escape that can swallow it.
-        for source in [RUNTIME, OVERLAY] {
+        for source in [runtime(), OVERLAY] {
             assert!(source.contains(&format!("self.{TIMINGS}")));
             assert!(source == OVERLAY || source.contains(&format!("\"{REVEAL_EVENT}\"")));
             let lower = source.to_ascii_lowercase();
@@ -420,26 +451,33 @@ mod tests {
     }
 
     #[test]
-    fn instructions_batch_in_one_script() {
-        let swap = |id, ms, outcome| Swap {
+    fn a_fragment_says_when_it_was_ready_and_how_it_ended() {
+        let swap = |id, ms, outcome, parent| Swap {
             id,
             at: Duration::from_micros(ms),
             outcome,
+            parent,
         };
         let mut out = String::new();
-        push_instructions(
+        push_fragment(
             &mut out,
-            &[
-                swap(3, 1_260, Outcome::Resolved),
-                swap(1, 30_000_040, Outcome::TimedOut),
-                swap(0, 7, Outcome::Panicked),
-            ],
-            false,
-            "bm9uY2U",
+            &swap(3, 1_260, Outcome::Resolved, None),
+            "<li>x</li>",
         );
+        push_fragment(
+            &mut out,
+            &swap(1, 30_000_040, Outcome::TimedOut, Some(0)),
+            "t",
+        );
+        push_fragment(&mut out, &swap(0, 7, Outcome::Panicked, None), "");
         assert_eq!(
             out,
-            "<script nonce=\"bm9uY2U\">$S(3,1.3);$S(1,30000.0,\"timeout\");$S(0,0.0,\"error\")</script>"
+            "<template for=\"b3\"><li>x</li></template><?s b3 1.3>\
+             <template for=\"b1\">t</template><?s b1 30000.0 p=0 o=timeout>\
+             <template for=\"b0\"></template><?s b0 0.0 o=error>"
         );
+        let mut placeholder = String::new();
+        write_placeholder(&mut placeholder, 2, "<p>…</p>").unwrap();
+        assert_eq!(placeholder, "<?start name=\"b2\"><p>…</p><?end>");
     }
 }

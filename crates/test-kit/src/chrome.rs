@@ -38,6 +38,54 @@ pub struct Browser {
     profile: PathBuf,
 }
 
+/// The kind of browser a test drives: Chromium with its pages' JavaScript
+/// on or off, and with its native `<template for>` patching (Chromium 150
+/// and later) on, or off to stand for a browser without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub javascript: bool,
+    pub native: bool,
+    /// Another `User-Agent` for the browser to send (to stand for another
+    /// browser in what the server decides from it).
+    pub agent: Option<&'static str>,
+}
+
+impl Kind {
+    /// Every kind, for tests that run in each.
+    pub const ALL: [Kind; 4] = [
+        Kind {
+            javascript: true,
+            native: true,
+            agent: None,
+        },
+        Kind {
+            javascript: true,
+            native: false,
+            agent: None,
+        },
+        Kind {
+            javascript: false,
+            native: true,
+            agent: None,
+        },
+        Kind {
+            javascript: false,
+            native: false,
+            agent: None,
+        },
+    ];
+
+    /// A short name for screenshots and messages: `js-native`,
+    /// `nojs-polyfill`…
+    pub fn name(self) -> String {
+        format!(
+            "{}-{}",
+            if self.javascript { "js" } else { "nojs" },
+            if self.native { "native" } else { "polyfill" }
+        )
+    }
+}
+
 impl Browser {
     /// A fresh headless Chromium, or `None` (after saying so on stderr) when
     /// this machine has none and this is not CI.
@@ -48,22 +96,57 @@ impl Browser {
     /// As [`launch`](Self::launch), with the pages' JavaScript on or off
     /// (the content setting a user flips; the test's own scripts still run).
     pub async fn launch_with(test: &str, javascript: bool) -> Option<Browser> {
+        Self::launch_as(
+            test,
+            Kind {
+                javascript,
+                native: true,
+                agent: None,
+            },
+        )
+        .await
+    }
+
+    /// As [`launch`](Self::launch), as the given kind of browser.
+    pub async fn launch_as(test: &str, kind: Kind) -> Option<Browser> {
         let chromium = tool("SUSPENSE_CHROMIUM", "/usr/bin/chromium");
         let driver = tool("SUSPENSE_CHROMEDRIVER", "/usr/bin/chromedriver");
         if !have_tool(test, &chromium, "chromium") || !have_tool(test, &driver, "chromium-driver") {
             return None;
         }
         Some(
-            tokio::time::timeout(
-                LAUNCH_WAIT,
-                Self::start(test, &chromium, &driver, javascript),
-            )
-            .await
-            .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
+            tokio::time::timeout(LAUNCH_WAIT, Self::start(test, &chromium, &driver, kind))
+                .await
+                .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
         )
     }
 
-    async fn start(test: &str, chromium: &Path, driver: &Path, javascript: bool) -> Browser {
+    async fn start(test: &str, chromium: &Path, driver: &Path, kind: Kind) -> Browser {
+        let Kind {
+            javascript,
+            native,
+            agent,
+        } = kind;
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--window-size=1100,800".to_owned(),
+            // Off: a browser without native `<template for>` patching.
+            if native {
+                "--enable-blink-features=DocumentPatching".to_owned()
+            } else {
+                "--disable-blink-features=DocumentPatching".to_owned()
+            },
+        ];
+        if let Some(agent) = agent {
+            args.push(format!("--user-agent={agent}"));
+        }
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let profile = crate::target_dir().join("tmp").join(format!(
             "chromium-profile-{test}-{}-{}",
@@ -86,23 +169,13 @@ impl Browser {
             .expect("start chromedriver");
         let port = driver_port(&mut driver).await;
 
+        args.push(format!("--user-data-dir={}", profile.display()));
         let capabilities = json!({
             "browserName": "chrome",
             "pageLoadStrategy": "none",
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": [
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--window-size=1100,800",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
+                "args": args,
                 // 1 allows, 2 blocks.
                 "prefs": {
                     "profile.managed_default_content_settings.javascript":
@@ -137,6 +210,18 @@ impl Browser {
         self.wait_for(
             &format!("navigation to {url}"),
             "return location.href === arguments[0]",
+            vec![json!(url)],
+        )
+        .await;
+    }
+
+    /// As [`open`](Self::open), for a page that may send the browser on to
+    /// another query (a `<noscript>` refresh): waits for the path only.
+    pub async fn open_path(&self, url: &str) {
+        self.client().goto(url).await.expect("navigate");
+        self.wait_for(
+            &format!("navigation to {url}"),
+            "const u = new URL(arguments[0]); return location.origin + location.pathname === u.origin + u.pathname && document.readyState !== 'uninitialized'",
             vec![json!(url)],
         )
         .await;
@@ -271,14 +356,21 @@ async fn driver_port(driver: &mut Child) -> u16 {
 }
 
 /// Transport markup left in the document: `<template>` elements, comment
-/// nodes and `<script>` elements (test pages have none of their own).
+/// nodes, processing instructions (the stream's markers `<?start …>` and
+/// `<?end>`, and its timings `<?s …>`, counted apart) and `<script>`
+/// elements (test pages have none of their own).
 pub const LEFTOVERS: &str = r#"
-    const comments = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT);
-    let n = 0;
-    while (comments.nextNode()) n++;
+    const walker = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT | NodeFilter.SHOW_PROCESSING_INSTRUCTION);
+    let comments = 0, markers = 0, timings = 0;
+    while (walker.nextNode()) {
+        const n = walker.currentNode;
+        if (n.nodeType === Node.COMMENT_NODE) comments++;
+        else if (n.target === "s") timings++;
+        else markers++;
+    }
     return {
         templates: document.querySelectorAll("template").length,
-        comments: n,
+        comments, markers, timings,
         scripts: document.querySelectorAll("body script").length,
     };
 "#;
@@ -287,7 +379,19 @@ pub const LEFTOVERS: &str = r#"
 pub fn no_leftovers(value: Value) {
     assert_eq!(
         value,
-        json!({"templates": 0, "comments": 0, "scripts": 0}),
+        json!({"templates": 0, "comments": 0, "markers": 0, "timings": 0, "scripts": 0}),
         "no transport markup may be left in the document"
+    );
+}
+
+/// Asserts what [`LEFTOVERS`] may find in a browser that patched natively
+/// with scripting off: no template, comment or marker (the parser took
+/// them), but the inert timings (one per part) and the unrun runtime, since
+/// no script removed them.
+pub fn no_leftovers_without_script(value: Value, parts: u64) {
+    assert_eq!(
+        value,
+        json!({"templates": 0, "comments": 0, "markers": 0, "timings": parts, "scripts": 1}),
+        "only inert timings and the unrun runtime may be left"
     );
 }

@@ -9,7 +9,7 @@ use axum_suspense::{Boundary, Engine, Page};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::chrome::{Browser, LEFTOVERS, no_leftovers};
+use crate::chrome::{Browser, Kind, LEFTOVERS, no_leftovers, no_leftovers_without_script};
 use crate::common::TestServer;
 use crate::pages::{Shell, gated_page, gates, route, section, take, text};
 
@@ -22,11 +22,24 @@ fn url(server: &TestServer, path: &str) -> String {
     format!("http://{}{path}", server.addr)
 }
 
+/// The kinds a page must stream in: Chromium patching natively with and
+/// without JavaScript, and the runtime's polyfill where the browser does
+/// not patch. (A browser that neither patches nor runs script gets the
+/// in-order page instead: the site's tests.)
+const STREAMING_KINDS: [Kind; 3] = [Kind::ALL[0], Kind::ALL[1], Kind::ALL[2]];
+
 #[tokio::test]
 async fn progressive_render_in_chromium() {
-    let Some(browser) = Browser::launch("progressive_render").await else {
+    for kind in STREAMING_KINDS {
+        progressive_render(kind).await;
+    }
+}
+
+async fn progressive_render(kind: Kind) {
+    let Some(browser) = Browser::launch_as("progressive_render", kind).await else {
         return;
     };
+    let name = kind.name();
     let engine = Engine::new();
     let (mut senders, gates) = gates(3);
     let server = TestServer::start(route(&engine, gated_page(&gates, section))).await;
@@ -54,7 +67,9 @@ async fn progressive_render_in_chromium() {
         ]),
         "every fallback is visible, no section is"
     );
-    browser.screenshot("progressive-1-fallbacks").await;
+    browser
+        .screenshot(&format!("progressive-{name}-1-fallbacks"))
+        .await;
 
     // Released 2, 0, 1: each appears alone, where it belongs.
     let mut shown = ["loading-0", "loading-1", "loading-2"];
@@ -74,7 +89,7 @@ async fn progressive_render_in_chromium() {
         assert_eq!(
             browser.eval(TEXTS, vec![]).await,
             Value::Array(expected),
-            "after releasing {i}"
+            "{name}: after releasing {i}"
         );
         if i != 1 {
             assert_eq!(
@@ -86,26 +101,63 @@ async fn progressive_render_in_chromium() {
     browser.wait_loaded().await;
 
     // Exactly the template's structure, in document order.
+    // (Without JavaScript, the unrun runtime and the timings follow it.)
     assert_eq!(
-        browser.eval("return document.body.innerHTML", vec![]).await,
+        browser
+            .eval(
+                "return document.querySelector('main').outerHTML + document.querySelector('footer').outerHTML",
+                vec![]
+            )
+            .await,
         "<main>\
          <div class=\"slot\"><p class=\"text\">section-0</p></div>\
          <div class=\"slot\"><p class=\"text\">section-1</p></div>\
          <div class=\"slot\"><p class=\"text\">section-2</p></div>\
-         </main><footer>end</footer>"
+         </main><footer>end</footer>",
+        "{name}"
     );
+    if kind.javascript {
+        assert_eq!(
+            browser
+                .eval("return document.body.children.length", vec![])
+                .await,
+            2,
+            "{name}: nothing but the page's own elements"
+        );
+    }
+    if !kind.javascript {
+        no_leftovers_without_script(browser.eval(LEFTOVERS, vec![]).await, 3);
+        browser
+            .screenshot(&format!("progressive-{name}-2-end"))
+            .await;
+        browser.close().await;
+        return;
+    }
     no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
 
-    // The runtime's record: revealed in the order released.
-    let revealed = browser
+    // The runtime's record: revealed in the order released, each once,
+    // with the server's times; and it knew which kind of browser it was in
+    // (natively it only observed).
+    let record = browser
         .eval(
-            "const t = window.__suspense; return [0, 1, 2].map(i => t[i].r)",
+            "const t = window.__suspense; return [[0, 1, 2].map(i => [t[i].r, t[i].s]), t.$.native]",
             vec![],
         )
         .await;
-    let r: Vec<f64> = serde_json::from_value(revealed).unwrap();
-    assert!(r[2] < r[0] && r[0] < r[1], "reveal times {r:?}");
-    browser.screenshot("progressive-2-end").await;
+    let (times, native): (Vec<(f64, f64)>, bool) = serde_json::from_value(record).unwrap();
+    let r: Vec<f64> = times.iter().map(|t| t.0).collect();
+    assert!(r[2] < r[0] && r[0] < r[1], "{name}: reveal times {r:?}");
+    assert!(
+        times.iter().all(|t| t.1 >= 0.0),
+        "{name}: server times {times:?}"
+    );
+    assert_eq!(
+        native, kind.native,
+        "{name}: the runtime's test of the browser"
+    );
+    browser
+        .screenshot(&format!("progressive-{name}-2-end"))
+        .await;
     browser.close().await;
 }
 
@@ -156,7 +208,14 @@ fn items(items: &[&str]) -> Items {
 
 #[tokio::test]
 async fn nesting_lists_and_tables_in_chromium() {
-    let Some(browser) = Browser::launch("nesting_and_context").await else {
+    // With JavaScript: natively and by the polyfill.
+    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+        nesting_lists_and_tables(kind).await;
+    }
+}
+
+async fn nesting_lists_and_tables(kind: Kind) {
+    let Some(browser) = Browser::launch_as("nesting_and_context", kind).await else {
         return;
     };
     let engine = Engine::new();
@@ -288,7 +347,14 @@ const HOSTILE: &[&str] = &[
 
 #[tokio::test]
 async fn hostile_data_is_text_in_chromium() {
-    let Some(browser) = Browser::launch("hostile_data").await else {
+    // Both ways of applying the parts: the parser's and the polyfill's.
+    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+        hostile_data_is_text(kind).await;
+    }
+}
+
+async fn hostile_data_is_text(kind: Kind) {
+    let Some(browser) = Browser::launch_as("hostile_data", kind).await else {
         return;
     };
     let engine = Engine::new();

@@ -80,9 +80,9 @@ async fn shell_first_then_each_boundary_as_released() {
             && pos(&body, "content-1") < pos(&body, "content-0")
     );
     assert_eq!(
-        body.matches("$S=function").count(),
+        body.matches("<script").count(),
         1,
-        "the swap runtime must be sent once: {body:?}"
+        "the runtime must be sent once: {body:?}"
     );
     assert_eq!(engine.stats().live_boundaries(), 0);
 }
@@ -124,9 +124,9 @@ async fn boundaries_resolving_together_go_out_in_one_chunk() {
         );
     }
     assert_eq!(
-        chunk.matches("<script").count(),
-        1,
-        "one instruction script per chunk: {chunk:?}"
+        chunk.matches("<?s b").count(),
+        3,
+        "each part with its timing, in the one chunk: {chunk:?}"
     );
 }
 
@@ -161,23 +161,24 @@ async fn nested_child_resolving_before_parent_waits_for_it() {
 
     senders.into_iter().next().unwrap().send(()).unwrap();
     let body = response.read_to_end().await.to_owned();
-    let parent_at = pos(&body, "<template id=\"S:0\">");
-    let child_at = pos(&body, "<template id=\"S:1\">");
+    let parent_at = pos(&body, "<template for=\"b0\">");
+    let child_at = pos(&body, "<template for=\"b1\">");
     assert!(
         parent_at < child_at,
         "the parent's content must come before the child's: {body:?}"
     );
     let parent_fragment = &body[parent_at..child_at];
     assert!(
-        parent_fragment.contains(
-            "<template id=\"B:1\"></template><p class=\"text\">child-loading</p><!--/1-->"
-        ),
+        parent_fragment.contains("<?start name=\"b1\"><p class=\"text\">child-loading</p><?end>"),
         "the parent's content must carry the child's placeholder: {parent_fragment:?}"
     );
-    let script = &body[child_at..];
     assert!(
-        pos(script, "$S(0,") < pos(script, "$S(1,") && script.contains(");$S(1,"),
-        "swaps must run parent first, child second, in one script: {body:?}"
+        pos(&body, "<?s b0 ") < child_at && body[child_at..].contains("<?s b1 "),
+        "the parent's timing before the child's fragment: {body:?}"
+    );
+    assert!(
+        body.contains(" p=0>"),
+        "the child names its parent: {body:?}"
     );
     assert_eq!(engine.stats().live_boundaries(), 0);
 }
@@ -239,21 +240,21 @@ async fn boundaries_inside_list_and_table_keep_their_context() {
     .await;
     let body = response.read_to_end().await.to_owned();
     assert!(
-        body.contains("<ul id=\"list\"><li>first</li><template id=\"B:0\"></template><li>loading</li><!--/0--></ul>"),
+        body.contains(
+            "<ul id=\"list\"><li>first</li><?start name=\"b0\"><li>loading</li><?end></ul>"
+        ),
         "list placeholder: {body:?}"
     );
     assert!(
-        body.contains(
-            "<tbody><template id=\"B:1\"></template><tr><td>loading</td></tr><!--/1--></tbody>"
-        ),
+        body.contains("<tbody><?start name=\"b1\"><tr><td>loading</td></tr><?end></tbody>"),
         "table placeholder: {body:?}"
     );
     assert!(
-        body.contains("<template id=\"S:0\"><li>a</li><li>b</li></template>"),
+        body.contains("<template for=\"b0\"><li>a</li><li>b</li></template>"),
         "list content: {body:?}"
     );
     assert!(
-        body.contains("<template id=\"S:1\"><tr><td>r1</td></tr><tr><td>r2</td></tr><tr><td>r3</td></tr></template>"),
+        body.contains("<template for=\"b1\"><tr><td>r1</td></tr><tr><td>r2</td></tr><tr><td>r3</td></tr></template>"),
         "table content: {body:?}"
     );
 }
@@ -300,25 +301,25 @@ async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
     );
     assert!(
         body.contains(&format!(
-            "<template id=\"S:1\">{DEFAULT_ERROR_HTML}</template>"
+            "<template for=\"b1\">{DEFAULT_ERROR_HTML}</template>"
         )),
         "error content: {body:?}"
     );
     assert!(
         body.contains(&format!(
-            "<template id=\"S:2\">{DEFAULT_ERROR_HTML}</template>"
+            "<template for=\"b2\">{DEFAULT_ERROR_HTML}</template>"
         )),
         "panic content: {body:?}"
     );
     assert!(
         body.contains(&format!(
-            "<template id=\"S:3\">{DEFAULT_TIMEOUT_HTML}</template>"
+            "<template for=\"b3\">{DEFAULT_TIMEOUT_HTML}</template>"
         )),
         "timeout content: {body:?}"
     );
     assert!(
         body.contains(
-            "<template id=\"S:4\"><p class=\"custom-error\">comments are resting</p></template>"
+            "<template for=\"b4\"><p class=\"custom-error\">comments are resting</p></template>"
         ),
         "custom error content: {body:?}"
     );
@@ -533,7 +534,7 @@ async fn a_client_that_stops_reading_stops_the_page() {
     let body = response.read_to_end().await;
     // One pass over the 32 MiB: every fragment, with its own content.
     let mut seen = vec![false; BOUNDARIES];
-    for (at, _) in body.match_indices("<template id=\"S:") {
+    for (at, _) in body.match_indices("<template for=\"b") {
         let rest = &body[at + 16..];
         let (id, rest) = rest.split_once('"').expect("fragment id");
         let id: usize = id.parse().expect("numeric id");
@@ -732,7 +733,7 @@ async fn an_aborted_page_ends_at_once() {
     page.abort();
     let body = response.read_to_end().await;
     assert!(
-        body.contains("<template id=\"S:0\"><p class=\"text\">ended early</p></template>"),
+        body.contains("<template for=\"b0\"><p class=\"text\">ended early</p></template>"),
         "{body:?}"
     );
     assert!(body.ends_with("</body></html>"), "{body:?}");

@@ -163,7 +163,9 @@ async fn fetch(addr: std::net::SocketAddr, target: &str, ua: &str) -> RawRespons
     response
 }
 
-const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0";
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0";
+/// A browser that puts the parts in place itself (Chromium 150 and later).
+const PATCHING: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0";
 const BOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
 #[tokio::test]
@@ -181,7 +183,7 @@ async fn the_request_picks_the_mode_and_middleware_reads_it() {
     assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
     let body = streamed.body();
     assert!(
-        body.contains("<template id=\"B:0\">") && body.contains("$S("),
+        body.contains("<?start name=\"b0\">") && body.contains("<template for=\"b0\">"),
         "{body}"
     );
     assert!(
@@ -194,6 +196,13 @@ async fn the_request_picks_the_mode_and_middleware_reads_it() {
         !body.contains("suspense-debug") && body.matches("<script").count() == 1,
         "?debug=1 is not honoured unless the engine allows it: {body}"
     );
+    // A browser that patches natively streams without script: never sent
+    // away, and the runtime still comes inline (this engine does not serve
+    // it as a file).
+    let patching = fetch(addr, "/p", PATCHING).await;
+    let body = patching.body();
+    assert!(!body.contains("<noscript>"), "{body}");
+    assert!(body.contains("<template for=\"b0\">") && body.matches("<script nonce=").count() == 1);
 
     let crawled = fetch(addr, "/p", BOT).await;
     assert_eq!(
@@ -276,4 +285,41 @@ async fn the_engine_names_the_parameters() {
         !page.body().contains("<noscript>"),
         "without a mode parameter there is no in-order page to send anyone to"
     );
+}
+
+#[tokio::test]
+async fn patching_browsers_fetch_the_runtime_once_when_it_is_served() {
+    let engine = Engine::builder().external_runtime(true).build();
+    let app = mode_app(engine).merge(axum_suspense::runtime_router());
+    let server = TestServer::start(app).await;
+    let path = axum_suspense::runtime_path();
+
+    // Chromium 150+: the shell links the runtime; no inline script at all.
+    let patching = fetch(server.addr, "/p", PATCHING).await;
+    let body = patching.body();
+    let link = format!("<script src=\"{path}\" nonce=\"");
+    let shell = &patching.chunks[0];
+    assert!(
+        shell.contains(&link) && shell.ends_with("\" async></script>"),
+        "{shell}"
+    );
+    assert_eq!(body.matches("<script").count(), 1, "{body}");
+    assert!(!body.contains("self.__suspense"), "{body}");
+
+    // Everything else: inline, as it needs it before any part can show.
+    let other = fetch(server.addr, "/p", BROWSER).await;
+    assert!(!other.body().contains(&link) && other.body().contains("self.__suspense"));
+
+    // The file: the runtime, cached for ever under its hash's name.
+    let file = fetch(server.addr, path, PATCHING).await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(
+        file.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(
+        file.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(file.body(), axum_suspense::runtime());
 }

@@ -2,11 +2,11 @@
 //! the shape and the order, applying the swaps the way the client runtime
 //! does must give exactly the fully rendered document.
 //!
-//! The swaps are applied to the page's text by `apply_swaps`, which follows
-//! the runtime's rules: `$S(i)` replaces the placeholder `B:i` (start marker,
-//! fallback, end marker) with the content of template `S:i`, and does
-//! nothing if the placeholder is not in the document yet. A child sent before
-//! its parent would therefore be lost and the comparison would fail.
+//! The parts are applied to the page's text by `apply_swaps`, which follows
+//! the HTML standard's rules (and the runtime's): `<template for="bI">`
+//! replaces the range `<?start name="bI">`…`<?end>` when it is read, and
+//! does nothing if that range is not in the document yet. A child sent
+//! before its parent would therefore be lost and the comparison would fail.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -166,34 +166,34 @@ fn template_end(html: &str, start: usize) -> usize {
     }
 }
 
-/// The document a browser ends with: fragments and scripts taken out of
-/// the text, then every `$S(i)` applied in order.
+/// The document a browser ends with, following the HTML standard's rules
+/// for `<template for>` (as the runtime does too): the page read in order,
+/// each `<template for="bI">` replacing the range from `<?start name="bI">`
+/// to its `<?end>` (nesting counted) the moment it is read, if that range
+/// is in the document by then; the runtime's script and the `<?s …>`
+/// timings taken out.
 fn apply_swaps(body: &str) -> String {
     let mut document = String::new();
-    let mut contents: HashMap<String, String> = HashMap::new();
-    let mut calls = Vec::new();
     let mut rest = body;
     loop {
-        let fragment = rest.find("<template id=\"S:");
+        let fragment = rest.find("<template for=\"b");
         let script = rest.find("<script nonce=\"");
         match (fragment, script) {
             (Some(f), s) if s.is_none_or(|s| f < s) => {
                 document.push_str(&rest[..f]);
                 let end = template_end(rest, f);
                 let open_end = rest[f..].find('>').unwrap() + f + 1;
-                let id = rest[f + "<template id=\"S:".len()..open_end - 2].to_owned();
-                contents.insert(id, rest[open_end..end - "</template>".len()].to_owned());
+                let id = &rest[f + "<template for=\"b".len()..open_end - 2];
+                let content = &rest[open_end..end - "</template>".len()];
+                replace_range_of(&mut document, id, content);
                 rest = &rest[end..];
+                // Its timing.
+                assert!(rest.starts_with("<?s b"), "no timing after {id}");
+                rest = &rest[rest.find('>').unwrap() + 1..];
             }
             (_, Some(s)) => {
                 document.push_str(&rest[..s]);
                 let end = rest[s..].find("</script>").unwrap() + s;
-                let open_end = rest[s..].find('>').unwrap() + s + 1;
-                let script = &rest[open_end..end];
-                // `$S(id,server_ms)` or `$S(id,server_ms,"outcome")`
-                for call in script.split("$S(").skip(1) {
-                    calls.push(call[..call.find(',').unwrap()].to_owned());
-                }
                 rest = &rest[end + "</script>".len()..];
             }
             _ => {
@@ -202,20 +202,37 @@ fn apply_swaps(body: &str) -> String {
             }
         }
     }
-    for id in calls {
-        let start_marker = format!("<template id=\"B:{id}\"></template>");
-        let end_marker = format!("<!--/{id}-->");
-        let Some(start) = document.find(&start_marker) else {
-            continue;
-        };
-        let end =
-            document[start..].find(&end_marker).expect("end marker") + start + end_marker.len();
-        let content = contents
-            .get(&id)
-            .unwrap_or_else(|| panic!("no content for $S({id})"));
-        document.replace_range(start..end, content);
-    }
     document
+}
+
+/// Replaces boundary `id`'s range in `document` with `content`; nothing if
+/// the range is not there (the part is lost, as in a browser).
+fn replace_range_of(document: &mut String, id: &str, content: &str) {
+    let start_marker = format!("<?start name=\"b{id}\">");
+    let Some(start) = document.find(&start_marker) else {
+        return;
+    };
+    let mut depth = 0;
+    let mut at = start + start_marker.len();
+    let end = loop {
+        let open = document[at..].find("<?start ").map(|p| p + at);
+        let close = document[at..]
+            .find("<?end>")
+            .map(|p| p + at)
+            .expect("end marker");
+        match open {
+            Some(o) if o < close => {
+                depth += 1;
+                at = o + 1;
+            }
+            _ if depth > 0 => {
+                depth -= 1;
+                at = close + 1;
+            }
+            _ => break close + "<?end>".len(),
+        }
+    };
+    document.replace_range(start..end, content);
 }
 
 #[tokio::test]
@@ -294,7 +311,7 @@ async fn run(seed: u64, mode: RenderMode) {
             let got = apply_swaps(&body);
             assert_eq!(got, want, "seed {seed}, tree {tree:?}\nbody: {body}");
             assert_eq!(
-                body.matches("$S=function").count(),
+                body.matches("<script").count(),
                 1,
                 "seed {seed}: runtime sent once"
             );

@@ -163,13 +163,6 @@ fn descendants(root: &Handle, out: &mut Vec<Handle>) {
     }
 }
 
-fn find_id(root: &Handle, id: &str) -> Option<Handle> {
-    let mut all = Vec::new();
-    descendants(root, &mut all);
-    all.into_iter()
-        .find(|n| attr(n, "id").as_deref() == Some(id))
-}
-
 fn detach(node: &Handle) {
     if let Some(parent) = node.parent.take().and_then(|p| p.upgrade()) {
         parent
@@ -190,26 +183,47 @@ fn text_of(node: &Handle) -> String {
         .collect()
 }
 
-/// What `$S(i)` does (see the readable runtime in `wire.rs`).
-fn swap(document: &Handle, i: &str) {
-    let (Some(start), Some(content)) = (
-        find_id(document, &format!("B:{i}")),
-        find_id(document, &format!("S:{i}")),
-    ) else {
-        panic!("$S({i}) without its placeholder or content");
-    };
+/// A comment's text, if `node` is one (html5ever, like every parser
+/// without processing instructions in HTML, makes one of each `<?…>`).
+fn comment(node: &Handle) -> Option<String> {
+    match &node.data {
+        NodeData::Comment { contents } => Some(contents.to_string()),
+        _ => None,
+    }
+}
+
+/// What the runtime does with `<template for="bI">` where the browser does
+/// not (see `runtime.js`), which is what the HTML standard has the parser
+/// do: the range from `<?start name="bI">` to its `<?end>` (among the start
+/// marker's siblings, nesting counted) is replaced by the content.
+fn apply(document: &Handle, template: &Handle) {
+    let name = attr(template, "for").unwrap();
+    let wanted = format!("?start name=\"{name}\"");
+    let mut all = Vec::new();
+    descendants(document, &mut all);
+    let start = all
+        .into_iter()
+        .find(|n| comment(n).as_deref() == Some(wanted.as_str()))
+        .unwrap_or_else(|| panic!("{name} without its range"));
     let parent = start.parent.take().unwrap().upgrade().unwrap();
     start.parent.set(Some(Rc::downgrade(&parent)));
     let mut children = parent.children.borrow_mut();
     let at = children.iter().position(|c| Rc::ptr_eq(c, &start)).unwrap();
-    let end = children[at..]
-        .iter()
-        .position(
-            |c| matches!(&c.data, NodeData::Comment { contents } if **contents == *format!("/{i}")),
-        )
-        .map(|offset| at + offset)
-        .unwrap_or_else(|| panic!("no end marker for {i}"));
-    let fragment = match &content.data {
+    let mut depth = 0;
+    let mut end = None;
+    for (offset, node) in children[at + 1..].iter().enumerate() {
+        match comment(node).as_deref() {
+            Some(c) if c.starts_with("?start ") => depth += 1,
+            Some("?end") if depth == 0 => {
+                end = Some(at + 1 + offset);
+                break;
+            }
+            Some("?end") => depth -= 1,
+            _ => {}
+        }
+    }
+    let end = end.unwrap_or_else(|| panic!("no end marker for {name}"));
+    let fragment = match &template.data {
         NodeData::Element {
             template_contents, ..
         } => template_contents.borrow().clone().unwrap(),
@@ -221,25 +235,31 @@ fn swap(document: &Handle, i: &str) {
     }
     children.splice(at..=end, moved);
     drop(children);
-    detach(&content);
+    detach(template);
 }
 
-/// Runs every instruction script in document order, then removes it.
+/// Applies every `<template for>` in document order (a parent's before its
+/// child's), then takes out what the runtime takes out: its script and the
+/// `<?s …>` timings.
 fn apply_swaps(document: &Handle) {
     loop {
         let mut all = Vec::new();
         descendants(document, &mut all);
-        let Some(script) = all.into_iter().find(|n| element_name(n) == Some("script")) else {
-            return;
+        let Some(template) = all
+            .into_iter()
+            .find(|n| element_name(n) == Some("template") && attr(n, "for").is_some())
+        else {
+            break;
         };
-        let code = text_of(&script);
-        for call in code.split("$S(").skip(1) {
-            let id: String = call.chars().take_while(char::is_ascii_digit).collect();
-            if !id.is_empty() {
-                swap(document, &id);
-            }
+        apply(document, &template);
+    }
+    let mut all = Vec::new();
+    descendants(document, &mut all);
+    for node in all {
+        let timing = comment(&node).is_some_and(|c| c.starts_with("?s b"));
+        if timing || element_name(&node) == Some("script") {
+            detach(&node);
         }
-        detach(&script);
     }
 }
 
@@ -303,6 +323,11 @@ fn data() -> impl Strategy<Value = String> {
         "</template>",
         "<template id=\"S:0\">",
         "<template id=\"B:1\"></template>",
+        "<template for=\"b0\">",
+        "<?start name=\"b1\">",
+        "<?end>",
+        "<?s b0 1.0>",
+        "<!--?end-->",
         "<!--",
         "-->",
         "<!--/0-->",
