@@ -401,3 +401,110 @@ async fn every_kind_of_browser_ends_with_every_part_once() {
         browser.close().await;
     }
 }
+
+/// A second engine: Firefox ESR (no native `<template for>`), where the
+/// runtime's polyfill puts every part in place, and without JavaScript the
+/// `<noscript>` refresh sends it to the in-order page. The same pages and
+/// checks as in Chromium.
+#[tokio::test]
+async fn firefox_streams_with_the_polyfill() {
+    let (server, _engine) = TestServer::site().await;
+    for javascript in [true, false] {
+        let Some(browser) = Browser::launch_firefox("firefox", javascript).await else {
+            return;
+        };
+        let name = if javascript {
+            "firefox-js"
+        } else {
+            "firefox-nojs"
+        };
+        if javascript {
+            // Out of order, bottom up: section 2 alone first, in place.
+            browser
+                .open_path(&url(&server, "/bench?boundaries=3&items=2&delay=1500"))
+                .await;
+            browser
+                .wait_for(
+                    "section 2 alone",
+                    "return document.querySelector('#s2') !== null && document.querySelector('#s0') === null && document.readyState === 'loading'",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                browser
+                    .eval(
+                        "return [...document.querySelectorAll('main > *')].map(e => e.id || e.className)",
+                        vec![],
+                    )
+                    .await,
+                json!(["fallback", "fallback", "s2"]),
+                "{name}: section 2 where it belongs, the others' fallbacks still there"
+            );
+            browser.screenshot(&format!("{name}-1-bottom-up")).await;
+        }
+        for (path, parts, texts) in [
+            (
+                "/bench?boundaries=4&items=2&delay=300",
+                4,
+                vec!["Section 3", "Section 0"],
+            ),
+            ("/posts/1", 4, vec!["More by"]),
+            ("/", 2, vec![]),
+            (
+                "/faults?delay=200",
+                6,
+                vec![
+                    "The data source answered with an error",
+                    "The code behind this part panicked",
+                    "This part failed; the rest of the page did not.",
+                ],
+            ),
+        ] {
+            browser.open_path(&url(&server, path)).await;
+            browser.wait_loaded().await;
+            if !javascript {
+                browser
+                    .wait_for(
+                        "the in-order page",
+                        "return location.search.includes('render=in-order') && document.readyState === 'complete'",
+                        vec![],
+                    )
+                    .await;
+            }
+            let end = browser
+                .eval(
+                    "return [document.querySelectorAll('.fallback, .loading').length, document.body.innerText]",
+                    vec![],
+                )
+                .await;
+            assert_eq!(end[0], 0, "{name} {path}: a fallback is left");
+            let text = end[1].as_str().unwrap();
+            for want in &texts {
+                assert_eq!(
+                    text.matches(want).count(),
+                    1,
+                    "{name} {path}: {want:?} once"
+                );
+            }
+            no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+            if javascript {
+                let record = browser
+                    .eval(
+                        "const t = window.__suspense; return [t.$.native, Object.keys(t).map(k => [t[k].s, t[k].r])]",
+                        vec![],
+                    )
+                    .await;
+                let (native, times): (bool, Vec<(f64, f64)>) =
+                    serde_json::from_value(record).unwrap();
+                assert!(!native, "{name}: Firefox does not patch natively");
+                assert_eq!(times.len(), parts, "{name} {path}: {times:?}");
+                assert!(
+                    times.iter().all(|(s, r)| *s >= 0.0 && *r > 0.0),
+                    "{name} {path}"
+                );
+            }
+        }
+        browser.screenshot(&format!("{name}-2-end")).await;
+        browser.close().await;
+    }
+}

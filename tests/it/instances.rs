@@ -11,14 +11,12 @@ use suspense_ssr::site::Latency;
 use crate::board::{form, post_form};
 use crate::common::{TestServer, WAIT, fresh_postgres, get, have_tool};
 use crate::nginx::{NGINX, Nginx};
-use crate::observe::{Captured, sample};
+use crate::observe::sample;
 
+/// The defaults' pool and timeouts (3 s to get a connection: 200 comments
+/// at once queue for the 16 of each instance's pool, on a loaded machine).
 fn on(url: &str) -> DatabaseOptions {
-    DatabaseOptions {
-        connect_timeout: Duration::from_millis(500),
-        statement_timeout: Duration::from_secs(2),
-        ..DatabaseOptions::new(Database::Postgres(url.to_owned()))
-    }
+    DatabaseOptions::new(Database::Postgres(url.to_owned()))
 }
 
 async fn metrics(addr: std::net::SocketAddr) -> String {
@@ -127,32 +125,62 @@ async fn two_instances_on_one_database_behind_nginx() {
     );
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn a_database_outage_is_answered_and_survived() {
-    // The test's runtime is single-threaded: both instances run on this
-    // thread, under this log capture.
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("suspense_ssr=info")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+/// An instance of the binary on `url`, its log (stderr, at `info`) in
+/// `log`: the process and its address.
+async fn instance(
+    url: &str,
+    log: &std::path::Path,
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_suspense-ssr"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
+        .arg(crate::common::static_dir())
+        .args(["--database", url])
+        // The comments part of a post page waits 3 s before it asks the
+        // database: long enough to stop it meanwhile.
+        .args([
+            "--latency",
+            "comments=3s,popular=0,latest=0,related=0,author=0,author-posts=0",
+        ])
+        .args([
+            "--db-connect-timeout",
+            "500ms",
+            "--db-statement-timeout",
+            "2s",
+        ])
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the binary");
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(WAIT, stdout.next_line())
+        .await
+        .expect("no output in time")
+        .unwrap()
+        .expect("a first line");
+    let addr = first
+        .strip_prefix("listening on http://")
+        .expect("the address")
+        .parse()
+        .unwrap();
+    (child, addr)
+}
 
+#[tokio::test]
+async fn a_database_outage_is_answered_and_survived() {
     let Some(cluster) = test_kit::pg::PgCluster::start("outage") else {
         return;
     };
     let url = cluster.url("postgres");
-    // The comments part of a post page waits 3 s (the simulated latency)
-    // before it asks the database: long enough to stop it meanwhile.
-    let latency = Latency {
-        comments: Duration::from_secs(3),
-        ..Latency::NONE
-    };
-    let (one, _) = TestServer::board_on(&on(&url), latency).await;
-    let (two, _) = TestServer::board_on(&on(&url), latency).await;
-    let instances = [one.addr, two.addr];
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let logs = [0, 1].map(|i| dir.join(format!("outage-{}-{i}.log", std::process::id())));
+    let log = |i: usize| std::fs::read_to_string(&logs[i]).unwrap_or_default();
+    let (one, one_addr) = instance(&url, &logs[0]).await;
+    let (two, two_addr) = instance(&url, &logs[1]).await;
+    let instances = [one_addr, two_addr];
 
     // Comments the board acknowledged (303), each with its own text.
     let mut acknowledged = Vec::new();
@@ -191,7 +219,7 @@ async fn a_database_outage_is_answered_and_survived() {
     }
     cluster.stop();
 
-    for addr in instances {
+    for (i, addr) in instances.into_iter().enumerate() {
         // A page whose shell needs the database: a clear 503, at once.
         let mut page = tokio::time::timeout(WAIT, get(addr, "/posts/1"))
             .await
@@ -225,13 +253,14 @@ async fn a_database_outage_is_answered_and_survived() {
         assert_eq!(enhanced.status(), 503);
         assert!(enhanced.read_to_end().await.starts_with("Not saved: "));
 
-        // The operator sees it.
+        // The operator sees it, on /metrics and in the log.
         let text = metrics(addr).await;
         assert_eq!(sample(&text, "board_database_up"), 0.0, "{text}");
         assert!(
             sample(&text, "board_database_errors_total{kind=\"unavailable\"}") >= 1.0,
             "{text}"
         );
+        assert!(log(i).contains("the database is unavailable"), "{}", log(i));
     }
     // The pages that were streaming: the part that needed the database
     // shows its error content, and each page still ends well-formed.
@@ -243,15 +272,10 @@ async fn a_database_outage_is_answered_and_survived() {
         assert!(body.contains(DEFAULT_ERROR_HTML), "{body}");
         assert!(body.trim_end().ends_with("</html>"), "{body}");
     }
-    assert!(
-        logs.text().contains("the database is unavailable"),
-        "{}",
-        logs.text()
-    );
 
     // The database is back: both instances recover by themselves.
     cluster.start_again();
-    for addr in instances {
+    for (i, addr) in instances.into_iter().enumerate() {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let (response, _) = comment(addr, &mut acknowledged).await;
@@ -267,8 +291,12 @@ async fn a_database_outage_is_answered_and_survived() {
         page.read_to_end().await;
         let text = metrics(addr).await;
         assert_eq!(sample(&text, "board_database_up"), 1.0, "{text}");
+        assert!(
+            log(i).contains("the database is available again"),
+            "{}",
+            log(i)
+        );
     }
-    assert!(logs.text().contains("the database is available again"));
 
     // Every comment the board acknowledged is in the database.
     let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
@@ -289,5 +317,9 @@ async fn a_database_outage_is_answered_and_survived() {
         assert!(stored.contains(text), "acknowledged but lost: {text}");
     }
     assert!(acknowledged.len() >= 4, "{acknowledged:?}");
+    drop((one, two));
+    for log in logs {
+        let _ = std::fs::remove_file(log);
+    }
     drop(cluster);
 }

@@ -8,7 +8,7 @@ use crate::common::{TestServer, eventually, get};
 
 /// A log writer the test can read back.
 #[derive(Clone, Default)]
-pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -21,7 +21,7 @@ impl Write for Captured {
 }
 
 impl Captured {
-    pub(crate) fn text(&self) -> String {
+    fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }

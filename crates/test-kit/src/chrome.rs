@@ -1,5 +1,6 @@
 //! A real browser for the tests: Debian's headless Chromium, driven over
-//! WebDriver (`chromium-driver`) with fantoccini.
+//! WebDriver (`chromium-driver`) with fantoccini; and Debian's Firefox ESR
+//! over geckodriver (from crates.io), a second engine.
 //!
 //! Each [`Browser`] is its own chromedriver on a free loopback port and its
 //! own Chromium with a fresh profile directory, both gone when it is closed
@@ -191,6 +192,102 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("open a WebDriver session");
+        Browser {
+            client: Some(client),
+            driver,
+            profile,
+        }
+    }
+
+    /// A fresh headless Firefox (Debian's `firefox-esr`, through
+    /// geckodriver), with the pages' JavaScript on or off; `None` (after
+    /// saying so) when this machine has neither and this is not CI.
+    pub async fn launch_firefox(test: &str, javascript: bool) -> Option<Browser> {
+        let firefox = tool("SUSPENSE_FIREFOX", "/usr/bin/firefox-esr");
+        let driver = std::env::var_os("SUSPENSE_GECKODRIVER")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .map(|home| PathBuf::from(home).join(".cargo/bin/geckodriver"))
+            })
+            .unwrap_or_else(|| PathBuf::from("/usr/local/bin/geckodriver"));
+        if !have_tool(test, &firefox, "firefox-esr")
+            || !have_tool(test, &driver, "geckodriver (cargo install geckodriver)")
+        {
+            return None;
+        }
+        Some(
+            tokio::time::timeout(
+                LAUNCH_WAIT,
+                Self::start_firefox(test, &firefox, &driver, javascript),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{test}: Firefox did not start in time")),
+        )
+    }
+
+    async fn start_firefox(test: &str, firefox: &Path, driver: &Path, javascript: bool) -> Browser {
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        let profile = crate::target_dir().join("tmp").join(format!(
+            "firefox-profile-{test}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).expect("create the profile directory");
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let (port, websocket) = (free(), free());
+        let driver = Command::new(driver)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--websocket-port", &websocket.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start geckodriver");
+        let deadline = tokio::time::Instant::now() + LAUNCH_WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "geckodriver did not listen"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let capabilities = json!({
+            "browserName": "firefox",
+            "pageLoadStrategy": "none",
+            "moz:firefoxOptions": {
+                "binary": firefox,
+                "args": ["-headless", "-profile", profile, "--width=1100", "--height=800"],
+                "prefs": {
+                    "javascript.enabled": javascript,
+                    // No calls home on a machine without a network.
+                    "app.update.enabled": false,
+                    "browser.shell.checkDefaultBrowser": false,
+                    "datareporting.policy.dataSubmissionEnabled": false,
+                    "toolkit.telemetry.enabled": false,
+                    "network.captive-portal-service.enabled": false,
+                },
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("open a WebDriver session with geckodriver");
         Browser {
             client: Some(client),
             driver,
