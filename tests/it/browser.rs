@@ -14,9 +14,17 @@ fn url(server: &TestServer, path: &str) -> String {
 
 #[tokio::test]
 async fn bench_streams_bottom_up_with_the_overlay() {
-    let Some(browser) = Browser::launch("bench_overlay").await else {
+    // Natively (the runtime observes) and by the polyfill.
+    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+        bench_with_the_overlay(kind).await;
+    }
+}
+
+async fn bench_with_the_overlay(kind: Kind) {
+    let Some(browser) = Browser::launch_as("bench_overlay", kind).await else {
         return;
     };
+    let name = kind.name();
     let (server, _engine) = TestServer::site().await;
     // Sections 3, 2, 1, 0 resolve at 1.2, 2.4, 3.6 and 4.8 s: the first
     // leaves the test over a second to see the fallbacks.
@@ -43,7 +51,9 @@ async fn bench_streams_bottom_up_with_the_overlay() {
         )
         .await;
     assert_eq!(stage, json!(["loading", 4, 0]), "fallback stage");
-    browser.screenshot("bench-1-fallbacks").await;
+    browser
+        .screenshot(&format!("bench-{name}-1-fallbacks"))
+        .await;
 
     browser
         .wait_for(
@@ -53,7 +63,7 @@ async fn bench_streams_bottom_up_with_the_overlay() {
             vec![],
         )
         .await;
-    browser.screenshot("bench-2-end").await;
+    browser.screenshot(&format!("bench-{name}-2-end")).await;
     // Under the page's strict Content-Security-Policy, the overlay's
     // nonce'd <style> applied and its host was styled through the CSSOM.
     assert_eq!(

@@ -194,8 +194,89 @@ pub(crate) struct Swap {
 }
 
 /// Writes a pending boundary's range: start marker, fallback, end marker.
+/// A fallback that leaves elements open would put the end marker (and
+/// what follows the boundary) inside them, where a browser that patches
+/// natively replaces all of it; so their end tags are written before the
+/// end marker (see [`unclosed`]).
 pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) -> fmt::Result {
-    write!(out, "<?start name=\"b{id}\">{fallback}<?end>")
+    write!(out, "<?start name=\"b{id}\">{fallback}")?;
+    if let Some(closing) = unclosed(fallback) {
+        out.write_str(&closing)?;
+    }
+    out.write_str("<?end>")
+}
+
+/// The end tags of the elements `html` opens and does not close, innermost
+/// first, if any. A tag scanner, not a parser: enough for what askama
+/// renders (every value escaped, so every `<` is markup); void elements,
+/// self-closed tags, comments and the contents of raw-text elements are
+/// skipped, and an end tag closes the nearest open element of its name and
+/// everything opened inside it (as the parser's does).
+pub(crate) fn unclosed(html: &str) -> Option<String> {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr",
+    ];
+    const RAW: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
+    let bytes = html.as_bytes();
+    let mut open: Vec<String> = Vec::new();
+    let mut at = 0;
+    while let Some(found) = html[at..].find('<') {
+        at += found + 1;
+        if html[at..].starts_with("!--") {
+            at = html[at..]
+                .find("-->")
+                .map_or(html.len(), |end| at + end + 3);
+            continue;
+        }
+        let closing = bytes.get(at) == Some(&b'/');
+        let name_at = at + usize::from(closing);
+        let len = html[name_at..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            .count();
+        if len == 0 || !bytes[name_at].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = html[name_at..name_at + len].to_ascii_lowercase();
+        let end = html[name_at..]
+            .find('>')
+            .map_or(html.len(), |e| name_at + e);
+        if closing {
+            if let Some(depth) = open.iter().rposition(|o| *o == name) {
+                open.truncate(depth);
+            }
+        } else if html[..end].ends_with('/') || VOID.contains(&name.as_str()) {
+        } else if RAW.contains(&name.as_str()) {
+            let close = format!("</{name}");
+            match html[end..].to_ascii_lowercase().find(&close) {
+                Some(c) => at = end + c,
+                None => {
+                    open.push(name);
+                    break;
+                }
+            }
+        } else {
+            // A new item closes the open one of its kind (no end tag needed).
+            let sibling = |a: &str, b: &str| {
+                a == b
+                    || matches!(
+                        (a, b),
+                        ("td" | "th", "td" | "th") | ("dt" | "dd", "dt" | "dd")
+                    )
+            };
+            if matches!(
+                name.as_str(),
+                "li" | "p" | "tr" | "td" | "th" | "option" | "dt" | "dd"
+            ) && open.last().is_some_and(|top| sibling(top, &name))
+            {
+                open.pop();
+            }
+            open.push(name);
+        }
+        at = at.max(end);
+    }
+    (!open.is_empty()).then(|| open.iter().rev().map(|name| format!("</{name}>")).collect())
 }
 
 /// A page's secret: 128 random bits from the operating system, fresh for
@@ -479,5 +560,28 @@ mod tests {
         let mut placeholder = String::new();
         write_placeholder(&mut placeholder, 2, "<p>…</p>").unwrap();
         assert_eq!(placeholder, "<?start name=\"b2\"><p>…</p><?end>");
+        let mut broken = String::new();
+        write_placeholder(&mut broken, 0, "<div class=\"x\"><p>loading").unwrap();
+        assert_eq!(
+            broken,
+            "<?start name=\"b0\"><div class=\"x\"><p>loading</p></div><?end>"
+        );
+    }
+
+    #[test]
+    fn open_elements_are_found_and_closed_innermost_first() {
+        for (html, closing) in [
+            ("<p>fine</p><img src=x><br/>", None),
+            ("<DIV><span>a</span>", Some("</div>")),
+            ("<ul><li>one<li>two", Some("</li></ul>")),
+            ("<div><p>x</div>", None),
+            ("<!-- <div> --><b>bold", Some("</b>")),
+            ("<style>p > div { }</style><em>x", Some("</em>")),
+            ("<textarea><div></textarea>", None),
+            ("a < b and 1<2", None),
+            ("<table><tr><td>x", Some("</td></tr></table>")),
+        ] {
+            assert_eq!(unclosed(html).as_deref(), closing, "{html}");
+        }
     }
 }

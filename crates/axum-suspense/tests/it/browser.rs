@@ -445,3 +445,68 @@ async fn a_strict_policy_runs_only_scripts_with_the_page_nonce() {
     );
     browser.close().await;
 }
+
+#[derive(Template)]
+#[template(
+    source = r#"<!doctype html><html><body><main>{{ part }}<p id="after">after the part</p></main><footer>end</footer></body></html>"#,
+    ext = "html"
+)]
+struct BrokenShell {
+    part: Boundary,
+}
+
+/// A fallback that leaves a `<div>` open: the parser moves the end marker
+/// (and what follows) into it.
+#[derive(Template)]
+#[template(source = r#"<div class="broken">loading"#, ext = "html")]
+struct BrokenFallback;
+
+#[tokio::test]
+async fn broken_fallback_markup_never_deletes_what_follows() {
+    // Both ways of applying: the part shows, and the paragraph after the
+    // boundary is still there (the runtime keeps the fallback rather than
+    // delete up to an end marker it cannot find among its siblings).
+    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+        let Some(browser) = Browser::launch_as("broken_fallback", kind).await else {
+            return;
+        };
+        let engine = Engine::new();
+        let (mut senders, gates) = gates(1);
+        let server = TestServer::start(route(&engine, move |page: Page| {
+            let gate = take(&gates).pop().unwrap();
+            let part = page
+                .boundary(BrokenFallback)
+                .no_timeout()
+                .suspend(async move {
+                    let _ = gate.await;
+                    Ok::<_, Infallible>(text("the part"))
+                });
+            page.stream(BrokenShell { part })
+        }))
+        .await;
+        browser.open(&url(&server, "/")).await;
+        browser
+            .wait_for(
+                "the shell",
+                "return document.querySelector('footer') !== null",
+                vec![],
+            )
+            .await;
+        senders.pop().unwrap().send(()).unwrap();
+        browser.wait_loaded().await;
+        let seen = browser
+            .eval(
+                "return [document.querySelector('#after') && document.querySelector('#after').textContent,
+                         [...document.querySelectorAll('p.text')].map(p => p.textContent)]",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            seen,
+            json!(["after the part", ["the part"]]),
+            "{}: what follows the boundary survives, and the part shows once",
+            kind.name()
+        );
+        browser.close().await;
+    }
+}
