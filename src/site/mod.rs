@@ -8,6 +8,7 @@ mod compare;
 mod faults;
 mod filters;
 mod form;
+mod gzip;
 mod index;
 mod latency;
 
@@ -151,9 +152,10 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     );
     // Outside the buffering, so a buffered page is compressed whole and a
     // streamed one chunk by chunk (the compressor flushes whatever each
-    // chunk gave before waiting for the next).
+    // chunk gave before waiting for the next); only for the requests that
+    // accept gzip (see `gzip.rs`).
     let router = if compress {
-        router.layer(compression())
+        router.layer(gzip::GzipWhenAskedLayer::new(compression()))
     } else {
         router
     };
