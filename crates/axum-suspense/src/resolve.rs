@@ -5,13 +5,15 @@
 use std::fmt::{self, Display};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use askama::Template;
 use futures::FutureExt;
-use tokio_util::sync::CancellationToken;
-
-use futures::future::{AbortHandle, Abortable};
+use futures::future::{AbortHandle, Abortable, CatchUnwind};
+use tokio::time::Sleep;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::placement;
 use crate::shared::{PageShared, Task};
@@ -42,22 +44,19 @@ where
     T: Template + Send + 'static,
     E: Display + Send + 'static,
 {
-    let live = LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Boundaries);
-    let key = shared.key();
-    let started = shared.started;
-    let aborted = shared.aborted.clone();
-    let created = tokio::time::Instant::now();
-    let run = async move {
-        let mut resolved = resolve(id, key, future, timeout, aborted, failure).await;
-        resolved.at = started.elapsed();
-        live.stats().record(resolved.outcome);
-        tracing::debug!(
-            boundary = id,
-            outcome = resolved.outcome.as_str(),
-            ms = created.elapsed().as_secs_f64() * 1000.0,
-            "boundary ended"
-        );
-        resolved
+    let run = Resolving {
+        inner: AssertUnwindSafe(future).catch_unwind(),
+        timer: None,
+        aborted: shared.aborted.clone().cancelled_owned(),
+        end: Some(End {
+            id,
+            page_key: shared.key(),
+            timeout,
+            failure,
+            started: shared.started,
+            created: tokio::time::Instant::now(),
+            live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Boundaries),
+        }),
     };
     let (abort, registration) = AbortHandle::new_pair();
     Task {
@@ -65,6 +64,91 @@ where
         future: Abortable::new(run.boxed(), registration),
         abort,
     }
+}
+
+pin_project_lite::pin_project! {
+    /// The part's future raced against its timeout and the page's abort,
+    /// by hand rather than with `async` and `select!`: those kept the part's
+    /// future two and three times over in their state (656 bytes around a
+    /// 32-byte future; this is the future, a timer, the abort listener and
+    /// what the end needs).
+    struct Resolving<F> {
+        #[pin]
+        inner: CatchUnwind<AssertUnwindSafe<F>>,
+        // Made at the first poll (a page may be built outside a runtime).
+        #[pin]
+        timer: Option<Sleep>,
+        #[pin]
+        aborted: WaitForCancellationFutureOwned,
+        end: Option<End>,
+    }
+}
+
+/// What a boundary's end needs besides how it ended.
+struct End {
+    id: u32,
+    page_key: usize,
+    timeout: Option<Duration>,
+    failure: FailureContent,
+    started: tokio::time::Instant,
+    created: tokio::time::Instant,
+    live: LiveGuard,
+}
+
+impl<F, T, E> Future for Resolving<F>
+where
+    F: Future<Output = Result<T, E>>,
+    T: Template,
+    E: Display,
+{
+    type Output = Resolved;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Resolved> {
+        let mut this = self.project();
+        let end = this.end.as_ref().expect("polled after it ended");
+        // Data that is ready wins over a timeout or an abort in the same poll.
+        let ended = if let Poll::Ready(result) = this.inner.poll(cx) {
+            Ended::Finished(result)
+        } else {
+            if this.timer.is_none()
+                && let Some(limit) = end.timeout
+            {
+                this.timer.set(Some(tokio::time::sleep(limit)));
+            }
+            let timed_out = this
+                .timer
+                .as_mut()
+                .as_pin_mut()
+                .is_some_and(|timer| timer.poll(cx).is_ready());
+            if timed_out {
+                Ended::TimedOut
+            } else if this.aborted.poll(cx).is_ready() {
+                Ended::Aborted
+            } else {
+                return Poll::Pending;
+            }
+        };
+        let mut end = this.end.take().expect("checked above");
+        let mut resolved = end.resolve(ended);
+        resolved.at = end.started.elapsed();
+        end.live.stats().record(resolved.outcome);
+        tracing::debug!(
+            boundary = end.id,
+            outcome = resolved.outcome.as_str(),
+            ms = end.created.elapsed().as_secs_f64() * 1000.0,
+            "boundary ended"
+        );
+        Poll::Ready(resolved)
+    }
+}
+
+/// How a boundary's future ended.
+enum Ended<R> {
+    /// It returned (`Ok` or `Err`) or panicked.
+    Finished(std::thread::Result<R>),
+    TimedOut,
+    /// The page was aborted (its deadline, `Page::abort`, shutdown).
+    Aborted,
 }
 
 /// A boundary's final HTML, ready for the wire.
@@ -144,68 +228,55 @@ pub(crate) fn render_placing<T: Template>(
     (rendered, placed)
 }
 
-async fn resolve<F, T, E>(
-    id: u32,
-    page_key: usize,
-    future: F,
-    timeout: Option<Duration>,
-    aborted: CancellationToken,
-    failure_content: FailureContent,
-) -> Resolved
-where
-    F: Future<Output = Result<T, E>>,
-    T: Template,
-    E: Display,
-{
-    let caught = AssertUnwindSafe(future).catch_unwind();
-    let limited = async {
-        match timeout {
-            Some(limit) => tokio::time::timeout(limit, caught).await.ok(),
-            None => Some(caught.await),
-        }
-    };
-    let finished = tokio::select! {
-        // Data that is ready wins over an abort in the same poll.
-        biased;
-        finished = limited => finished,
-        () = aborted.cancelled() => {
-            tracing::debug!(boundary = id, "page aborted (deadline or shutdown); timeout content shown");
-            return failed_with(id, Outcome::TimedOut, failure_content.timeout(), Vec::new());
-        }
-    };
-    let failed = |outcome, html, discarded| failed_with(id, outcome, html, discarded);
-    match finished {
-        Some(Ok(Ok(content))) => {
-            let (rendered, placed) = render_placing(page_key, &content);
-            // Dropping the content drops the handles it rendered; they stay alive.
-            drop(content);
-            match rendered {
-                Ok(html) => Resolved {
-                    id,
-                    html,
-                    children: placed,
-                    discarded: Vec::new(),
-                    outcome: Outcome::Resolved,
-                    at: Duration::ZERO,
-                },
-                Err(failure) => {
-                    tracing::warn!(boundary = id, %failure, "boundary content failed to render");
-                    failed(failure.outcome(), failure_content.error(), placed)
+impl End {
+    /// The boundary's final HTML, for how its future ended.
+    fn resolve<T: Template, E: Display>(&mut self, ended: Ended<Result<T, E>>) -> Resolved {
+        let id = self.id;
+        let failure_content = FailureContent {
+            error: self.failure.error.take(),
+            timeout: self.failure.timeout.take(),
+        };
+        let failed = |outcome, html, discarded| failed_with(id, outcome, html, discarded);
+        match ended {
+            Ended::Finished(Ok(Ok(content))) => {
+                let (rendered, placed) = render_placing(self.page_key, &content);
+                // Dropping the content drops the handles it rendered; they stay alive.
+                drop(content);
+                match rendered {
+                    Ok(html) => Resolved {
+                        id,
+                        html,
+                        children: placed,
+                        discarded: Vec::new(),
+                        outcome: Outcome::Resolved,
+                        at: Duration::ZERO,
+                    },
+                    Err(failure) => {
+                        tracing::warn!(boundary = id, %failure, "boundary content failed to render");
+                        failed(failure.outcome(), failure_content.error(), placed)
+                    }
                 }
             }
-        }
-        Some(Ok(Err(error))) => {
-            tracing::warn!(boundary = id, %error, "boundary failed");
-            failed(Outcome::Failed, failure_content.error(), Vec::new())
-        }
-        Some(Err(panic)) => {
-            let message = panic_message(&*panic);
-            tracing::error!(boundary = id, panic = message, "boundary panicked");
-            failed(Outcome::Panicked, failure_content.error(), Vec::new())
-        }
-        None => {
-            tracing::warn!(boundary = id, ?timeout, "boundary timed out");
-            failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
+            Ended::Finished(Ok(Err(error))) => {
+                tracing::warn!(boundary = id, %error, "boundary failed");
+                failed(Outcome::Failed, failure_content.error(), Vec::new())
+            }
+            Ended::Finished(Err(panic)) => {
+                let message = panic_message(&*panic);
+                tracing::error!(boundary = id, panic = message, "boundary panicked");
+                failed(Outcome::Panicked, failure_content.error(), Vec::new())
+            }
+            Ended::TimedOut => {
+                tracing::warn!(boundary = id, timeout = ?self.timeout, "boundary timed out");
+                failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
+            }
+            Ended::Aborted => {
+                tracing::debug!(
+                    boundary = id,
+                    "page aborted (deadline or shutdown); timeout content shown"
+                );
+                failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
+            }
         }
     }
 }
