@@ -27,30 +27,37 @@ use tower_http::compression::{Compression, CompressionBody, CompressionLayer};
 #[derive(Clone)]
 pub(crate) struct GzipWhenAskedLayer<P> {
     compression: CompressionLayer<P>,
+    on: bool,
 }
 
 impl<P> GzipWhenAskedLayer<P> {
-    pub(crate) fn new(compression: CompressionLayer<P>) -> Self {
-        GzipWhenAskedLayer { compression }
+    /// With `on` false, nothing is compressed (`--no-compression`): the
+    /// layer stays, so the router's stack is one type either way.
+    pub(crate) fn new(compression: CompressionLayer<P>, on: bool) -> Self {
+        GzipWhenAskedLayer { compression, on }
     }
 }
 
-impl<S: Clone, P: Predicate> Layer<S> for GzipWhenAskedLayer<P> {
+impl<S, P: Clone> Layer<S> for GzipWhenAskedLayer<P> {
     type Service = GzipWhenAsked<S, P>;
 
     fn layer(&self, inner: S) -> Self::Service {
         GzipWhenAsked {
-            gzip: self.compression.layer(inner.clone()),
-            plain: inner,
+            inner,
+            compression: self.compression.clone(),
+            on: self.on,
         }
     }
 }
 
-/// A route, compressed for the requests that accept gzip.
+/// A route, compressed for the requests that accept gzip. It holds the
+/// route once (axum clones a route's service for every request, so holding
+/// a compressed copy beside it would clone it twice).
 #[derive(Clone)]
 pub(crate) struct GzipWhenAsked<S, P> {
-    plain: S,
-    gzip: Compression<S, P>,
+    inner: S,
+    compression: CompressionLayer<P>,
+    on: bool,
 }
 
 type Boxed = fn(axum::http::Response<CompressionBody<Body>>) -> Response;
@@ -65,18 +72,19 @@ where
     type Future = Either<MapOk<<Compression<S, P> as Service<Request>>::Future, Boxed>, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        match self.plain.poll_ready(cx) {
-            Poll::Ready(Ok(())) => self.gzip.poll_ready(cx),
-            other => other,
-        }
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if accepts_gzip(request.headers()) {
+        if self.on && accepts_gzip(request.headers()) {
+            // The route that was polled ready goes into the compression
+            // service; a clone stays for the next call.
+            let clone = self.inner.clone();
+            let ready = std::mem::replace(&mut self.inner, clone);
             let boxed: Boxed = |response| response.map(Body::new);
-            Either::Left(self.gzip.call(request).map_ok(boxed))
+            Either::Left(self.compression.layer(ready).call(request).map_ok(boxed))
         } else {
-            Either::Right(self.plain.call(request))
+            Either::Right(self.inner.call(request))
         }
     }
 }

@@ -142,6 +142,11 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     // the routes and their futures once more.
     let router = router.fallback(not_found).layer(
         ServiceBuilder::new()
+            // Outside the buffering, so a buffered page is compressed whole
+            // and a streamed one chunk by chunk (the compressor flushes
+            // whatever each chunk gave before waiting for the next); only
+            // for the requests that accept gzip (see `gzip.rs`).
+            .layer(gzip::GzipWhenAskedLayer::new(compression(), compress))
             .map_response(security_headers)
             // Buffered pages go out whole, headers included, when done.
             .layer(BufferedModeLayer::new())
@@ -150,15 +155,6 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
             // before it reaches the site).
             .layer(DefaultBodyLimit::max(max_body)),
     );
-    // Outside the buffering, so a buffered page is compressed whole and a
-    // streamed one chunk by chunk (the compressor flushes whatever each
-    // chunk gave before waiting for the next); only for the requests that
-    // accept gzip (see `gzip.rs`).
-    let router = if compress {
-        router.layer(gzip::GzipWhenAskedLayer::new(compression()))
-    } else {
-        router
-    };
     router.with_state(state)
 }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# benches/instructions.sh: instructions per request, counted by callgrind
+# (a count, not a time: it repeats on this noisy machine). A release build
+# with one worker thread serves FEW then MANY sequential keep-alive requests
+# of URL under valgrind; (Ir(MANY) - Ir(FEW)) / (MANY - FEW) is the cost of
+# one request in user space (startup cancels out; the kernel's share is not
+# counted). Prints that and the top entries of the MANY run.
+#
+#   benches/instructions.sh
+#   URL='/bench?delay=0' FLAGS=--no-compression BIN=target/ab/6af827c/target/release/suspense-ssr benches/instructions.sh
+#
+# Env: URL (/bench?delay=0), FEW (200), MANY (1200), BIN (this tree's
+# release build), FLAGS. Results: target/instructions/<time>/.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+URL="${URL:-/bench?delay=0}"
+FEW="${FEW:-200}"
+MANY="${MANY:-1200}"
+FLAGS="${FLAGS:-}"
+export RUST_LOG=warn
+out="$root/target/instructions/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+command -v valgrind >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+}
+if [ -z "${BIN:-}" ]; then
+  (cd "$root" && cargo build --release --locked --quiet)
+  BIN="$root/target/release/suspense-ssr"
+fi
+run() { # requests -> total Ir
+  local n=$1 port
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # shellcheck disable=SC2086
+  timeout 900 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$n" \
+    "$BIN" --addr "127.0.0.1:$port" --threads 1 --latency 0 --static-dir "$root/static" \
+    --database "$out/db-$n/board.sqlite3" $FLAGS >"$out/server-$n.log" 2>&1 &
+  local wrapper=$!
+  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+  python3 - "$port" "$n" "$URL" <<'PY'
+import http.client, sys
+port, n, url = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+c = http.client.HTTPConnection("127.0.0.1", port)
+for _ in range(n):
+    c.request("GET", url)
+    r = c.getresponse()
+    body = r.read()
+    assert r.status == 200 and body.rstrip().endswith(b"</html>"), (r.status, body[-80:])
+PY
+  pkill -INT -f -- "--addr 127.0.0.1:$port" || true
+  wait "$wrapper" 2>/dev/null || true
+  grep '^totals:' "$out/callgrind.$n" | awk '{print $2}'
+}
+few="$(run "$FEW")"
+many="$(run "$MANY")"
+per=$(( (many - few) / (MANY - FEW) ))
+{
+  echo "URL $URL, flags '$FLAGS': $per instructions per request (callgrind: $few for $FEW requests, $many for $MANY)"
+  callgrind_annotate "$out/callgrind.$MANY" 2>/dev/null | sed -n '/^Ir *file:function/,/^$/p' | head -22 | cut -c1-170
+} | tee "$out/summary.txt"
+echo "== results: $out" >&2
