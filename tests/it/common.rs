@@ -184,3 +184,39 @@ pub fn options() -> ServeOptions {
     let config = Config::with_static_dir(static_dir());
     ServeOptions::from(&config)
 }
+
+/// Makes a test's own `tracing` subscriber (`set_default`, on its thread)
+/// see every span and event, whatever other tests run at the same time.
+///
+/// tracing caches, per callsite, whether any subscriber is interested; a
+/// callsite first hit on another test's thread, where none is, can be
+/// cached as "never", and this test's span then goes unrecorded. A global
+/// subscriber that answers "sometimes" (and records nothing) keeps the
+/// question open, so each thread's own subscriber decides.
+pub fn keep_tracing_interest_open() {
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata};
+
+    struct Undecided;
+    impl tracing::Subscriber for Undecided {
+        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+            Interest::sometimes()
+        }
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            false
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(Undecided);
+    });
+}

@@ -40,6 +40,7 @@ pub(crate) fn sample(metrics: &str, series: &str) -> f64 {
 async fn metrics_and_logs_tell_what_each_page_did() {
     // The test's runtime is single-threaded: the server and every boundary
     // run on this thread, under this subscriber.
+    crate::common::keep_tracing_interest_open();
     let logs = Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
