@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::body::PageBody;
@@ -90,6 +90,9 @@ pub(crate) fn page_response<S: Template>(
         }
     };
     let mut response = Response::new(Body::from_stream(body));
+    // Room for the engine's headers and an application's usual few more
+    // (security headers), so the map is not grown and rehashed on the way.
+    *response.headers_mut() = HeaderMap::with_capacity(12);
     *response.status_mut() = status;
     response.extensions_mut().insert(mode);
     let headers = response.headers_mut();
