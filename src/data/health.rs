@@ -2,8 +2,10 @@
 //! and `board_database_up` on `/metrics`, and one log line when the
 //! database goes away and one when it is back (not one per failed call).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -56,8 +58,26 @@ impl Health {
         );
     }
 
+    /// Runs a store's `call`, failing it as unavailable past `limit` (so no
+    /// request waits on a database that does not answer), and counts its
+    /// outcome.
+    pub(super) async fn watch<T>(
+        &self,
+        limit: Duration,
+        call: impl Future<Output = DataResult<T>>,
+    ) -> DataResult<T> {
+        let result = tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(DataError::unavailable(format!(
+                "{}: no answer within {limit:?}",
+                self.what
+            )))
+        });
+        self.record(&result);
+        result
+    }
+
     /// Counts a call's outcome; logs when the database goes and comes back.
-    pub(super) fn record<T>(&self, result: &DataResult<T>) {
+    fn record<T>(&self, result: &DataResult<T>) {
         match result {
             Ok(_) => {
                 if self.down.swap(false, Ordering::Relaxed) {
@@ -80,9 +100,5 @@ impl Health {
             self.up.set(0);
             tracing::error!(database = %self.what, %error, "the database is unavailable; pages that need it answer 503 until it is back");
         }
-    }
-
-    pub fn is_up(&self) -> bool {
-        !self.down.load(Ordering::Relaxed)
     }
 }

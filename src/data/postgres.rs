@@ -22,6 +22,7 @@
 //! restart) is found closed when it is next taken and replaced, so an
 //! instance recovers without a restart of its own.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{
@@ -77,7 +78,8 @@ const MIGRATIONS: &[&str] = &[
 pub struct PostgresStore {
     pool: Pool,
     call_timeout: Duration,
-    what: String,
+    /// The URL without its password; shared, as every call clones the store.
+    what: Arc<str>,
     health: Health,
 }
 
@@ -167,7 +169,7 @@ impl PostgresStore {
             pool,
             call_timeout: options.call_timeout(),
             health: Health::new(what.clone()),
-            what,
+            what: what.into(),
         };
         let mut client = store.client().await?;
         migrate_and_seed(&mut client, now()).await?;
@@ -186,17 +188,8 @@ impl PostgresStore {
         &self,
         call: impl Future<Output = DataResult<T>> + Send + 'static,
     ) -> BoxFuture<'static, DataResult<T>> {
-        let (limit, health, what) = (self.call_timeout, self.health.clone(), self.what.clone());
-        async move {
-            let result = tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-                Err(DataError::unavailable(format!(
-                    "{what}: no answer within {limit:?}"
-                )))
-            });
-            health.record(&result);
-            result
-        }
-        .boxed()
+        let (limit, health) = (self.call_timeout, self.health.clone());
+        async move { health.watch(limit, call).await }.boxed()
     }
 
     async fn summaries(
@@ -316,7 +309,7 @@ fn comment(row: &Row) -> Comment {
 
 impl Store for PostgresStore {
     fn describe(&self) -> String {
-        self.what.clone()
+        self.what.to_string()
     }
 
     fn health(&self) -> &Health {

@@ -140,17 +140,7 @@ impl SqliteStore {
             };
             // The busy timeout bounds the wait for SQLite's lock; this bounds
             // the whole call (the pool's wait included).
-            let result = tokio::time::timeout(inner.call_timeout, call)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(DataError::unavailable(format!(
-                        "{}: no answer within {:?}",
-                        inner.path.display(),
-                        inner.call_timeout
-                    )))
-                });
-            inner.health.record(&result);
-            result
+            inner.health.watch(inner.call_timeout, call).await
         }
         .boxed()
     }

@@ -4,16 +4,9 @@
 use std::net::SocketAddr;
 use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::common::{WAIT, get, static_dir};
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_suspense-ssr"));
-    command.kill_on_drop(true).stdin(Stdio::null());
-    command
-}
+use crate::common::{WAIT, binary, get, listening_addr, static_dir};
 
 /// `suspense-ssr serve` on a free port, a fresh board and `extra` flags:
 /// the process and the address its first line of output names.
@@ -28,17 +21,7 @@ async fn serve(extra: &[&str]) -> (Child, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the binary");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(WAIT, stdout.next_line())
-        .await
-        .expect("no output in time")
-        .unwrap()
-        .expect("a first line");
-    let addr = first
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("first line must name the address, got {first:?}"))
-        .parse()
-        .expect("a socket address");
+    let addr = listening_addr(&mut child).await;
     (child, addr)
 }
 
@@ -214,17 +197,7 @@ async fn database_url_selects_postgres_and_an_unreachable_one_is_a_clear_error()
         .stderr(Stdio::null())
         .spawn()
         .expect("start the binary");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(WAIT, stdout.next_line())
-        .await
-        .expect("no output in time")
-        .unwrap()
-        .expect("a first line");
-    let addr: SocketAddr = first
-        .strip_prefix("listening on http://")
-        .expect("the address")
-        .parse()
-        .unwrap();
+    let addr = listening_addr(&mut child).await;
     let mut page = get(addr, "/posts/1").await;
     assert_eq!(page.status(), 200);
     page.read_to_end().await;

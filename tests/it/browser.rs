@@ -15,7 +15,7 @@ fn url(server: &TestServer, path: &str) -> String {
 #[tokio::test]
 async fn bench_streams_bottom_up_with_the_overlay() {
     // Natively (the runtime observes) and by the polyfill.
-    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+    for kind in Kind::WITH_JAVASCRIPT {
         bench_with_the_overlay(kind).await;
     }
 }
@@ -309,13 +309,107 @@ async fn compare_shows_four_frames_with_their_timings() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The bench page, a post (its author card holds a nested boundary), the
-/// board and the faults page, in every kind of browser: Chromium patching
-/// natively or not (the polyfill), with JavaScript on or off (off and not
-/// patching: Firefox's user agent, which gets the in-order page). Each
-/// ends with every part once, no fallback, no transport; with JavaScript,
-/// the runtime's times for every part (recorded where it dispatches the
-/// reveal event).
+/// The pages every kind of browser is checked on: the path, how many parts
+/// it has, and texts that must show exactly once. The bench page, a post
+/// (its author card holds a nested boundary), the board and the faults page.
+const EVERY_PART_PAGES: [(&str, usize, &[&str]); 4] = [
+    (
+        "/bench?boundaries=4&items=2&delay=300",
+        4,
+        &["Section 3", "Section 0"],
+    ),
+    ("/posts/1", 4, &["More by"]),
+    ("/", 2, &[]),
+    (
+        "/faults?delay=200",
+        6,
+        &[
+            "The data source answered with an error",
+            "The code behind this part panicked",
+            "This part failed; the rest of the page did not.",
+        ],
+    ),
+];
+
+/// Loads each of [`EVERY_PART_PAGES`] in `browser` (named `name`) and checks
+/// its end: every part once, no fallback, no transport left; with
+/// JavaScript, the runtime's times for every part (recorded where it
+/// dispatches the reveal event) and its verdict on the browser (`patches`);
+/// without it, in a browser that patches, nothing but the inert timings
+/// left; in one that does not, the in-order page.
+async fn every_part_once(
+    browser: &Browser,
+    server: &TestServer,
+    name: &str,
+    javascript: bool,
+    patches: bool,
+) {
+    for (path, parts, texts) in EVERY_PART_PAGES {
+        browser.open_path(&url(server, path)).await;
+        browser.wait_loaded().await;
+        if !javascript && !patches {
+            // The refresh may come after the first document loaded.
+            browser
+                .wait_for(
+                    "the in-order page",
+                    "return location.search.includes('render=in-order') && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await;
+        }
+        let end = browser
+            .eval(
+                "return [document.querySelectorAll('.fallback, .loading').length, document.body.innerText]",
+                vec![],
+            )
+            .await;
+        assert_eq!(end[0], 0, "{name} {path}: a fallback is left");
+        let text = end[1].as_str().unwrap();
+        for want in texts {
+            assert_eq!(
+                text.matches(want).count(),
+                1,
+                "{name} {path}: {want:?} once in {text}"
+            );
+        }
+        let leftovers = browser.eval(LEFTOVERS, vec![]).await;
+        if javascript {
+            no_leftovers(leftovers);
+            let record = browser
+                .eval(
+                    "const t = window.__suspense; return [t.$.native, Object.keys(t).map(k => [t[k].s, t[k].r])]",
+                    vec![],
+                )
+                .await;
+            let (native, times): (bool, Vec<(f64, f64)>) = serde_json::from_value(record).unwrap();
+            assert_eq!(native, patches, "{name}: the runtime's test of the browser");
+            assert_eq!(times.len(), parts, "{name} {path}: {times:?}");
+            assert!(
+                times.iter().all(|(s, r)| *s >= 0.0 && *r > 0.0),
+                "{name} {path}: {times:?}"
+            );
+        } else if patches {
+            assert_eq!(leftovers["templates"], 0, "{name} {path}");
+            assert_eq!(leftovers["markers"], 0, "{name} {path}");
+            assert_eq!(leftovers["comments"], 0, "{name} {path}");
+        } else {
+            no_leftovers(leftovers);
+            assert!(
+                browser
+                    .eval("return location.search", vec![])
+                    .await
+                    .as_str()
+                    .unwrap()
+                    .contains("render=in-order"),
+                "{name} {path}: sent to the in-order page"
+            );
+        }
+    }
+}
+
+/// [`EVERY_PART_PAGES`] in every kind of Chromium: patching natively or not
+/// (the polyfill), with JavaScript on or off (off and not patching:
+/// Firefox's user agent, which gets the in-order page).
 #[tokio::test]
 async fn every_kind_of_browser_ends_with_every_part_once() {
     let (server, _engine) = TestServer::site().await;
@@ -330,83 +424,7 @@ async fn every_kind_of_browser_ends_with_every_part_once() {
         let Some(browser) = Browser::launch_as("every_kind", kind).await else {
             return;
         };
-        for (path, parts, texts) in [
-            (
-                "/bench?boundaries=4&items=2&delay=300",
-                4,
-                vec!["Section 3", "Section 0"],
-            ),
-            ("/posts/1", 4, vec!["More by"]),
-            ("/", 2, vec![]),
-            (
-                "/faults?delay=200",
-                6,
-                vec![
-                    "The data source answered with an error",
-                    "The code behind this part panicked",
-                    "This part failed; the rest of the page did not.",
-                ],
-            ),
-        ] {
-            browser.open_path(&url(&server, path)).await;
-            browser.wait_loaded().await;
-            if !kind.javascript && !kind.native {
-                // The refresh may come after the first document loaded.
-                browser
-                    .wait_for(
-                        "the in-order page",
-                        "return location.search.includes('render=in-order') && document.readyState === 'complete'",
-                        vec![],
-                    )
-                    .await;
-            }
-            let end = browser
-                .eval(
-                    "return [document.querySelectorAll('.fallback, .loading').length, document.body.innerText]",
-                    vec![],
-                )
-                .await;
-            assert_eq!(end[0], 0, "{name} {path}: a fallback is left");
-            let text = end[1].as_str().unwrap();
-            for want in &texts {
-                assert_eq!(
-                    text.matches(want).count(),
-                    1,
-                    "{name} {path}: {want:?} once in {text}"
-                );
-            }
-            let leftovers = browser.eval(LEFTOVERS, vec![]).await;
-            if kind.javascript {
-                no_leftovers(leftovers);
-                let times = browser
-                    .eval(
-                        "const t = window.__suspense; return Object.keys(t).map(k => [t[k].s, t[k].r])",
-                        vec![],
-                    )
-                    .await;
-                let times: Vec<(f64, f64)> = serde_json::from_value(times).unwrap();
-                assert_eq!(times.len(), parts, "{name} {path}: {times:?}");
-                assert!(
-                    times.iter().all(|(s, r)| *s >= 0.0 && *r > 0.0),
-                    "{name} {path}: {times:?}"
-                );
-            } else if kind.native {
-                assert_eq!(leftovers["templates"], 0, "{name} {path}");
-                assert_eq!(leftovers["markers"], 0, "{name} {path}");
-                assert_eq!(leftovers["comments"], 0, "{name} {path}");
-            } else {
-                no_leftovers(leftovers);
-                assert!(
-                    browser
-                        .eval("return location.search", vec![])
-                        .await
-                        .as_str()
-                        .unwrap()
-                        .contains("render=in-order"),
-                    "{name} {path}: sent to the in-order page"
-                );
-            }
-        }
+        every_part_once(&browser, &server, &name, kind.javascript, kind.native).await;
         browser.screenshot(&format!("every-kind-{name}")).await;
         browser.close().await;
     }
@@ -452,68 +470,7 @@ async fn firefox_streams_with_the_polyfill() {
             );
             browser.screenshot(&format!("{name}-1-bottom-up")).await;
         }
-        for (path, parts, texts) in [
-            (
-                "/bench?boundaries=4&items=2&delay=300",
-                4,
-                vec!["Section 3", "Section 0"],
-            ),
-            ("/posts/1", 4, vec!["More by"]),
-            ("/", 2, vec![]),
-            (
-                "/faults?delay=200",
-                6,
-                vec![
-                    "The data source answered with an error",
-                    "The code behind this part panicked",
-                    "This part failed; the rest of the page did not.",
-                ],
-            ),
-        ] {
-            browser.open_path(&url(&server, path)).await;
-            browser.wait_loaded().await;
-            if !javascript {
-                browser
-                    .wait_for(
-                        "the in-order page",
-                        "return location.search.includes('render=in-order') && document.readyState === 'complete'",
-                        vec![],
-                    )
-                    .await;
-            }
-            let end = browser
-                .eval(
-                    "return [document.querySelectorAll('.fallback, .loading').length, document.body.innerText]",
-                    vec![],
-                )
-                .await;
-            assert_eq!(end[0], 0, "{name} {path}: a fallback is left");
-            let text = end[1].as_str().unwrap();
-            for want in &texts {
-                assert_eq!(
-                    text.matches(want).count(),
-                    1,
-                    "{name} {path}: {want:?} once"
-                );
-            }
-            no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
-            if javascript {
-                let record = browser
-                    .eval(
-                        "const t = window.__suspense; return [t.$.native, Object.keys(t).map(k => [t[k].s, t[k].r])]",
-                        vec![],
-                    )
-                    .await;
-                let (native, times): (bool, Vec<(f64, f64)>) =
-                    serde_json::from_value(record).unwrap();
-                assert!(!native, "{name}: Firefox does not patch natively");
-                assert_eq!(times.len(), parts, "{name} {path}: {times:?}");
-                assert!(
-                    times.iter().all(|(s, r)| *s >= 0.0 && *r > 0.0),
-                    "{name} {path}"
-                );
-            }
-        }
+        every_part_once(&browser, &server, name, javascript, false).await;
         browser.screenshot(&format!("{name}-2-end")).await;
         browser.close().await;
     }

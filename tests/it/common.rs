@@ -92,6 +92,33 @@ impl PgDatabase {
     }
 }
 
+/// The `suspense-ssr` binary, to start as a user does: no stdin, killed if
+/// the test drops it.
+pub fn binary() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_suspense-ssr"));
+    command
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// The address a started binary (its stdout piped) names in its first line
+/// of output, `listening on http://ADDR`.
+pub async fn listening_addr(child: &mut tokio::process::Child) -> std::net::SocketAddr {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("stdout piped");
+    let first = tokio::time::timeout(WAIT, tokio::io::BufReader::new(stdout).lines().next_line())
+        .await
+        .expect("no output in time")
+        .unwrap()
+        .expect("a first line");
+    first
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line must name the address, got {first:?}"))
+        .parse()
+        .expect("a socket address")
+}
+
 pub fn static_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
 }

@@ -9,7 +9,7 @@ use suspense_ssr::data::{Database, DatabaseOptions};
 use suspense_ssr::site::Latency;
 
 use crate::board::{form, post_form};
-use crate::common::{TestServer, WAIT, fresh_postgres, get, have_tool};
+use crate::common::{TestServer, WAIT, binary, fresh_postgres, get, have_tool, listening_addr};
 use crate::nginx::{NGINX, Nginx};
 use crate::observe::sample;
 
@@ -131,8 +131,7 @@ async fn instance(
     url: &str,
     log: &std::path::Path,
 ) -> (tokio::process::Child, std::net::SocketAddr) {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_suspense-ssr"))
+    let mut child = binary()
         .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
         .arg(crate::common::static_dir())
         .args(["--database", url])
@@ -149,23 +148,11 @@ async fn instance(
             "2s",
         ])
         .env("RUST_LOG", "info")
-        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the binary");
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(WAIT, stdout.next_line())
-        .await
-        .expect("no output in time")
-        .unwrap()
-        .expect("a first line");
-    let addr = first
-        .strip_prefix("listening on http://")
-        .expect("the address")
-        .parse()
-        .unwrap();
+    let addr = listening_addr(&mut child).await;
     (child, addr)
 }
 

@@ -82,13 +82,8 @@ async fn a_new_board_is_seeded_the_same_on_both() {
     if let [a, b] = &seen[..] {
         assert_eq!(a, b, "sqlite and postgres boards differ");
     }
-    assert!(store_missing_is_none(&stores).await);
-}
-
-async fn store_missing_is_none(
-    stores: &[(&'static str, Arc<dyn Store>, Option<PgDatabase>)],
-) -> bool {
-    for (kind, store, _) in stores {
+    // What is not there is `None` (or nothing), not an error.
+    for (kind, store, _) in &stores {
         assert!(store.post(999_999).await.unwrap().is_none(), "{kind}");
         assert!(store.author(999_999).await.unwrap().is_none(), "{kind}");
         assert!(
@@ -96,7 +91,6 @@ async fn store_missing_is_none(
             "{kind}"
         );
     }
-    true
 }
 
 #[tokio::test]

@@ -65,8 +65,11 @@ where
         let page = engine.page();
         page.set_mode(mode);
         page.set_debug(debug);
-        page.shared
-            .set_patches_natively(crate::native::patches_natively(&parts.headers));
+        if mode == RenderMode::Stream {
+            // Only a streamed page depends on it (the refresh, the runtime).
+            page.shared
+                .set_patches_natively(crate::native::patches_natively(&parts.headers));
+        }
         if mode == RenderMode::Stream && matches!(parts.method, Method::GET | Method::HEAD) {
             // A clone of the URI shares its bytes; the fallback URL is
             // built only if the page turns out to need it.

@@ -46,10 +46,9 @@
     return m && m[0] == "start" && (m = /^name="b(\d+)"$/.exec(m[1])) ? m[1] : null;
   }
   // Finds the start markers under `root` (and their ends, among their
-  // siblings, nesting counted); returns the ids found.
-  function index(root, w, n, e, i, k, found) {
+  // siblings, nesting counted).
+  function index(root, w, n, e, i, k) {
     w = d.createTreeWalker(root, 192);
-    found = [];
     while ((n = w.nextNode())) {
       if ((i = start(n)) == null || P[i]) continue;
       for (e = n.nextSibling, k = 0; e; e = e.nextSibling) {
@@ -60,9 +59,7 @@
         }
       }
       P[i] = { b: n, e: e, p: n.parentNode };
-      found.push(i);
     }
-    return found;
   }
   // The boundary is in: its time, the event.
   function reveal(i, nodes, p, x) {

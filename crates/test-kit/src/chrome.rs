@@ -76,6 +76,10 @@ impl Kind {
         },
     ];
 
+    /// The two kinds with the pages' JavaScript on: Chromium patching
+    /// natively, and Chromium leaving it to the runtime's polyfill.
+    pub const WITH_JAVASCRIPT: [Kind; 2] = [Kind::ALL[0], Kind::ALL[1]];
+
     /// A short name for screenshots and messages: `js-native`,
     /// `nojs-polyfill`…
     pub fn name(self) -> String {
@@ -148,14 +152,7 @@ impl Browser {
         if let Some(agent) = agent {
             args.push(format!("--user-agent={agent}"));
         }
-        static COUNT: AtomicU32 = AtomicU32::new(0);
-        let profile = crate::target_dir().join("tmp").join(format!(
-            "chromium-profile-{test}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&profile);
-        std::fs::create_dir_all(&profile).expect("create the profile directory");
+        let profile = fresh_profile("chromium", test);
 
         let mut driver = Command::new(driver)
             .arg("--port=0")
@@ -184,16 +181,8 @@ impl Browser {
                 },
             },
         });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("open a WebDriver session");
         Browser {
-            client: Some(client),
+            client: Some(session(port, capabilities).await),
             driver,
             profile,
         }
@@ -227,14 +216,7 @@ impl Browser {
     }
 
     async fn start_firefox(test: &str, firefox: &Path, driver: &Path, javascript: bool) -> Browser {
-        static COUNT: AtomicU32 = AtomicU32::new(0);
-        let profile = crate::target_dir().join("tmp").join(format!(
-            "firefox-profile-{test}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&profile);
-        std::fs::create_dir_all(&profile).expect("create the profile directory");
+        let profile = fresh_profile("firefox", test);
         let free = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -280,16 +262,8 @@ impl Browser {
                 },
             },
         });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("open a WebDriver session with geckodriver");
         Browser {
-            client: Some(client),
+            client: Some(session(port, capabilities).await),
             driver,
             profile,
         }
@@ -421,6 +395,32 @@ impl Drop for Browser {
             let _ = std::fs::remove_dir_all(&self.profile);
         }
     }
+}
+
+/// A new, empty profile directory for one `browser` of `test`, under
+/// `target/tmp` (removed when the browser is closed).
+fn fresh_profile(browser: &str, test: &str) -> PathBuf {
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let profile = crate::target_dir().join("tmp").join(format!(
+        "{browser}-profile-{test}-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::fs::create_dir_all(&profile).expect("create the profile directory");
+    profile
+}
+
+/// A WebDriver session with `capabilities` on the driver at `port`.
+async fn session(port: u16, capabilities: Value) -> Client {
+    let Value::Object(capabilities) = capabilities else {
+        panic!("capabilities are a JSON object")
+    };
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|error| panic!("open a WebDriver session on port {port}: {error}"))
 }
 
 /// Where screenshots go: `target/browser/`.

@@ -102,10 +102,6 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Starts the server (again), waiting until it accepts connections.
     pub fn start_again(&self) {
         let options = format!(
@@ -152,11 +148,6 @@ impl PgCluster {
         );
     }
 
-    /// The server's log so far (for a failing test's message).
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
-    }
-
     fn run(&self, tool: &str, args: &[&str]) -> Output {
         run_as_postgres(&self.bin.join(tool), args, &self.dir)
     }
@@ -165,14 +156,7 @@ impl PgCluster {
 impl Drop for PgCluster {
     /// Stops the server at once and removes the cluster (tens of MB).
     fn drop(&mut self) {
-        let _ = self.output_quietly();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl PgCluster {
-    fn output_quietly(&self) -> std::io::Result<Output> {
-        command_as_postgres(&self.bin.join("pg_ctl"))
+        let _ = command_as_postgres(&self.bin.join("pg_ctl"))
             .args([
                 "-D",
                 &self.data().to_string_lossy(),
@@ -182,7 +166,8 @@ impl PgCluster {
                 "stop",
             ])
             .current_dir(&self.dir)
-            .output()
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

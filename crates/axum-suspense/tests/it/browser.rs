@@ -209,7 +209,7 @@ fn items(items: &[&str]) -> Items {
 #[tokio::test]
 async fn nesting_lists_and_tables_in_chromium() {
     // With JavaScript: natively and by the polyfill.
-    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+    for kind in Kind::WITH_JAVASCRIPT {
         nesting_lists_and_tables(kind).await;
     }
 }
@@ -348,7 +348,7 @@ const HOSTILE: &[&str] = &[
 #[tokio::test]
 async fn hostile_data_is_text_in_chromium() {
     // Both ways of applying the parts: the parser's and the polyfill's.
-    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+    for kind in Kind::WITH_JAVASCRIPT {
         hostile_data_is_text(kind).await;
     }
 }
@@ -466,7 +466,7 @@ async fn broken_fallback_markup_never_deletes_what_follows() {
     // Both ways of applying: the part shows, and the paragraph after the
     // boundary is still there (the runtime keeps the fallback rather than
     // delete up to an end marker it cannot find among its siblings).
-    for kind in [Kind::ALL[0], Kind::ALL[1]] {
+    for kind in Kind::WITH_JAVASCRIPT {
         let Some(browser) = Browser::launch_as("broken_fallback", kind).await else {
             return;
         };
