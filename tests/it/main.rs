@@ -9,6 +9,7 @@ mod board;
 mod browser;
 mod common;
 mod compression;
+mod edge;
 mod export;
 mod hostile;
 mod instances;

@@ -17,49 +17,96 @@ pub(crate) const NGINX: &str = "/usr/sbin/nginx";
 
 pub(crate) struct Nginx {
     child: Child,
+    /// The main server's port (HTTPS with [`Edge::Tls`]).
     port: u16,
+    /// The plain-HTTP server's port (the redirect to HTTPS).
+    http_port: u16,
+    prefix: PathBuf,
+}
+
+/// How the test talks to the edge's main server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Edge {
+    /// As deployed: TLS and HTTP/2 (for curl and the browser).
+    Tls,
+    /// The same server with `ssl http2` taken off its `listen` line, for
+    /// the tests that speak raw HTTP/1.1 (everything else as deployed).
+    Plain,
 }
 
 impl Nginx {
     /// Starts nginx (no daemon, no master: one process of this user) with
-    /// the deploy file, in front of `upstreams`.
+    /// the deploy file, in front of `upstreams`, for raw HTTP/1.1.
     pub(crate) async fn start(name: &str, upstreams: [u16; 2]) -> Nginx {
-        Self::start_with(name, upstreams, &[]).await
+        Self::start_with(name, upstreams, Edge::Plain, &[]).await
     }
 
-    /// As [`start`](Self::start), with more `(from, to)` rewrites of the
-    /// deploy file (each must match once).
-    async fn start_with(name: &str, upstreams: [u16; 2], edits: &[(&str, &str)]) -> Nginx {
+    /// As [`start`](Self::start), speaking `edge`, with more `(from, to)`
+    /// rewrites of the deploy file (each must match once).
+    pub(crate) async fn start_with(
+        name: &str,
+        upstreams: [u16; 2],
+        edge: Edge,
+        edits: &[(&str, &str)],
+    ) -> Nginx {
         let prefix: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("nginx-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&prefix);
         std::fs::create_dir_all(prefix.join("tmp")).unwrap();
-        let port = free_port().await;
+        let (port, http_port) = (free_port().await, free_port().await);
+        let certificate = certificate();
 
-        let deploy =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
-                .expect("deploy/nginx.conf");
-        let site = replace_once(
-            &deploy,
+        let file = |name: &str| {
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let instances = replace_once(
+            &file("deploy/nginx-upstreams.inc"),
             "server 127.0.0.1:3001",
             &format!("server 127.0.0.1:{}", upstreams[0]),
         );
-        let site = replace_once(
-            &site,
+        let instances = replace_once(
+            &instances,
             "server 127.0.0.1:3002",
             &format!("server 127.0.0.1:{}", upstreams[1]),
         );
-        let site = replace_once(&site, "listen 8080;", &format!("listen 127.0.0.1:{port};"));
-        let site = replace_once(
-            &site,
-            "root /srv/suspense-ssr;",
-            &format!("root {};", env!("CARGO_MANIFEST_DIR")),
-        );
+        std::fs::write(prefix.join("upstreams.inc"), instances).unwrap();
+        let p = prefix.display();
+        let listen = match edge {
+            Edge::Tls => format!("listen 127.0.0.1:{port} ssl http2;"),
+            Edge::Plain => format!("listen 127.0.0.1:{port};"),
+        };
+        let mut site = file("deploy/nginx.conf");
+        for (from, to) in [
+            (
+                "include /etc/nginx/suspense-ssr/upstreams.inc;".to_owned(),
+                format!("include {p}/upstreams.inc;"),
+            ),
+            (
+                "listen 80;".to_owned(),
+                format!("listen 127.0.0.1:{http_port};"),
+            ),
+            ("listen 443 ssl http2;".to_owned(), listen),
+            (
+                "ssl_certificate /etc/nginx/suspense-ssr/tls/".to_owned(),
+                format!("ssl_certificate {}/", certificate.dir.display()),
+            ),
+            (
+                "ssl_certificate_key /etc/nginx/suspense-ssr/tls/".to_owned(),
+                format!("ssl_certificate_key {}/", certificate.dir.display()),
+            ),
+            ("root /var/www/acme;".to_owned(), format!("root {p}/acme;")),
+            (
+                "root /srv/suspense-ssr;".to_owned(),
+                format!("root {};", env!("CARGO_MANIFEST_DIR")),
+            ),
+        ] {
+            site = replace_once(&site, &from, &to);
+        }
         let site = edits
             .iter()
             .fold(site, |site, (from, to)| replace_once(&site, from, to));
         std::fs::write(prefix.join("suspense-ssr.conf"), site).unwrap();
-        let p = prefix.display();
         let main = format!(
             "daemon off;\nmaster_process off;\nworker_processes 1;\npid {p}/nginx.pid;\n\
              error_log {p}/error.log warn;\nevents {{ worker_connections 512; }}\n\
@@ -92,11 +139,31 @@ impl Nginx {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Nginx { child, port }
+        Nginx {
+            child,
+            port,
+            http_port,
+            prefix,
+        }
     }
 
     pub(crate) fn addr(&self) -> std::net::SocketAddr {
         ([127, 0, 0, 1], self.port).into()
+    }
+
+    /// `https://localhost:PORT` (the certificate's name).
+    pub(crate) fn https(&self) -> String {
+        format!("https://localhost:{}", self.port)
+    }
+
+    /// The plain-HTTP server (the redirect).
+    pub(crate) fn http_addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.http_port).into()
+    }
+
+    /// The directory it runs in (`acme/` is the ACME challenge's root).
+    pub(crate) fn prefix(&self) -> &Path {
+        &self.prefix
     }
 }
 
@@ -104,6 +171,52 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// A throwaway certificate for `localhost` and `127.0.0.1` (P-256, two
+/// days), made with the openssl tool once per test run.
+pub(crate) struct Certificate {
+    /// Holds `fullchain.pem` and `privkey.pem`, as certbot names them.
+    pub(crate) dir: PathBuf,
+    /// base64 of the SHA-256 of its public key, for Chromium's
+    /// `--ignore-certificate-errors-spki-list` (trust this key, no other).
+    pub(crate) spki: String,
+}
+
+pub(crate) const OPENSSL: &str = "/usr/bin/openssl";
+
+pub(crate) fn certificate() -> &'static Certificate {
+    static CERTIFICATE: std::sync::OnceLock<Certificate> = std::sync::OnceLock::new();
+    CERTIFICATE.get_or_init(|| {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = |script: &str| {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .current_dir(&dir)
+                .output()
+                .expect("sh");
+            assert!(
+                out.status.success(),
+                "{script}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        run(&format!(
+            "{OPENSSL} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+             -keyout privkey.pem -out fullchain.pem -days 2 -subj /CN=localhost \
+             -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>&1"
+        ));
+        let spki = run(&format!(
+            "{OPENSSL} x509 -in fullchain.pem -pubkey -noout | {OPENSSL} pkey -pubin -outform der \
+             | {OPENSSL} dgst -sha256 -binary | {OPENSSL} base64 -A"
+        ));
+        Certificate { dir, spki }
+    })
 }
 
 fn replace_once(text: &str, from: &str, to: &str) -> String {
@@ -236,6 +349,7 @@ async fn nginx_cuts_off_a_stalled_reader_and_the_instance_drops_its_page() {
     let nginx = Nginx::start_with(
         "stalled",
         [one.addr.port(), two.addr.port()],
+        Edge::Plain,
         &[("send_timeout 20s;", "send_timeout 1s;")],
     )
     .await;

@@ -114,19 +114,34 @@ impl Browser {
 
     /// As [`launch`](Self::launch), as the given kind of browser.
     pub async fn launch_as(test: &str, kind: Kind) -> Option<Browser> {
+        Self::launch_with_args(test, kind, Vec::new()).await
+    }
+
+    /// As [`launch_as`](Self::launch_as), with more command-line switches
+    /// for Chromium (`--disable-http2`, a certificate to trust…).
+    pub async fn launch_with_args(test: &str, kind: Kind, extra: Vec<String>) -> Option<Browser> {
         let chromium = tool("SUSPENSE_CHROMIUM", "/usr/bin/chromium");
         let driver = tool("SUSPENSE_CHROMEDRIVER", "/usr/bin/chromedriver");
         if !have_tool(test, &chromium, "chromium") || !have_tool(test, &driver, "chromium-driver") {
             return None;
         }
         Some(
-            tokio::time::timeout(LAUNCH_WAIT, Self::start(test, &chromium, &driver, kind))
-                .await
-                .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
+            tokio::time::timeout(
+                LAUNCH_WAIT,
+                Self::start(test, &chromium, &driver, kind, extra),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{test}: the browser did not start in time")),
         )
     }
 
-    async fn start(test: &str, chromium: &Path, driver: &Path, kind: Kind) -> Browser {
+    async fn start(
+        test: &str,
+        chromium: &Path,
+        driver: &Path,
+        kind: Kind,
+        extra: Vec<String>,
+    ) -> Browser {
         let Kind {
             javascript,
             native,
@@ -152,6 +167,7 @@ impl Browser {
         if let Some(agent) = agent {
             args.push(format!("--user-agent={agent}"));
         }
+        args.extend(extra);
         let profile = fresh_profile("chromium", test);
 
         let mut driver = Command::new(driver)
