@@ -29,6 +29,20 @@ pub enum Command {
     /// Render the pages that can be pre-rendered (buffered mode) into .html
     /// files, plus the static assets, for any plain file server.
     Export(ExportArgs),
+    /// Ask a running server's /healthz; exit 0 if it answers 200, 1 if not
+    /// (the container image's health check).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HealthcheckArgs {
+    /// The server's address, as given to `serve` (0.0.0.0 means this
+    /// host's loopback).
+    #[arg(long, env = "SUSPENSE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// How long to wait to connect, and then for the answer.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -54,7 +68,7 @@ pub struct ExportArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    #[arg(long, env = "SUSPENSE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
     /// Directory served under /static.
     #[arg(long, default_value = "static")]

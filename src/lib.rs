@@ -33,6 +33,7 @@ pub mod assets;
 pub mod config;
 pub mod data;
 pub mod export;
+pub mod health;
 pub mod observe;
 pub mod server;
 pub mod site;

@@ -16,6 +16,15 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => *args,
         Some(Command::Export(args)) => return export(args),
+        Some(Command::Healthcheck(args)) => {
+            return match suspense_ssr::health::probe(args.addr, args.timeout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(why) => {
+                    eprintln!("unhealthy: {why}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => cli.serve,
     };
     let config = match Config::from_args(args) {

@@ -166,7 +166,10 @@ pub async fn run(
             tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
         }
     }
-    let router = site::app(state, &config.static_dir);
+    let router = site::app(state, &config.static_dir).route(
+        crate::health::HEALTH_PATH,
+        axum::routing::get(crate::health::healthz),
+    );
     let options = ServeOptions {
         engine: Some(engine),
         store: Some(store),

@@ -29,6 +29,25 @@ async fn serve(extra: &[&str]) -> (Child, SocketAddr) {
 async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     let (mut child, addr) = serve(&[]).await;
 
+    // The health check a container runs: `/healthz` answers, and the
+    // `healthcheck` command says so in its exit status.
+    let mut health = get(addr, "/healthz").await;
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.header("cache-control"), Some("no-store"));
+    assert_eq!(health.read_to_end().await, "ok\n");
+    let check = |addr: String| async move {
+        binary()
+            .args(["healthcheck", "--timeout", "5s"])
+            .env("SUSPENSE_ADDR", addr)
+            .stdout(Stdio::null())
+            .output()
+            .await
+            .unwrap()
+    };
+    // 0.0.0.0 (as a container's server listens) means this host.
+    let healthy = check(format!("0.0.0.0:{}", addr.port())).await;
+    assert!(healthy.status.success(), "{healthy:?}");
+
     let mut response = get(addr, "/bench?boundaries=2&items=1&delay=50").await;
     assert_eq!(response.status(), 200);
     let body = response.read_to_end().await.to_owned();
@@ -43,6 +62,13 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
         .expect("the server must exit after SIGTERM")
         .unwrap();
     assert!(status.success(), "exit after SIGTERM: {status:?}");
+    let gone = check(addr.to_string()).await;
+    assert_eq!(gone.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        why.starts_with(&format!("unhealthy: cannot connect to {addr}")),
+        "{why}"
+    );
 }
 
 /// Sends the process SIGTERM.

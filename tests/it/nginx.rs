@@ -312,8 +312,9 @@ async fn nginx_in_front_streams_balances_and_survives_an_instance() {
         "/static/.gitignore",
         "/static/",
         "/static/../Cargo.toml",
-        // Scraped per instance, never through the balancer.
+        // Scraped and checked per instance, never through the balancer.
         "/metrics",
+        "/healthz",
     ] {
         let response = get(nginx.addr(), hidden).await;
         assert!(
