@@ -137,6 +137,11 @@ pub struct ServeArgs {
     /// statement_timeout; SQLite's wait for its lock).
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub db_statement_timeout: Duration,
+    /// At startup, how long to keep trying a database that does not answer
+    /// (one starting beside this server, in a container stack) before
+    /// giving up; 0 gives up at once.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub db_wait: Duration,
     /// Simulated latency of the board's slow sources: 0 (none), or
     /// SOURCE=DURATION pairs (popular, latest, comments, related, author,
     /// author-posts), e.g. `comments=2s,related=0`.
@@ -188,6 +193,8 @@ pub struct Config {
     /// gzip pages for clients that accept it.
     pub compress_pages: bool,
     pub database: DatabaseOptions,
+    /// How long startup keeps trying an unavailable database.
+    pub db_wait: Duration,
     pub latency: Latency,
 }
 
@@ -254,6 +261,7 @@ impl Config {
                 connect_timeout: args.db_connect_timeout,
                 statement_timeout: args.db_statement_timeout,
             },
+            db_wait: args.db_wait,
             latency: args.latency,
         })
     }

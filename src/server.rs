@@ -143,12 +143,7 @@ pub async fn run(
         .boundary_timeout(Some(config.boundary_timeout))
         .page_deadline(Some(config.page_deadline))
         .build();
-    let store = data::open(&config.database).await.map_err(|e| {
-        io::Error::other(format!(
-            "the board's database ({}): {e}",
-            config.database.database
-        ))
-    })?;
+    let store = open_store(&config).await?;
     tracing::info!(database = %store.describe(), latency = %config.latency, "board ready");
     let mut state = AppState::new(engine.clone(), store.clone());
     state.compress_pages = config.compress_pages;
@@ -178,6 +173,27 @@ pub async fn run(
     let served = serve(listener, router, options, shutdown).await;
     let _ = std::fs::remove_dir_all(&export_dir);
     served
+}
+
+/// Opens the board's store; while it is unavailable, tries again every
+/// second for up to `--db-wait`.
+async fn open_store(config: &Config) -> io::Result<Arc<dyn Store>> {
+    let deadline = tokio::time::Instant::now() + config.db_wait;
+    loop {
+        match data::open(&config.database).await {
+            Ok(store) => return Ok(store),
+            Err(error) if error.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(database = %config.database.database, %error, "the board's database is unavailable; trying again in 1s (--db-wait)");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => {
+                return Err(io::Error::other(format!(
+                    "the board's database ({}): {error}",
+                    config.database.database
+                )));
+            }
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes. Then it stops

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::process::Stdio;
 
+use tokio::io::AsyncBufReadExt;
 use tokio::process::Child;
 
 use crate::common::{WAIT, binary, get, listening_addr, static_dir};
@@ -264,4 +265,53 @@ async fn database_url_selects_postgres_and_an_unreachable_one_is_a_clear_error()
         "{stderr}"
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[tokio::test]
+async fn db_wait_starts_once_a_late_database_comes_up() {
+    // A stack starting together (compose): the database is not up yet when
+    // the server starts. With --db-wait the server keeps trying, says so,
+    // and serves the board once it answers.
+    if !test_kit::pg::have_postgres("db_wait_starts_once_a_late_database_comes_up") {
+        return;
+    }
+    let Some(cluster) = test_kit::pg::PgCluster::start("db-wait") else {
+        return;
+    };
+    cluster.stop();
+    let mut child = binary()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--latency",
+            "0",
+            "--db-wait",
+            "120s",
+            "--static-dir",
+        ])
+        .arg(static_dir())
+        .env("DATABASE_URL", cluster.url("postgres"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let addr = listening_addr(&mut child).await;
+    let mut log = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(WAIT, async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if line.contains("unavailable; trying again in 1s (--db-wait)") {
+                return;
+            }
+        }
+        panic!("the server exited instead of waiting");
+    })
+    .await
+    .expect("a line saying it waits");
+    cluster.start_again();
+    let mut page = get(addr, "/posts/1").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.read_to_end().await.ends_with("</html>"));
+    terminate(&child);
+    assert!(child.wait().await.unwrap().success());
 }
