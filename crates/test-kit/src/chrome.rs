@@ -170,18 +170,32 @@ impl Browser {
         args.extend(extra);
         let profile = fresh_profile("chromium", test);
 
-        let mut driver = Command::new(driver)
-            .arg("--port=0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            // Its own process group, so a failed test can stop the driver
-            // and the browser it started in one go.
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        let port = driver_port(&mut driver).await;
+        // Once in a long while, on a loaded machine, chromedriver exits
+        // before it has taken a port (seen once in CI); a second one works.
+        let mut tries = 0;
+        let (driver, port) = loop {
+            tries += 1;
+            let mut driver = Command::new(driver)
+                .arg("--port=0")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                // Its own process group, so a failed test can stop the
+                // driver and the browser it started in one go.
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start chromedriver");
+            match driver_port(&mut driver).await {
+                Ok(port) => break (driver, port),
+                Err(said) if tries < 3 => {
+                    eprintln!("{test}: chromedriver exited before it took a port; again ({said})");
+                }
+                Err(said) => {
+                    panic!("chromedriver exited {tries} times before it took a port: {said}")
+                }
+            }
+        };
 
         args.push(format!("--user-data-dir={}", profile.display()));
         let capabilities = json!({
@@ -445,17 +459,23 @@ pub fn screenshot_dir() -> PathBuf {
 }
 
 /// Reads chromedriver's stdout until it says which port it took; keeps
-/// draining it afterwards so the driver never blocks on a full pipe.
-async fn driver_port(driver: &mut Child) -> u16 {
+/// draining it (and its stderr) afterwards so the driver never blocks on a
+/// full pipe. If it exits first: what it said, both streams.
+async fn driver_port(driver: &mut Child) -> Result<u16, String> {
     let stdout = driver.stdout.take().expect("piped stdout");
+    let stderr = driver.stderr.take().expect("piped stderr");
     let mut lines = BufReader::new(stdout).lines();
+    let mut errors = BufReader::new(stderr).lines();
     const SAYS: &str = "started successfully on port ";
+    let mut said = Vec::new();
     let port = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("read chromedriver's output")
-            .expect("chromedriver exited before it said its port");
+        let Some(line) = lines.next_line().await.expect("read chromedriver's output") else {
+            while let Ok(Some(line)) = errors.next_line().await {
+                said.push(line);
+            }
+            let _ = driver.wait().await;
+            return Err(said.join(" | "));
+        };
         if let Some(at) = line.find(SAYS) {
             let digits: String = line[at + SAYS.len()..]
                 .chars()
@@ -463,9 +483,11 @@ async fn driver_port(driver: &mut Child) -> u16 {
                 .collect();
             break digits.parse().expect("a port number");
         }
+        said.push(line);
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    port
+    tokio::spawn(async move { while let Ok(Some(_)) = errors.next_line().await {} });
+    Ok(port)
 }
 
 /// Transport markup left in the document: `<template>` elements, comment
