@@ -24,6 +24,9 @@ const PODMAN: &str = "/usr/bin/podman";
 const COMPOSE: &str = "/usr/bin/podman-compose";
 const APP: &str = "localhost/suspense-ssr:latest";
 const EDGE: &str = "localhost/suspense-ssr-edge:latest";
+/// The build stage, tagged so that its layers (the compiled dependencies
+/// above all) stay while the previous build's are pruned.
+const BUILD: &str = "localhost/suspense-ssr-build:latest";
 /// A cold build compiles every dependency in release mode on two cores.
 const BUILD_WAIT: Duration = Duration::from_secs(40 * 60);
 /// Containers start, PostgreSQL initialises its data directory, health
@@ -100,7 +103,7 @@ async fn images() {
             })
             .await;
             let version: Vec<&str> = rust.split([' ', '.']).skip(1).take(2).collect();
-            for (target, tag) in [("edge", EDGE), ("app", APP)] {
+            for (target, tag) in [("build", BUILD), ("edge", EDGE), ("app", APP)] {
                 let mut build = podman(PODMAN);
                 // Docker's image format: OCI's has no HEALTHCHECK (buildah
                 // drops it with a warning).
@@ -128,6 +131,16 @@ async fn images() {
                 .await
                 .expect("the image built in time");
             }
+            // The previous build's images, now untagged (about 2 GB each
+            // time the sources changed): gone, so that test runs on one
+            // machine do not fill its disk. The tagged stages and the
+            // stand-ins stay, and with them the build cache.
+            run("podman image prune", {
+                let mut c = podman(PODMAN);
+                c.args(["image", "prune", "-f"]);
+                c
+            })
+            .await;
             eprintln!("containers: images ready in {:.0?}", started.elapsed());
         })
         .await;
