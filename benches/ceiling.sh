@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# benches/ceiling.sh: how far this stack can go on this machine. One run,
+# one server at a time on the same two cores as the load generator (as
+# compare.sh): suspense-ssr as shipped on `/bench?delay=0`; hyper alone
+# (benches/ceiling: the same HTTP/1.1 setup, no axum, engine, middleware,
+# tracing or metrics) sending the very bytes suspense-ssr sent, as one
+# Content-Length body and as four chunks; and the nginx peer's static page.
+# Then callgrind's instructions per request for hyper alone (as
+# benches/instructions.sh counts suspense-ssr's).
+#
+#   benches/ceiling.sh
+# Env: DUR (10), RUNS (3), BENCH (../shared/bench). Results:
+# target/bench/ceiling-<time>/table.md.
+set -euo pipefail
+export RUST_LOG="${RUST_LOG:-warn}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+BENCH="$(cd "${BENCH:-$root/../shared/bench}" && pwd)"
+DUR="${DUR:-10}"
+RUNS="${RUNS:-3}"
+out="$root/target/bench/ceiling-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+command -v wrk >/dev/null || command -v oha >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+}
+echo "== building suspense-ssr and benches/ceiling (release)" >&2
+(cd "$root" && cargo build --release --locked --quiet)
+CARGO_TARGET_DIR="$root/target/ceiling" cargo build --release --quiet --manifest-path "$root/benches/ceiling/Cargo.toml"
+ceiling="$root/target/ceiling/release/ceiling"
+
+pids=()
+stop_all() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+trap stop_all EXIT
+wait_port() {
+  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "port $1 did not open" >&2; return 1
+}
+# name port url -> NAME.load.txt (RUNS lines)
+load() {
+  "$BENCH/load.sh" "$3" 2 >/dev/null
+  : >"$out/$1.load.txt"
+  for _ in $(seq 1 "$RUNS"); do "$BENCH/load.sh" "$3" "$DUR" 64 | tee -a "$out/$1.load.txt"; done
+}
+
+timeout 900 "$root/target/release/suspense-ssr" --addr 127.0.0.1:3010 --static-dir "$root/static" \
+  --database "$out/board.sqlite3" >"$out/ssr.log" 2>&1 & pids+=($!)
+wait_port 3010
+# The bytes a client without Accept-Encoding gets (as the load tool asks).
+curl -s --raw -o /dev/null -w '%{size_download}\n' 'http://127.0.0.1:3010/bench?delay=0' >"$out/chunked-size.txt"
+curl -s -o "$out/page.html" 'http://127.0.0.1:3010/bench?delay=0'
+load ssr 3010 'http://127.0.0.1:3010/bench?delay=0'
+stop_all
+
+timeout 900 "$ceiling" "$out/page.html" 3012 "$(nproc)" >"$out/ceiling.log" 2>&1 & pids+=($!)
+wait_port 3012
+load hyper-full 3012 'http://127.0.0.1:3012/full'
+load hyper-chunked 3012 'http://127.0.0.1:3012/chunked'
+stop_all
+
+PORT=3002 timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/nginx.log" 2>&1 & pids+=($!)
+wait_port 3002
+curl -s -o "$out/nginx.html" 'http://127.0.0.1:3002/bench'
+load nginx 3002 'http://127.0.0.1:3002/bench'
+stop_all
+
+# Instructions per request for hyper alone: (Ir(1200) - Ir(200)) / 1000.
+count() { # n -> total Ir
+  local port=3013
+  timeout 600 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1" \
+    "$ceiling" "$out/page.html" "$port" 1 >/dev/null 2>&1 & local w=$!
+  wait_port "$port"
+  python3 - "$port" "$1" <<'PY'
+import http.client, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", port)
+for _ in range(n):
+    c.request("GET", "/chunked"); r = c.getresponse(); assert r.status == 200; r.read()
+PY
+  kill -INT "$w" 2>/dev/null || true; pkill -INT -f "ceiling $out/page.html $port" || true
+  wait "$w" 2>/dev/null || true
+  grep '^totals:' "$out/callgrind.$1" | awk '{print $2}'
+}
+few="$(count 200)"; many="$(count 1200)"
+echo "$(( (many - few) / 1000 ))" >"$out/hyper-instructions.txt"
+
+python3 - "$out" <<'PY' | tee "$out/table.md"
+import re, sys, os
+out = sys.argv[1]
+names = [("ssr", "suspense-ssr, `/bench?delay=0`"), ("hyper-full", "hyper alone, same bytes, one body"),
+         ("hyper-chunked", "hyper alone, same bytes, 4 chunks"), ("nginx", "nginx, static page")]
+rows = {}
+for n, _ in names:
+    runs = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(f"{out}/{n}.load.txt") if "rps=" in l]
+    runs.sort(key=lambda kv: float(kv["rps"]))
+    rows[n] = runs[len(runs) // 2] | {"all": ", ".join(f"{float(r['rps']):,.0f}" for r in runs)}
+size = os.path.getsize(f"{out}/page.html"); nsize = os.path.getsize(f"{out}/nginx.html")
+print(f"page: {size:,} bytes (suspense-ssr's, sent again by hyper alone); nginx's static page {nsize:,} bytes")
+print()
+print("| server | req/s (median of runs) | every run | p50 / p99 ms | / nginx |")
+print("|---|---|---|---|---|")
+ng = float(rows["nginx"]["rps"])
+for n, label in names:
+    r = rows[n]
+    print(f"| {label} | {float(r['rps']):,.0f} | {r['all']} | {r.get('p50_ms')} / {r.get('p99_ms')} | {float(r['rps']) / ng:.2f}x |")
+print()
+print(f"hyper alone, 4 chunks: {open(f'{out}/hyper-instructions.txt').read().strip()} instructions per request (callgrind, 1 worker)")
+PY
+echo "results in $out" >&2
