@@ -119,11 +119,27 @@ impl Observability {
             Some(id) => id.clone(),
             None => {
                 let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-                let id = format!("{:08x}-{n:x}", self.id_prefix);
-                HeaderValue::try_from(id).expect("hex digits and a dash")
+                // `{prefix:08x}-{n:x}` written on the stack: the header value
+                // is then the one allocation (a `format!` made two).
+                let mut id = [0u8; 8 + 1 + 16];
+                let mut len = push_hex(&mut id, 0, u64::from(self.id_prefix), 8);
+                id[len] = b'-';
+                len = push_hex(&mut id, len + 1, n, 1);
+                HeaderValue::from_bytes(&id[..len]).expect("hex digits and a dash")
             }
         }
     }
+}
+
+/// Writes `value` in lowercase hex, at least `min` digits, into `out` at
+/// `at`; returns where it ended.
+fn push_hex(out: &mut [u8], mut at: usize, value: u64, min: u32) -> usize {
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(min);
+    for i in (0..digits).rev() {
+        out[at] = b"0123456789abcdef"[((value >> (i * 4)) & 0xf) as usize];
+        at += 1;
+    }
+    at
 }
 
 /// 1 to 64 letters, digits, `-`, `_` or `.`: safe in a log line and a label.
@@ -313,5 +329,25 @@ mod tests {
         assert!(is_plain_token(fresh.as_bytes()));
         assert_ne!(observability.request_id(&HeaderMap::new()), fresh);
         assert!(!is_plain_token(&[b'a'; 65]) && !is_plain_token(b""));
+    }
+
+    #[test]
+    fn fresh_request_ids_are_the_prefix_and_the_count_in_hex() {
+        let mut out = [0u8; 25];
+        let end = push_hex(&mut out, 0, 0xab, 8);
+        assert_eq!(&out[..end], b"000000ab");
+        let end = push_hex(&mut out, 0, u64::MAX, 1);
+        assert_eq!(&out[..end], b"ffffffffffffffff");
+        let end = push_hex(&mut out, 0, 0, 1);
+        assert_eq!(&out[..end], b"0");
+        let observability = Observability::new(None, None);
+        let id = observability.request_id(&HeaderMap::new());
+        let id = id.to_str().unwrap();
+        let (prefix, n) = id.split_once('-').unwrap();
+        assert_eq!(prefix, format!("{:08x}", observability.id_prefix));
+        assert_eq!(u64::from_str_radix(n, 16).unwrap() + 1, {
+            let next = observability.request_id(&HeaderMap::new());
+            u64::from_str_radix(next.to_str().unwrap().split_once('-').unwrap().1, 16).unwrap()
+        });
     }
 }

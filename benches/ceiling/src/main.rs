@@ -57,7 +57,15 @@ fn main() {
     let page = Bytes::from(std::fs::read(file).expect("read the page"));
     let quarter = page.len() / 4;
     let parts: Vec<Bytes> = (0..4)
-        .map(|i| page.slice(i * quarter..if i == 3 { page.len() } else { (i + 1) * quarter }))
+        .map(|i| {
+            page.slice(
+                i * quarter..if i == 3 {
+                    page.len()
+                } else {
+                    (i + 1) * quarter
+                },
+            )
+        })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.parse().expect("THREADS"))
@@ -65,12 +73,15 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().expect("PORT")))
-            .await
-            .expect("bind");
+        let listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().expect("PORT")))
+                .await
+                .expect("bind");
         println!("listening on http://{}", listener.local_addr().unwrap());
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let (page, parts) = (page.clone(), parts.clone());
             tokio::spawn(async move {

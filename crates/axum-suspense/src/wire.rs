@@ -219,7 +219,9 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
     ];
     const RAW: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
     let bytes = html.as_bytes();
-    let mut open: Vec<String> = Vec::new();
+    // Names are slices of `html`, compared without regard to case: no
+    // allocation per tag (a fallback is scanned on every page).
+    let mut open: Vec<&str> = Vec::new();
     let mut at = 0;
     while let Some(found) = html[at..].find('<') {
         at += found + 1;
@@ -238,17 +240,18 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
         if len == 0 || !bytes[name_at].is_ascii_alphabetic() {
             continue;
         }
-        let name = html[name_at..name_at + len].to_ascii_lowercase();
+        let name = &html[name_at..name_at + len];
+        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(name));
         let end = html[name_at..]
             .find('>')
             .map_or(html.len(), |e| name_at + e);
         if closing {
-            if let Some(depth) = open.iter().rposition(|o| *o == name) {
+            if let Some(depth) = open.iter().rposition(|o| o.eq_ignore_ascii_case(name)) {
                 open.truncate(depth);
             }
-        } else if html[..end].ends_with('/') || VOID.contains(&name.as_str()) {
-        } else if RAW.contains(&name.as_str()) {
-            let close = format!("</{name}");
+        } else if html[..end].ends_with('/') || is(VOID) {
+        } else if is(RAW) {
+            let close = format!("</{}", name.to_ascii_lowercase());
             match html[end..].to_ascii_lowercase().find(&close) {
                 Some(c) => at = end + c,
                 None => {
@@ -258,17 +261,15 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
             }
         } else {
             // A new item closes the open one of its kind (no end tag needed).
-            let sibling = |a: &str, b: &str| {
-                a == b
-                    || matches!(
-                        (a, b),
-                        ("td" | "th", "td" | "th") | ("dt" | "dd", "dt" | "dd")
-                    )
+            let pair = |a: &str, b: &str| {
+                [["td", "th"], ["dt", "dd"]].iter().any(|kin| {
+                    kin.iter().any(|k| k.eq_ignore_ascii_case(a))
+                        && kin.iter().any(|k| k.eq_ignore_ascii_case(b))
+                })
             };
-            if matches!(
-                name.as_str(),
-                "li" | "p" | "tr" | "td" | "th" | "option" | "dt" | "dd"
-            ) && open.last().is_some_and(|top| sibling(top, &name))
+            let sibling = |a: &str, b: &str| a.eq_ignore_ascii_case(b) || pair(a, b);
+            if is(&["li", "p", "tr", "td", "th", "option", "dt", "dd"])
+                && open.last().is_some_and(|top| sibling(top, name))
             {
                 open.pop();
             }
@@ -276,7 +277,12 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
         }
         at = at.max(end);
     }
-    (!open.is_empty()).then(|| open.iter().rev().map(|name| format!("</{name}>")).collect())
+    (!open.is_empty()).then(|| {
+        open.iter()
+            .rev()
+            .map(|name| format!("</{}>", name.to_ascii_lowercase()))
+            .collect()
+    })
 }
 
 /// A page's secret: 128 random bits from the operating system, fresh for
@@ -394,9 +400,16 @@ pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
     // Writing to a String cannot fail.
     let _ = write!(out, "<template for=\"b{}\">", swap.id);
     out.push_str(html);
-    // Tenths of a millisecond are plenty beside the client's clock.
-    let ms = swap.at.as_secs_f64() * 1000.0;
-    let _ = write!(out, "</template><?s b{} {ms:.1}", swap.id);
+    // Tenths of a millisecond are plenty beside the client's clock; written
+    // as integers (a float's `{:.1}` costs more than the rest together).
+    let tenths = (swap.at.as_micros() + 50) / 100;
+    let _ = write!(
+        out,
+        "</template><?s b{} {}.{}",
+        swap.id,
+        tenths / 10,
+        tenths % 10
+    );
     if let Some(parent) = swap.parent {
         let _ = write!(out, " p={parent}");
     }
