@@ -4,7 +4,9 @@
 # compare.sh): suspense-ssr as shipped on `/bench?delay=0`; hyper alone
 # (benches/ceiling: the same HTTP/1.1 setup, no axum, engine, middleware,
 # tracing or metrics) sending the very bytes suspense-ssr sent, as one
-# Content-Length body and as four chunks; and the nginx peer's static page.
+# Content-Length body and as four chunks; and the nginx peer's static page:
+# throughput and latency under load (wrk), and the first body byte of a
+# single request on a fresh connection (measure.py).
 # Then callgrind's instructions per request for hyper alone (as
 # benches/instructions.sh counts suspense-ssr's).
 #
@@ -34,6 +36,11 @@ wait_port() {
   for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
   echo "port $1 did not open" >&2; return 1
 }
+# First body byte on a fresh connection, p50 of 100 (measure.py, a new
+# connection each): name base path -> NAME.first.json
+first() {
+  python3 "$BENCH/measure.py" single "$2" "$3" --repeat 100 --pause-ms 10 --brief --out "$out/$1.first.json" >/dev/null
+}
 # name port url -> NAME.load.txt (RUNS lines)
 load() {
   "$BENCH/load.sh" "$3" 2 >/dev/null
@@ -48,18 +55,22 @@ wait_port 3010
 curl -s --raw -o /dev/null -w '%{size_download}\n' 'http://127.0.0.1:3010/bench?delay=0' >"$out/chunked-size.txt"
 curl -s -o "$out/page.html" 'http://127.0.0.1:3010/bench?delay=0'
 load ssr 3010 'http://127.0.0.1:3010/bench?delay=0'
+first ssr http://127.0.0.1:3010 '/bench?delay=50'
 stop_all
 
 timeout 900 "$ceiling" "$out/page.html" 3012 "$(nproc)" >"$out/ceiling.log" 2>&1 & pids+=($!)
 wait_port 3012
 load hyper-full 3012 'http://127.0.0.1:3012/full'
 load hyper-chunked 3012 'http://127.0.0.1:3012/chunked'
+first hyper-full http://127.0.0.1:3012 /full
+first hyper-chunked http://127.0.0.1:3012 /chunked
 stop_all
 
 PORT=3002 timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/nginx.log" 2>&1 & pids+=($!)
 wait_port 3002
 curl -s -o "$out/nginx.html" 'http://127.0.0.1:3002/bench'
 load nginx 3002 'http://127.0.0.1:3002/bench'
+first nginx http://127.0.0.1:3002 /bench
 stop_all
 
 # Instructions per request for hyper alone: (Ir(1200) - Ir(200)) / 1000.
@@ -83,7 +94,7 @@ few="$(count 200)"; many="$(count 1200)"
 echo "$(( (many - few) / 1000 ))" >"$out/hyper-instructions.txt"
 
 python3 - "$out" <<'PY' | tee "$out/table.md"
-import re, sys, os
+import json, re, sys, os
 out = sys.argv[1]
 names = [("ssr", "suspense-ssr, `/bench?delay=0`"), ("hyper-full", "hyper alone, same bytes, one body"),
          ("hyper-chunked", "hyper alone, same bytes, 4 chunks"), ("nginx", "nginx, static page")]
@@ -92,15 +103,16 @@ for n, _ in names:
     runs = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(f"{out}/{n}.load.txt") if "rps=" in l]
     runs.sort(key=lambda kv: float(kv["rps"]))
     rows[n] = runs[len(runs) // 2] | {"all": ", ".join(f"{float(r['rps']):,.0f}" for r in runs)}
+    rows[n]["first"] = json.load(open(f"{out}/{n}.first.json"))["summary"]["first_body_byte_ms"]["p50"]
 size = os.path.getsize(f"{out}/page.html"); nsize = os.path.getsize(f"{out}/nginx.html")
 print(f"page: {size:,} bytes (suspense-ssr's, sent again by hyper alone); nginx's static page {nsize:,} bytes")
 print()
-print("| server | req/s (median of runs) | every run | p50 / p99 ms | / nginx |")
-print("|---|---|---|---|---|")
-ng = float(rows["nginx"]["rps"])
+print("| server | req/s (median of runs) | every run | p50 / p99 ms under load | / nginx | first body byte, p50 of 100 | / nginx |")
+print("|---|---|---|---|---|---|---|")
+ng, nf = float(rows["nginx"]["rps"]), rows["nginx"]["first"]
 for n, label in names:
     r = rows[n]
-    print(f"| {label} | {float(r['rps']):,.0f} | {r['all']} | {r.get('p50_ms')} / {r.get('p99_ms')} | {float(r['rps']) / ng:.2f}x |")
+    print(f"| {label} | {float(r['rps']):,.0f} | {r['all']} | {r.get('p50_ms')} / {r.get('p99_ms')} | {float(r['rps']) / ng:.2f}x | {r['first']:.3f} ms | {r['first'] / nf:.2f}x |")
 print()
 print(f"hyper alone, 4 chunks: {open(f'{out}/hyper-instructions.txt').read().strip()} instructions per request (callgrind, 1 worker)")
 PY

@@ -72,10 +72,18 @@ fn main() -> ExitCode {
         let addr = listener.local_addr().map_or(config.addr, |a| a);
         println!("listening on http://{addr}");
         tracing::info!(threads = config.threads, static_dir = %config.static_dir.display(), "serving");
-        match server::run(listener, config, server::shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
+        // On a worker thread, not this one (block_on's): each accepted
+        // connection's task then starts on the worker that accepted it,
+        // instead of waking another thread first.
+        let served = tokio::spawn(server::run(listener, config, server::shutdown_signal()));
+        match served.await {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(error)) => {
                 eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+            Err(panicked) => {
+                eprintln!("error: the server stopped: {panicked}");
                 ExitCode::FAILURE
             }
         }

@@ -60,6 +60,12 @@ pub(crate) struct PageBody {
     done: bool,
     /// A chunk has left (in stream mode the shell always goes first).
     first_sent: bool,
+    /// The shell has just been handed over and the parts not yet polled:
+    /// the next poll yields once, so that hyper writes the shell before the
+    /// parts' futures first run (whatever that first poll does: register
+    /// timers, which on a multi-threaded runtime wakes the I/O driver's
+    /// thread, start I/O, or work synchronously). One more poll a page.
+    shell_in_flight: bool,
     /// When the page's deadline passes: armed the first time the body waits.
     deadline: Deadline,
     _live: LiveGuard,
@@ -160,6 +166,7 @@ impl PageBody {
             open: 0,
             done: false,
             first_sent: false,
+            shell_in_flight: false,
         }
     }
 
@@ -305,8 +312,15 @@ impl Stream for PageBody {
                 this.finish();
             }
             this.first_sent = true;
+            this.shell_in_flight = !this.done;
             this.stats().record_shell(this.shared.started.elapsed());
             return Poll::Ready(Some(Ok(Bytes::from(head))));
+        }
+        if std::mem::take(&mut this.shell_in_flight) {
+            // hyper writes what it holds when the body is pending; the wake
+            // brings it straight back here.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
 
         this.check_deadline(cx, false);

@@ -2,7 +2,7 @@
 //! test (gates), never by sleeps.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use askama::Template;
@@ -11,7 +11,7 @@ use axum_suspense::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, 
 use tokio::sync::watch;
 
 use crate::common::{TestServer, eventually, get as http_get, pos};
-use crate::pages::{SHELL_END, Shell, Text, gates, never, open, ready, take, text};
+use crate::pages::{SHELL_END, Shell, Text, gates, never, open, ready, route, take, text};
 
 #[derive(Template)]
 #[template(
@@ -790,4 +790,44 @@ async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
     let quiet = Engine::builder().content_security_policy(None).build();
     let (_server, response) = open(&quiet, |page| page.stream(Shell { parts: vec![] })).await;
     assert_eq!(response.header("content-security-policy"), None);
+}
+
+#[tokio::test]
+async fn the_shell_is_on_the_wire_before_any_part_is_first_polled() {
+    // Shell first, at the socket: the body hands the shell to hyper and
+    // yields once, so hyper has written it before any part's future is
+    // first polled (a part's first poll may register timers, start I/O or
+    // do synchronous work; none of it delays the first byte). The part
+    // looks at the client's socket (a clone of it) on its first poll: on
+    // loopback, bytes written are in the peer's buffer when the write
+    // returns.
+    let engine = Engine::new();
+    let client: Arc<Mutex<Option<std::net::TcpStream>>> = Arc::default();
+    let peek = client.clone();
+    let server = TestServer::start(route(&engine, move |page| {
+        let peek = peek.lock().unwrap().take().expect("requested once");
+        let part = page.suspend(text("loading"), async move {
+            let mut seen = vec![0u8; 64 * 1024];
+            let n = peek.peek(&mut seen).unwrap_or(0);
+            let on_the_wire = String::from_utf8_lossy(&seen[..n]).contains(SHELL_END);
+            Ok::<_, Infallible>(text(if on_the_wire {
+                "the-shell-was-on-the-wire"
+            } else {
+                "the-shell-was-not-yet-written"
+            }))
+        });
+        page.stream(Shell { parts: vec![part] })
+    }))
+    .await;
+    let stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream.set_nonblocking(true).unwrap();
+    *client.lock().unwrap() = Some(stream.try_clone().unwrap());
+    let stream = tokio::net::TcpStream::from_std(stream).unwrap();
+    let mut response = test_kit::send_on(
+        stream,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let page = response.read_to_end().await;
+    assert!(page.contains("the-shell-was-on-the-wire"), "{page}");
 }
