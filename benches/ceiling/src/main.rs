@@ -72,11 +72,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async move {
-        let listener =
-            tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().expect("PORT")))
-                .await
-                .expect("bind");
+    let port: u16 = port.parse().expect("PORT");
+    // The accept loop on a worker, as suspense-ssr runs it: a connection
+    // then starts on the worker that accepted it.
+    let serve = async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind");
         println!("listening on http://{}", listener.local_addr().unwrap());
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -108,5 +110,6 @@ fn main() {
                     .await;
             });
         }
-    });
+    };
+    runtime.block_on(async move { tokio::spawn(serve).await.unwrap() });
 }
