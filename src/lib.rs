@@ -17,7 +17,8 @@
 //! - [`site`]: the pages this server ships: the board (`/`, `/posts/{id}`,
 //!   its forms), `/about`, `/bench`, `/compare`, `/static`, and `/export`
 //!   (the pages pre-rendered at startup).
-//! - [`data`]: the board's data behind the `Store` trait; SQLite by default.
+//! - [`data`]: the board's data behind the `Store` trait; SQLite by default,
+//!   PostgreSQL for several instances (waited for at startup with `--db-wait`).
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
 //!   precompressed brotli/gzip variants made at startup, revalidation;
@@ -27,6 +28,8 @@
 //!   shutdown that ends pending pages with their timeout content.
 //! - [`observe`]: a `tracing` span per request (id, route, status, time to
 //!   shell and to last byte) and `GET /metrics`.
+//! - [`health`]: `GET /healthz` and the `healthcheck` command that asks it
+//!   (the container image's health check).
 //! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
 
 pub mod assets;
