@@ -326,6 +326,11 @@ fn curl(tls: &Path, https_port: u16, args: &[&str]) -> Command {
     c
 }
 
+/// curl's arguments to print `url`'s response head and drop its body.
+fn head_only(url: &str) -> [&str; 5] {
+    ["-D", "-", "-o", "/dev/null", url]
+}
+
 /// One instance's own `/metrics`, read from inside its container (not
 /// published, and hidden at the edge): bash's /dev/tcp, as the image has
 /// no HTTP client but the server's own probe.
@@ -407,13 +412,9 @@ async fn compose_runs_two_instances_on_one_postgres_behind_the_https_edge() {
         let out = output(&mut curl(
             &tls,
             https_port,
-            &[
-                "-D",
-                "-",
-                "-o",
-                "/dev/null",
-                &format!("https://localhost:{https_port}/bench?boundaries=2&items=1"),
-            ],
+            &head_only(&format!(
+                "https://localhost:{https_port}/bench?boundaries=2&items=1"
+            )),
         ))
         .await;
         if out.status.success() {
@@ -438,14 +439,10 @@ async fn compose_runs_two_instances_on_one_postgres_behind_the_https_edge() {
             &tls,
             https_port,
             &[
-                "-D",
-                "-",
-                "-o",
-                "/dev/null",
-                "-H",
-                "Accept-Encoding: gzip",
-                &format!("https://localhost:{https_port}/static/compare.js"),
-            ],
+                &["-H", "Accept-Encoding: gzip"][..],
+                &head_only(&format!("https://localhost:{https_port}/static/compare.js")),
+            ]
+            .concat(),
         ),
     )
     .await;

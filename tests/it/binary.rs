@@ -203,22 +203,25 @@ async fn sigterm_ends_a_streaming_page_with_its_timeout_content_and_exits_0() {
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
 
+/// `suspense-ssr serve` on a free port, no latency, `extra` flags, and the
+/// database left to `DATABASE_URL` (which the caller sets).
+fn serve_from_env(extra: &[&str]) -> tokio::process::Command {
+    let mut command = binary();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--latency", "0"])
+        .args(extra)
+        .arg("--static-dir")
+        .arg(static_dir());
+    command
+}
+
 #[tokio::test]
 async fn database_url_selects_postgres_and_an_unreachable_one_is_a_clear_error() {
     let Some(pg) = crate::common::fresh_postgres("binary").await else {
         return;
     };
     // DATABASE_URL, no --database flag: the board on PostgreSQL.
-    let mut child = binary()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--latency",
-            "0",
-            "--static-dir",
-        ])
-        .arg(static_dir())
+    let mut child = serve_from_env(&[])
         .env("DATABASE_URL", &pg.url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -279,18 +282,7 @@ async fn db_wait_starts_once_a_late_database_comes_up() {
         return;
     };
     cluster.stop();
-    let mut child = binary()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--latency",
-            "0",
-            "--db-wait",
-            "120s",
-            "--static-dir",
-        ])
-        .arg(static_dir())
+    let mut child = serve_from_env(&["--db-wait", "120s"])
         .env("DATABASE_URL", cluster.url("postgres"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
