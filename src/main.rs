@@ -40,6 +40,9 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours for a terminal only: not in a file, a journal or a
+        // container's log.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // A panic (the engine catches those in boundaries) is one log event in
     // its request's span, not a bare message on stderr.
