@@ -292,7 +292,10 @@ async fn db_wait_starts_once_a_late_database_comes_up() {
     let mut log = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     tokio::time::timeout(WAIT, async {
         while let Some(line) = log.next_line().await.unwrap() {
-            assert!(!line.contains('\x1b'), "no colour codes in a piped log: {line:?}");
+            assert!(
+                !line.contains('\x1b'),
+                "no colour codes in a piped log: {line:?}"
+            );
             if line.contains("unavailable; trying again in 1s (--db-wait)") {
                 return;
             }
