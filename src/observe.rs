@@ -24,9 +24,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body::Frame;
@@ -34,7 +33,6 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use tracing::Instrument;
 use tracing::field::Empty;
 
 use axum_suspense::Engine;
@@ -164,69 +162,165 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The middleware (`axum::middleware::from_fn_with_state` with an
-/// [`Observability`]): every request observed, and `GET /metrics` answered
-/// before the application's routes (so it cannot clash with them).
-pub async fn observe(
-    State(observability): State<Arc<Observability>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
-    let id = observability.request_id(request.headers());
-    let method = request.method().clone();
-    let metrics = method == Method::GET && request.uri().path() == METRICS_PATH;
-    let route = if metrics {
-        METRICS_PATH.to_owned()
-    } else {
-        request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned())
-    };
-    let span = tracing::info_span!(
-        "request",
-        id = %id.to_str().unwrap_or(""),
-        method = %method,
-        route = %route,
-        status = Empty,
-        shell_ms = Empty,
-        last_byte_ms = Empty,
-    );
-    let mut response = if metrics {
-        (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            observability.render(),
-        )
-            .into_response()
-    } else {
-        next.run(request).instrument(span.clone()).await
-    };
-    let status = response.status();
-    span.record("status", status.as_u16());
-    observability
-        .requests
-        .get_or_create(&RequestLabels {
-            method: method_label(&method),
-            route,
-            status: status.as_u16(),
-        })
-        .inc();
-    response.headers_mut().insert(REQUEST_ID_HEADER, id);
-    response.map(|inner| {
-        Body::new(ObservedBody {
+/// The layer (on the router, outermost): every request observed, and `GET
+/// /metrics` answered before the application's routes (so it cannot clash
+/// with them). A tower service with its own future rather than axum's
+/// `from_fn`, which boxes every request's future and the rest of the stack.
+#[derive(Clone)]
+pub struct ObserveLayer(pub Arc<Observability>);
+
+impl<S> tower_layer::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
             inner,
-            span,
-            start,
-            status,
-            shell: None,
-            bytes: 0,
-            ended: false,
+            observability: self.0.clone(),
+        }
+    }
+}
+
+/// See [`ObserveLayer`].
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    observability: Arc<Observability>,
+}
+
+impl<S> tower_service::Service<Request> for Observe<S>
+where
+    S: tower_service::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Observed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let start = Instant::now();
+        let id = self.observability.request_id(request.headers());
+        let method = request.method().clone();
+        let metrics = method == Method::GET && request.uri().path() == METRICS_PATH;
+        let route = if metrics {
+            METRICS_PATH.to_owned()
+        } else {
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned())
+        };
+        let span = tracing::info_span!(
+            "request",
+            id = %id.to_str().unwrap_or(""),
+            method = %method,
+            route = %route,
+            status = Empty,
+            shell_ms = Empty,
+            last_byte_ms = Empty,
+        );
+        let inner = if metrics {
+            None
+        } else {
+            // The handler's synchronous part runs in the span too.
+            let _entered = span.enter();
+            Some(self.inner.call(request))
+        };
+        Observed {
+            inner,
+            end: Some(ObservedEnd {
+                observability: self.observability.clone(),
+                span,
+                start,
+                id,
+                method: method_label(&method),
+                route,
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Observe`]: the inner one, polled in the
+    /// request's span (or, for `/metrics`, none), then the response counted,
+    /// given its id and its body wrapped.
+    pub struct Observed<F> {
+        #[pin]
+        inner: Option<F>,
+        end: Option<ObservedEnd>,
+    }
+}
+
+/// What [`Observed`] needs once the response is there.
+struct ObservedEnd {
+    observability: Arc<Observability>,
+    span: tracing::Span,
+    start: Instant,
+    id: HeaderValue,
+    method: &'static str,
+    route: String,
+}
+
+impl<F, E> std::future::Future for Observed<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let end = this.end.as_ref().expect("polled after it ended");
+        let response = match this.inner.as_pin_mut() {
+            Some(inner) => {
+                let _entered = end.span.enter();
+                match inner.poll(cx) {
+                    Poll::Ready(Ok(response)) => response,
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            None => (
+                [(
+                    header::CONTENT_TYPE,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                )],
+                end.observability.render(),
+            )
+                .into_response(),
+        };
+        let end = this.end.take().expect("checked above");
+        Poll::Ready(Ok(end.finish(response)))
+    }
+}
+
+impl ObservedEnd {
+    fn finish(self, mut response: Response) -> Response {
+        let status = response.status();
+        self.span.record("status", status.as_u16());
+        self.observability
+            .requests
+            .get_or_create(&RequestLabels {
+                method: self.method,
+                route: self.route,
+                status: status.as_u16(),
+            })
+            .inc();
+        response.headers_mut().insert(REQUEST_ID_HEADER, self.id);
+        let (span, start) = (self.span, self.start);
+        response.map(|inner| {
+            Body::new(ObservedBody {
+                inner,
+                span,
+                start,
+                status,
+                shell: None,
+                bytes: 0,
+                ended: false,
+            })
         })
-    })
+    }
 }
 
 /// A response body that notes when its first bytes and its last byte left.

@@ -220,10 +220,7 @@ pub async fn serve(
         tower::ServiceBuilder::new()
             // Outermost: every answer, refusals included, is logged and
             // counted.
-            .layer(axum::middleware::from_fn_with_state(
-                observability,
-                crate::observe::observe,
-            ))
+            .layer(crate::observe::ObserveLayer(observability))
             .layer(tower::layer::layer_fn(move |inner| CheckRequest {
                 inner,
                 max_uri,
