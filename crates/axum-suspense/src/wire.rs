@@ -199,7 +199,10 @@ pub(crate) struct Swap {
 /// natively replaces all of it; so their end tags are written before the
 /// end marker (see [`unclosed`]).
 pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) -> fmt::Result {
-    write!(out, "<?start name=\"b{id}\">{fallback}")?;
+    out.write_str("<?start name=\"b")?;
+    out.write_str(Decimal::new(id as u128).as_str())?;
+    out.write_str("\">")?;
+    out.write_str(fallback)?;
     if let Some(closing) = unclosed(fallback) {
         out.write_str(&closing)?;
     }
@@ -397,21 +400,24 @@ fn find_ascii_case_insensitive(haystack: &[u8], needle: &[u8]) -> Option<usize> 
 /// Appends a resolved boundary's content for its range, then what the
 /// runtime is told of it.
 pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
-    // Writing to a String cannot fail.
-    let _ = write!(out, "<template for=\"b{}\">", swap.id);
+    // Pieces and integers pushed as they are: `write!` costs more here
+    // than the rest of a small fragment.
+    let id = Decimal::new(u128::from(swap.id));
+    out.push_str("<template for=\"b");
+    out.push_str(id.as_str());
+    out.push_str("\">");
     out.push_str(html);
-    // Tenths of a millisecond are plenty beside the client's clock; written
-    // as integers (a float's `{:.1}` costs more than the rest together).
+    // Tenths of a millisecond are plenty beside the client's clock.
     let tenths = (swap.at.as_micros() + 50) / 100;
-    let _ = write!(
-        out,
-        "</template><?s b{} {}.{}",
-        swap.id,
-        tenths / 10,
-        tenths % 10
-    );
+    out.push_str("</template><?s b");
+    out.push_str(id.as_str());
+    out.push(' ');
+    out.push_str(Decimal::new(tenths / 10).as_str());
+    out.push('.');
+    out.push_str(Decimal::new(tenths % 10).as_str());
     if let Some(parent) = swap.parent {
-        let _ = write!(out, " p={parent}");
+        out.push_str(" p=");
+        out.push_str(Decimal::new(u128::from(parent)).as_str());
     }
     match swap.outcome {
         Outcome::Resolved => {}
@@ -419,6 +425,33 @@ pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
         Outcome::TimedOut => out.push_str(" o=timeout"),
     }
     out.push('>');
+}
+
+/// An unsigned integer in decimal, on the stack (the wire's ids and times,
+/// without `fmt`'s machinery).
+struct Decimal {
+    digits: [u8; 39],
+    start: usize,
+}
+
+impl Decimal {
+    fn new(mut n: u128) -> Decimal {
+        let mut digits = [0u8; 39];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Decimal { digits, start }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..]).expect("ASCII digits")
+    }
 }
 
 /// Appends the runtime, inline, with the page's CSP `nonce` (so a policy
@@ -595,6 +628,13 @@ mod tests {
             ("<table><tr><td>x", Some("</td></tr></table>")),
         ] {
             assert_eq!(unclosed(html).as_deref(), closing, "{html}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in [0u128, 7, 10, 4_294_967_295, u128::MAX] {
+            assert_eq!(Decimal::new(n).as_str(), n.to_string());
         }
     }
 }
