@@ -45,17 +45,28 @@ pub struct HealthcheckArgs {
     pub timeout: Duration,
 }
 
+/// `--database` (or `DATABASE_URL`), for `serve` and `export` alike.
 #[derive(Debug, Args, Clone)]
-pub struct ExportArgs {
-    /// The board's database, as for `serve` (the exported pages do not show
-    /// it, but the site needs one to start).
+pub struct DatabaseArg {
+    /// The board's database: a SQLite file (created, migrated and seeded if
+    /// new), or a URL postgres://USER:PASSWORD@HOST:PORT/DB (migrated and
+    /// seeded if new; several instances may share it).
     #[arg(
-        long,
+        long = "database",
+        value_name = "DATABASE",
         env = "DATABASE_URL",
         hide_env_values = true,
         default_value = "data/board.sqlite3"
     )]
-    pub database: String,
+    pub value: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// The board's database, as for `serve` (the exported pages do not show
+    /// it, but the site needs one to start).
+    #[command(flatten)]
+    pub database: DatabaseArg,
     /// Directory to write to (created if missing; files of the same names
     /// are replaced).
     #[arg(long)]
@@ -115,16 +126,8 @@ pub struct ServeArgs {
     /// files keep their precompressed variants).
     #[arg(long)]
     pub no_compression: bool,
-    /// The board's database: a SQLite file (created, migrated and seeded if
-    /// new), or a URL postgres://USER:PASSWORD@HOST:PORT/DB (migrated and
-    /// seeded if new; several instances may share it).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        default_value = "data/board.sqlite3"
-    )]
-    pub database: String,
+    #[command(flatten)]
+    pub database: DatabaseArg,
     /// Database connections per instance (PostgreSQL; keep instances ×
     /// this below the server's max_connections), or calls at once (SQLite).
     #[arg(long, default_value_t = 16)]
@@ -256,7 +259,7 @@ impl Config {
             max_body_bytes: args.max_body_bytes,
             compress_pages: !args.no_compression,
             database: DatabaseOptions {
-                database: Database::parse(&args.database)?,
+                database: Database::parse(&args.database.value)?,
                 pool_size: args.db_pool_size,
                 connect_timeout: args.db_connect_timeout,
                 statement_timeout: args.db_statement_timeout,

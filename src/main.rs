@@ -103,7 +103,7 @@ fn export(args: ExportArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let exported = runtime.block_on(async {
-        let database = Database::parse(&args.database)?;
+        let database = Database::parse(&args.database.value)?;
         let store = data::open(&DatabaseOptions::new(database))
             .await
             .map_err(|e| format!("the board's database: {e}"))?;

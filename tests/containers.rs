@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use test_kit::tls::Certificate;
 use test_kit::{get, have_tool};
 use tokio::sync::OnceCell;
 
@@ -280,46 +281,11 @@ async fn the_image_builds_runs_as_its_own_user_streams_and_drains() {
     assert_eq!(exit, "0", "a clean exit on SIGTERM");
 }
 
-/// A fresh throwaway certificate for `localhost` in `dir`.
-async fn certificate(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    run("openssl req", {
-        let mut c = Command::new("openssl");
-        c.args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "privkey.pem",
-            "-out",
-            "fullchain.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ])
-        .current_dir(dir);
-        c
-    })
-    .await;
-    // Read by nginx's worker (not root) through the mount.
-    for file in ["privkey.pem", "fullchain.pem"] {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-}
-
-/// curl to the edge over HTTPS, trusting `dir`'s certificate.
-fn curl(tls: &Path, https_port: u16, args: &[&str]) -> Command {
+/// curl to the edge over HTTPS, trusting the test's certificate.
+fn curl(tls: &Certificate, https_port: u16, args: &[&str]) -> Command {
     let mut c = Command::new("curl");
     c.args(["-sS", "--max-time", "30", "--cacert"])
-        .arg(tls.join("fullchain.pem"))
+        .arg(tls.chain())
         .arg("--resolve")
         .arg(format!("localhost:{https_port}:127.0.0.1"))
         .args(args);
@@ -362,14 +328,13 @@ fn requests(metrics: &str, route: &str, status: u16) -> u64 {
 #[tokio::test]
 async fn compose_runs_two_instances_on_one_postgres_behind_the_https_edge() {
     let test = "compose_runs_two_instances_on_one_postgres_behind_the_https_edge";
-    if !have_podman(test) || !have_tool(test, Path::new("/usr/bin/openssl"), "openssl") {
+    if !have_podman(test) || !have_tool(test, Path::new(test_kit::tls::OPENSSL), "openssl") {
         return;
     }
     images().await;
     let project = format!("suspense-test-{}", std::process::id());
     let work: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join(&project);
-    let tls = work.join("tls");
-    certificate(&tls).await;
+    let tls = Certificate::make(&work.join("tls"));
     let (http_port, https_port) = (free_port(), free_port());
     let password = format!("pw-{}-{}", std::process::id(), free_port());
     let compose = |args: &[&str]| {
@@ -377,7 +342,7 @@ async fn compose_runs_two_instances_on_one_postgres_behind_the_https_edge() {
         c.args(["-f", "compose.yaml", "-p", &project])
             .args(args)
             .env("POSTGRES_PASSWORD", &password)
-            .env("TLS_DIR", &tls)
+            .env("TLS_DIR", &tls.dir)
             .env("EDGE_BIND", "127.0.0.1")
             .env("HTTP_PORT", http_port.to_string())
             .env("HTTPS_PORT", https_port.to_string());

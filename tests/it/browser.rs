@@ -158,6 +158,12 @@ async fn bench_with_the_overlay(kind: Kind) {
     browser.close().await;
 }
 
+/// Waits for the loaded page's three sections; returns its query (where a
+/// noscript refresh may have sent it).
+const EVERY_SECTION_THEN_QUERY: &str = "return document.readyState === 'complete' &&
+    document.querySelectorAll('main > section').length === 3 &&
+    location.search";
+
 #[tokio::test]
 async fn without_javascript_a_streamed_page_ends_complete() {
     // Chromium 150+ with scripting off: the parser puts each section in
@@ -183,13 +189,7 @@ async fn without_javascript_a_streamed_page_ends_complete() {
         .await;
     browser.screenshot("no-javascript-native-1-one").await;
     let search = browser
-        .wait_for(
-            "every section",
-            "return document.readyState === 'complete' &&
-                    document.querySelectorAll('main > section').length === 3 &&
-                    location.search",
-            vec![],
-        )
+        .wait_for("every section", EVERY_SECTION_THEN_QUERY, vec![])
         .await;
     assert_eq!(
         search,
@@ -226,13 +226,7 @@ async fn without_javascript_a_streamed_page_ends_complete() {
         .open(&url(&server, "/bench?boundaries=3&items=2&delay=900"))
         .await;
     let ready = browser
-        .wait_for(
-            "every section",
-            "return document.readyState === 'complete' &&
-                    document.querySelectorAll('main > section').length === 3 &&
-                    location.search",
-            vec![],
-        )
+        .wait_for("every section", EVERY_SECTION_THEN_QUERY, vec![])
         .await;
     // The page's scripts never ran: the noscript refresh sent it to the
     // in-order page, which needs none.

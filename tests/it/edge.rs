@@ -5,15 +5,15 @@
 //! eight streamed frames of one page progress together over h2, where over
 //! HTTP/1.1 the browser's six connections per origin make two of them wait.
 //!
-//! The frames' parts wait on one gate the test opens, so what the browser
-//! shows before it opens is what the protocol allowed, not what a clock did.
+//! The frames' parts wait on gates the test opens (one per frame), so what
+//! the browser shows before they open is what the protocol allowed, not what
+//! a clock did.
 
 use std::convert::Infallible;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path as UrlPath;
@@ -27,10 +27,13 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use crate::common::{TestServer, WAIT, get as raw_get, have_tool};
-use crate::nginx::{Edge, NGINX, Nginx, OPENSSL, certificate};
+use crate::nginx::{Edge, NGINX, Nginx, certificate};
+use test_kit::tls::OPENSSL;
 
 const CURL: &str = "/usr/bin/curl";
 const FRAMES: usize = 8;
+/// Every frame's gate open.
+const ALL: u32 = u32::MAX;
 
 /// Two instances serving `/frames` (eight frames, `/frame/0`…`/frame/7`)
 /// whose one part each waits for the gate, behind the TLS edge. Counts the
@@ -39,14 +42,15 @@ struct FramesSite {
     nginx: Nginx,
     _instances: [TestServer; 2],
     arrived: Arc<AtomicUsize>,
-    gate: watch::Sender<bool>,
+    /// Bit `i` open: frame `i`'s part is released ([`ALL`] for every one).
+    gate: watch::Sender<u32>,
 }
 
 impl FramesSite {
     async fn start(name: &str) -> FramesSite {
         let engine = Engine::new();
         let arrived = Arc::new(AtomicUsize::new(0));
-        let (gate, open) = watch::channel(false);
+        let (gate, open) = watch::channel(0u32);
         let frames: String = (0..FRAMES)
             .map(|i| format!("<iframe id=\"f{i}\" src=\"/frame/{i}\"></iframe>"))
             .collect();
@@ -66,7 +70,7 @@ impl FramesSite {
                         .boundary(text(&format!("frame-{i} waiting")))
                         .no_timeout()
                         .suspend(async move {
-                            let _ = open.wait_for(|open| *open).await;
+                            let _ = open.wait_for(|open| open & (1 << i) != 0).await;
                             Ok::<_, Infallible>(text(&format!("frame-{i} done")))
                         });
                     async move { page.stream(Shell { parts: vec![part] }) }
@@ -95,24 +99,26 @@ fn have_tools(test: &str) -> bool {
         && have_tool(test, Path::new(CURL), "curl")
 }
 
-/// curl against the edge, trusting only the throwaway certificate; its
-/// standard output. `localhost` resolves to the loopback address.
+/// curl for the edge, trusting only the throwaway certificate, with
+/// `localhost` resolved to the loopback address (the certificate's name).
+fn curl_command(nginx: &Nginx) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(CURL);
+    command
+        .args(["-sS", "--max-time", "30", "--cacert"])
+        .arg(certificate().chain())
+        .arg("--resolve")
+        .arg(format!("localhost:{}:127.0.0.1", nginx.addr().port()))
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs curl with `args` against the edge: its standard output.
 async fn curl(nginx: &Nginx, args: &[&str]) -> String {
-    let cacert = certificate().dir.join("fullchain.pem");
-    let out = tokio::time::timeout(
-        WAIT,
-        tokio::process::Command::new(CURL)
-            .args(["-sS", "--max-time", "20", "--cacert"])
-            .arg(&cacert)
-            .arg("--resolve")
-            .arg(format!("localhost:{}:127.0.0.1", nginx.addr().port()))
-            .args(args)
-            .stdin(Stdio::null())
-            .output(),
-    )
-    .await
-    .expect("curl in time")
-    .expect("run curl");
+    let out = tokio::time::timeout(WAIT, curl_command(nginx).args(args).output())
+        .await
+        .expect("curl in time")
+        .expect("run curl");
     assert!(
         out.status.success(),
         "curl {args:?}: {}",
@@ -187,19 +193,8 @@ async fn the_edge_redirects_to_https_and_speaks_h2_with_hsts() {
     assert_eq!(version, "2", "curl's default over TLS (ALPN) is h2");
     // A client that stops at TLS 1.2 still gets in, with a forward-secret
     // AEAD cipher.
-    let verbose = tokio::process::Command::new(CURL)
-        .args([
-            "-sS",
-            "-v",
-            "--tls-max",
-            "1.2",
-            "-o",
-            "/dev/null",
-            "--cacert",
-        ])
-        .arg(certificate().dir.join("fullchain.pem"))
-        .arg("--resolve")
-        .arg(format!("localhost:{}:127.0.0.1", nginx.addr().port()))
+    let verbose = curl_command(&nginx)
+        .args(["-v", "--tls-max", "1.2", "-o", "/dev/null"])
         .arg(format!("{https}/about"))
         .output()
         .await
@@ -218,24 +213,10 @@ async fn a_page_streams_over_h2_shell_first_then_its_part() {
         return;
     }
     let site = FramesSite::start("h2-stream").await;
-    let cacert = certificate().dir.join("fullchain.pem");
-    let mut curl = tokio::process::Command::new(CURL)
-        .args([
-            "-sS",
-            "--no-buffer",
-            "--http2",
-            "--max-time",
-            "30",
-            "--cacert",
-        ])
-        .arg(&cacert)
-        .arg("--resolve")
-        .arg(format!("localhost:{}:127.0.0.1", site.nginx.addr().port()))
-        .args(["-w", "\n%{http_version}"])
+    let mut curl = curl_command(&site.nginx)
+        .args(["--no-buffer", "--http2", "-w", "\n%{http_version}"])
         .arg(format!("{}/frame/3", site.nginx.https()))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut out = curl.stdout.take().unwrap();
@@ -261,7 +242,7 @@ async fn a_page_streams_over_h2_shell_first_then_its_part() {
         shell.contains("frame-3 waiting") && !shell.contains("frame-3 done"),
         "{shell}"
     );
-    site.gate.send_replace(true);
+    site.gate.send_replace(ALL);
     tokio::time::timeout(WAIT, out.read_to_end(&mut seen))
         .await
         .expect("the rest in time")
@@ -351,7 +332,7 @@ async fn over_h2_eight_streamed_frames_progress_together() {
     assert_eq!(site.arrived(), FRAMES);
     browser.screenshot("edge-h2-frames-waiting").await;
     // Then every part, in place.
-    site.gate.send_replace(true);
+    site.gate.send_replace(ALL);
     browser
         .wait_for(
             "all eight frames' parts",
@@ -383,17 +364,31 @@ async fn over_http1_two_of_eight_streamed_frames_wait_for_a_connection() {
             vec![],
         )
         .await;
-    // The other two stay unrequested as long as the six stream (a bounded
-    // look: nothing here would change it but a connection coming free).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     let held = states(&browser.eval(FRAME_STATES, vec![]).await);
     assert_eq!(count(&held, "waiting"), 6, "{held:?}");
     assert_eq!(count(&held, "none"), 2, "{held:?}");
     assert_eq!(site.arrived(), 6, "the two were never sent");
     browser.screenshot("edge-http1-frames-waiting").await;
-    // Open the gate: the six end, their connections come free, and the
-    // two are sent at last (their parts, the gate open, come at once).
-    site.gate.send_replace(true);
+    // One frame ends: its connection comes free, and one of the two
+    // waiting frames, and only one, is sent on it.
+    let first = held.iter().position(|(s, _)| s == "waiting").unwrap();
+    site.gate.send_replace(1 << first);
+    let one_freed = browser
+        .wait_for(
+            "one frame done, the seventh sent",
+            &format!(
+                "const s = (() => {{ {FRAME_STATES} }})();
+                 const n = k => s.filter(f => f[0] === k).length;
+                 return n('done') === 1 && n('waiting') === 6 && s"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(count(&states(&one_freed), "none"), 1, "{one_freed:?}");
+    assert_eq!(site.arrived(), 7, "one connection freed, one frame sent");
+    // Every gate open: the rest end, and the last frame is sent at last
+    // (its part, the gate open, comes at once).
+    site.gate.send_replace(ALL);
     let done = browser
         .wait_for(
             "all eight frames' parts",

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 use crate::common::{TestServer, WAIT, get, have_tool, send};
+use test_kit::tls::Certificate;
 
 pub(crate) const NGINX: &str = "/usr/sbin/nginx";
 
@@ -173,49 +174,14 @@ impl Drop for Nginx {
     }
 }
 
-/// A throwaway certificate for `localhost` and `127.0.0.1` (P-256, two
-/// days), made with the openssl tool once per test run.
-pub(crate) struct Certificate {
-    /// Holds `fullchain.pem` and `privkey.pem`, as certbot names them.
-    pub(crate) dir: PathBuf,
-    /// base64 of the SHA-256 of its public key, for Chromium's
-    /// `--ignore-certificate-errors-spki-list` (trust this key, no other).
-    pub(crate) spki: String,
-}
-
-pub(crate) const OPENSSL: &str = "/usr/bin/openssl";
-
+/// The run's throwaway certificate (made once, on first use).
 pub(crate) fn certificate() -> &'static Certificate {
     static CERTIFICATE: std::sync::OnceLock<Certificate> = std::sync::OnceLock::new();
     CERTIFICATE.get_or_init(|| {
         let dir =
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let run = |script: &str| {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .current_dir(&dir)
-                .output()
-                .expect("sh");
-            assert!(
-                out.status.success(),
-                "{script}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8(out.stdout).unwrap().trim().to_owned()
-        };
-        run(&format!(
-            "{OPENSSL} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-             -keyout privkey.pem -out fullchain.pem -days 2 -subj /CN=localhost \
-             -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>&1"
-        ));
-        let spki = run(&format!(
-            "{OPENSSL} x509 -in fullchain.pem -pubkey -noout | {OPENSSL} pkey -pubin -outform der \
-             | {OPENSSL} dgst -sha256 -binary | {OPENSSL} base64 -A"
-        ));
-        Certificate { dir, spki }
+        Certificate::make(&dir)
     })
 }
 

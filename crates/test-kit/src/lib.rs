@@ -8,6 +8,7 @@
 //!   that hold each boundary until the test opens them.
 //! - [`chrome`]: Debian's headless Chromium over WebDriver.
 //! - [`pg`]: throwaway PostgreSQL servers.
+//! - [`tls`]: a throwaway certificate for the HTTPS tests.
 //! - [`have_tool`]: skip (loudly) or fail (under CI) without a tool.
 
 #![allow(unreachable_pub)] // helpers are `pub` for the test suites
@@ -17,6 +18,7 @@ pub mod pages;
 pub mod pg;
 pub mod raw;
 pub mod serve;
+pub mod tls;
 
 use std::time::Duration;
 
