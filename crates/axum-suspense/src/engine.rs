@@ -46,8 +46,9 @@ pub(crate) struct EngineInner {
 pub(crate) struct Settings {
     pub(crate) boundary_timeout: Option<Duration>,
     pub(crate) page_deadline: Option<Duration>,
-    /// `{nonce}` stands for the page's nonce.
-    pub(crate) content_security_policy: Option<String>,
+    /// The policy split at each `{nonce}` (which stands for the page's
+    /// nonce), once, rather than searched on every page.
+    pub(crate) content_security_policy: Option<Vec<String>>,
     pub(crate) mode_param: Option<String>,
     pub(crate) debug_param: Option<String>,
     pub(crate) crawlers_buffered: bool,
@@ -120,7 +121,7 @@ impl EngineBuilder {
     /// application that sets its own header, with [`Page::csp_nonce`]).
     /// Defaults to [`DEFAULT_CONTENT_SECURITY_POLICY`].
     pub fn content_security_policy(mut self, policy: Option<&str>) -> Self {
-        self.settings.content_security_policy = policy.map(str::to_owned);
+        self.settings.content_security_policy = policy.map(crate::response::split_policy);
         self
     }
 
@@ -212,7 +213,9 @@ impl Engine {
             settings: Settings {
                 boundary_timeout: Some(Self::DEFAULT_BOUNDARY_TIMEOUT),
                 page_deadline: None,
-                content_security_policy: Some(DEFAULT_CONTENT_SECURITY_POLICY.to_owned()),
+                content_security_policy: Some(crate::response::split_policy(
+                    DEFAULT_CONTENT_SECURITY_POLICY,
+                )),
                 mode_param: Some("render".to_owned()),
                 debug_param: None,
                 crawlers_buffered: true,

@@ -45,7 +45,7 @@ pub(crate) fn page_response<S: Template>(
     let policy = settings
         .content_security_policy
         .as_deref()
-        .and_then(|policy| policy_with_nonce(policy, &nonce));
+        .and_then(|parts| policy_with_nonce(parts, &nonce));
     let render_mode_header = settings.render_mode_header;
     let body = match mode {
         RenderMode::InOrder | RenderMode::Buffered => {
@@ -128,15 +128,22 @@ pub(crate) fn page_response<S: Template>(
     response
 }
 
-/// `policy` with each `{nonce}` replaced by `nonce`: built in one allocation
-/// of the right size (this runs for every page), handed to the header
-/// without a copy.
-fn policy_with_nonce(policy: &str, nonce: &str) -> Option<HeaderValue> {
-    let mut value = String::with_capacity(policy.len() + 2 * nonce.len());
-    let mut parts = policy.split("{nonce}");
-    value.push_str(parts.next().unwrap_or(""));
-    for part in parts {
-        value.push_str(nonce);
+/// The pieces of `policy` between its `{nonce}`s (one piece if it has none).
+pub(crate) fn split_policy(policy: &str) -> Vec<String> {
+    policy.split("{nonce}").map(str::to_owned).collect()
+}
+
+/// The policy whose pieces [`split_policy`] made, with `nonce` between them:
+/// built in one allocation of the right size (this runs for every page),
+/// handed to the header without a copy.
+fn policy_with_nonce(parts: &[String], nonce: &str) -> Option<HeaderValue> {
+    let len =
+        parts.iter().map(String::len).sum::<usize>() + parts.len().saturating_sub(1) * nonce.len();
+    let mut value = String::with_capacity(len);
+    for (at, part) in parts.iter().enumerate() {
+        if at > 0 {
+            value.push_str(nonce);
+        }
         value.push_str(part);
     }
     HeaderValue::try_from(value).ok()
@@ -151,4 +158,22 @@ pub(crate) fn shell_error() -> Response {
         "internal error: the page could not be rendered\n",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nonce_goes_wherever_the_policy_says() {
+        let nonce = "abc+/=";
+        let value = |policy: &str| policy_with_nonce(&split_policy(policy), nonce).unwrap();
+        assert_eq!(
+            value("script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'"),
+            "script-src 'nonce-abc+/='; style-src 'nonce-abc+/='"
+        );
+        assert_eq!(value("{nonce}"), "abc+/=");
+        assert_eq!(value("default-src 'self'"), "default-src 'self'");
+        assert_eq!(value(""), "");
+    }
 }

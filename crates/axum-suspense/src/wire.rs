@@ -362,8 +362,11 @@ pub(crate) fn find_marker(text: &str, from: usize, prefix: &str) -> Option<(usiz
 /// after `<head …>`, or at the start if the shell has no `<head>`. With
 /// scripting on, a `<noscript>` in the head is inert text.
 pub(crate) fn insert_no_script_refresh(head: &mut String, url: &str) {
-    let mut tag = String::with_capacity(url.len() + 64);
-    tag.push_str("<noscript><meta http-equiv=\"refresh\" content=\"0; url=");
+    const OPEN: &str = "<noscript><meta http-equiv=\"refresh\" content=\"0; url=";
+    const CLOSE: &str = "\"></noscript>";
+    // Room for the URL with a few escapes: the tag is made in one allocation.
+    let mut tag = String::with_capacity(OPEN.len() + url.len() + 32 + CLOSE.len());
+    tag.push_str(OPEN);
     for c in url.chars() {
         match c {
             '&' => tag.push_str("&amp;"),
@@ -373,16 +376,8 @@ pub(crate) fn insert_no_script_refresh(head: &mut String, url: &str) {
             c => tag.push(c),
         }
     }
-    tag.push_str("\"></noscript>");
-    let at = find_ascii_case_insensitive(head.as_bytes(), b"<head")
-        .filter(|&at| {
-            // `<head>` or `<head …>`, not `<header>`
-            matches!(
-                head.as_bytes().get(at + 5),
-                Some(b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/')
-            )
-        })
-        .and_then(|at| head[at..].find('>').map(|close| at + close + 1));
+    tag.push_str(CLOSE);
+    let at = find_head_tag(head).and_then(|at| head[at..].find('>').map(|close| at + close + 1));
     match at {
         Some(at) => head.insert_str(at, &tag),
         // A `<noscript>` before the doctype would put the page in quirks
@@ -391,10 +386,26 @@ pub(crate) fn insert_no_script_refresh(head: &mut String, url: &str) {
     }
 }
 
-fn find_ascii_case_insensitive(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window.eq_ignore_ascii_case(needle))
+/// Where the first `<head>` or `<head …>` tag (not `<header>`) starts, in
+/// any case. Looks only at each `<` (a memchr), not at every byte.
+fn find_head_tag(html: &str) -> Option<usize> {
+    let bytes = html.as_bytes();
+    let mut from = 0;
+    while let Some(found) = html[from..].find('<') {
+        let at = from + found;
+        if bytes
+            .get(at + 1..at + 5)
+            .is_some_and(|name| name.eq_ignore_ascii_case(b"head"))
+            && matches!(
+                bytes.get(at + 5),
+                Some(b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/')
+            )
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Appends a resolved boundary's content for its range, then what the
@@ -575,6 +586,13 @@ mod tests {
         let mut bare = String::from("<header>h</header>");
         insert_no_script_refresh(&mut bare, "/");
         assert!(bare.starts_with("<header>h</header><noscript>"));
+        // `<head` as the start of another name is passed over, not taken.
+        let mut late = String::from("<x-heading></x-heading><head>");
+        insert_no_script_refresh(&mut late, "/");
+        assert!(late.starts_with("<x-heading></x-heading><head><noscript>"));
+        let mut header_first = String::from("<headers><head>");
+        insert_no_script_refresh(&mut header_first, "/");
+        assert!(header_first.starts_with("<headers><head><noscript>"));
     }
 
     #[test]
