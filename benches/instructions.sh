@@ -8,9 +8,11 @@
 #
 #   benches/instructions.sh
 #   URL='/bench?delay=0' FLAGS=--no-compression BIN=target/ab/6af827c/target/release/suspense-ssr benches/instructions.sh
+#   UA='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' benches/instructions.sh
 #
 # Env: URL (/bench?delay=0), FEW (200), MANY (1200), BIN (this tree's
-# release build), FLAGS. Results: target/instructions/<time>/.
+# release build), FLAGS, UA (a User-Agent to send; none by default, as
+# wrk sends none). Results: target/instructions/<time>/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 URL="${URL:-/bench?delay=0}"
@@ -36,12 +38,13 @@ run() { # requests -> total Ir
     --database "$out/db-$n/board.sqlite3" $FLAGS >"$out/server-$n.log" 2>&1 &
   local wrapper=$!
   for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
-  python3 - "$port" "$n" "$URL" <<'PY'
+  python3 - "$port" "$n" "$URL" "${UA:-}" <<'PY'
 import http.client, sys
-port, n, url = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+port, n, url, ua = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+headers = {"User-Agent": ua} if ua else {}
 c = http.client.HTTPConnection("127.0.0.1", port)
 for _ in range(n):
-    c.request("GET", url)
+    c.request("GET", url, headers=headers)
     r = c.getresponse()
     body = r.read()
     assert r.status == 200, (r.status, body[-80:])
@@ -56,7 +59,7 @@ few="$(run "$FEW")"
 many="$(run "$MANY")"
 per=$(( (many - few) / (MANY - FEW) ))
 {
-  echo "URL $URL, flags '$FLAGS': $per instructions per request (callgrind: $few for $FEW requests, $many for $MANY)"
+  echo "URL $URL, flags '$FLAGS'${UA:+, user agent '$UA'}: $per instructions per request (callgrind: $few for $FEW requests, $many for $MANY)"
   callgrind_annotate "$out/callgrind.$MANY" 2>/dev/null | sed -n '/^Ir *file:function/,/^$/p' | head -22 | cut -c1-170
 } | tee "$out/summary.txt"
 echo "== results: $out" >&2

@@ -17,13 +17,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 
 /// Where the check is answered.
 pub const HEALTH_PATH: &str = "/healthz";
 
-/// `GET /healthz`: `200`, `ok`, never cached.
-pub async fn healthz() -> impl IntoResponse {
+/// The answer to `GET /healthz`: `200`, `ok`, never cached. The server
+/// gives it before the routes, whatever the application (see
+/// [`crate::observe::ObserveLayer`]).
+pub fn healthz() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -31,6 +33,7 @@ pub async fn healthz() -> impl IntoResponse {
         ],
         "ok\n",
     )
+        .into_response()
 }
 
 /// Asks the server listening on `addr` (an unspecified address such as

@@ -162,10 +162,18 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The layer (on the router, outermost): every request observed, and `GET
-/// /metrics` answered before the application's routes (so it cannot clash
-/// with them). A tower service with its own future rather than axum's
-/// `from_fn`, which boxes every request's future and the rest of the stack.
+/// The layer around the router, outermost: every request observed, and
+/// `GET /metrics` and `GET /healthz` answered before the application's routes
+/// (so they cannot clash with them). A tower service with its own future
+/// rather than axum's `from_fn`, which boxes every request's future and the
+/// rest of the stack.
+///
+/// It wraps the router from outside, not with `Router::layer`: each
+/// `Router::layer` boxes every route and its future once more (about 3,100
+/// instructions a request). The router's matched route is not known out
+/// here, so the application reports it with [`ReportRouteLayer`], in the
+/// layers it gives its own router; without it, requests count as
+/// `unmatched`.
 #[derive(Clone)]
 pub struct ObserveLayer(pub Arc<Observability>);
 
@@ -187,6 +195,22 @@ pub struct Observe<S> {
     observability: Arc<Observability>,
 }
 
+/// A request the server answers itself, before the routes.
+#[derive(Clone, Copy)]
+enum Own {
+    Metrics,
+    Health,
+}
+
+impl Own {
+    fn path(self) -> &'static str {
+        match self {
+            Own::Metrics => METRICS_PATH,
+            Own::Health => crate::health::HEALTH_PATH,
+        }
+    }
+}
+
 impl<S> tower_service::Service<Request> for Observe<S>
 where
     S: tower_service::Service<Request, Response = Response>,
@@ -203,30 +227,33 @@ where
         let start = Instant::now();
         let id = self.observability.request_id(request.headers());
         let method = request.method().clone();
-        let metrics = method == Method::GET && request.uri().path() == METRICS_PATH;
-        let route = if metrics {
-            METRICS_PATH.to_owned()
-        } else {
-            request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned())
+        let own = match request.uri().path() {
+            METRICS_PATH if method == Method::GET => Some(Own::Metrics),
+            crate::health::HEALTH_PATH if matches!(method, Method::GET | Method::HEAD) => {
+                Some(Own::Health)
+            }
+            _ => None,
         };
         let span = tracing::info_span!(
             "request",
             id = %id.to_str().unwrap_or(""),
             method = %method,
-            route = %route,
+            // Recorded by `ReportRoute` once the router has matched.
+            route = Empty,
             status = Empty,
             shell_ms = Empty,
             last_byte_ms = Empty,
         );
-        let inner = if metrics {
-            None
-        } else {
-            // The handler's synchronous part runs in the span too.
-            let _entered = span.enter();
-            Some(self.inner.call(request))
+        let inner = match own {
+            Some(own) => {
+                span.record("route", tracing::field::display(own.path()));
+                None
+            }
+            None => {
+                // The handler's synchronous part runs in the span too.
+                let _entered = span.enter();
+                Some(self.inner.call(request))
+            }
         };
         Observed {
             inner,
@@ -236,9 +263,82 @@ where
                 start,
                 id,
                 method: method_label(&method),
-                route,
+                own,
             }),
         }
+    }
+}
+
+/// Tells [`Observe`], outside the router, which route the router matched:
+/// its pattern (`/posts/{id}`, not the path) goes into the request's span
+/// and, through the response's extensions, into the request counter. Put it
+/// in the layers given to `Router::layer`, outermost.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportRouteLayer;
+
+impl<S> tower_layer::Layer<S> for ReportRouteLayer {
+    type Service = ReportRoute<S>;
+
+    fn layer(&self, inner: S) -> ReportRoute<S> {
+        ReportRoute { inner }
+    }
+}
+
+/// See [`ReportRouteLayer`].
+#[derive(Clone, Debug)]
+pub struct ReportRoute<S> {
+    inner: S,
+}
+
+impl<S> tower_service::Service<Request> for ReportRoute<S>
+where
+    S: tower_service::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Reported<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        if let Some(route) = &route {
+            // The request's span is the current one here (`Observe` enters
+            // it around the call).
+            tracing::Span::current().record("route", tracing::field::display(route.as_str()));
+        }
+        Reported {
+            inner: self.inner.call(request),
+            route,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ReportRoute`]: the inner one, then the
+    /// matched route put in the response's extensions.
+    pub struct Reported<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> std::future::Future for Reported<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(route) = this.route.take() {
+            response.extensions_mut().insert(route);
+        }
+        Poll::Ready(Ok(response))
     }
 }
 
@@ -260,7 +360,8 @@ struct ObservedEnd {
     start: Instant,
     id: HeaderValue,
     method: &'static str,
-    route: String,
+    /// The server answers this request itself.
+    own: Option<Own>,
 }
 
 impl<F, E> std::future::Future for Observed<F>
@@ -281,14 +382,17 @@ where
                     Poll::Pending => return Poll::Pending,
                 }
             }
-            None => (
-                [(
-                    header::CONTENT_TYPE,
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                )],
-                end.observability.render(),
-            )
-                .into_response(),
+            None => match end.own {
+                Some(Own::Health) => crate::health::healthz(),
+                _ => (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    end.observability.render(),
+                )
+                    .into_response(),
+            },
         };
         let end = this.end.take().expect("checked above");
         Poll::Ready(Ok(end.finish(response)))
@@ -303,7 +407,14 @@ impl ObservedEnd {
             .requests
             .get_or_create(&RequestLabels {
                 method: self.method,
-                route: self.route,
+                route: match self.own {
+                    Some(own) => own.path(),
+                    None => response
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str),
+                }
+                .to_owned(),
                 status: status.as_u16(),
             })
             .inc();

@@ -161,10 +161,7 @@ pub async fn run(
             tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
         }
     }
-    let router = site::app(state, &config.static_dir).route(
-        crate::health::HEALTH_PATH,
-        axum::routing::get(crate::health::healthz),
-    );
+    let router = site::app(state, &config.static_dir);
     let options = ServeOptions {
         engine: Some(engine),
         store: Some(store),
@@ -199,6 +196,12 @@ async fn open_store(config: &Config) -> io::Result<Arc<dyn Store>> {
 /// Serves `router` on `listener` until `shutdown` completes. Then it stops
 /// accepting, lets in-flight responses finish for up to the drain timeout,
 /// and returns.
+///
+/// The server's own layers (observing, request checks, the body timeout)
+/// wrap the router from outside, and it answers `/metrics` and `/healthz`
+/// itself. Requests are counted by the route the router matched if its
+/// layers include [`ReportRouteLayer`](crate::observe::ReportRouteLayer)
+/// (the site's do), else as `unmatched`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -215,19 +218,23 @@ pub async fn serve(
     let observability = Observability::new(options.engine.as_ref(), options.store.as_deref());
     let send_timeouts = observability.send_timeouts();
     let (max_uri, max_body) = (options.max_uri_bytes, options.max_body_bytes);
-    // One layer of several: each `Router::layer` boxes the routes once more.
-    let router = router.layer(
-        tower::ServiceBuilder::new()
-            // Outermost: every answer, refusals included, is logged and
-            // counted.
-            .layer(crate::observe::ObserveLayer(observability))
-            .layer(tower::layer::layer_fn(move |inner| CheckRequest {
-                inner,
-                max_uri,
-                max_body,
-            }))
-            .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout)),
-    );
+    // Around the router, not in it (`Router::layer` boxes every route and its
+    // future once more): the router sees a request only once it has passed
+    // these. The router reports the route it matched (`ReportRouteLayer`).
+    let service = tower::ServiceBuilder::new()
+        .map_request(|request: hyper::Request<hyper::body::Incoming>| {
+            request.map(axum::body::Body::new)
+        })
+        // Outermost: every answer, refusals included, is logged and
+        // counted.
+        .layer(crate::observe::ObserveLayer(observability))
+        .layer(tower::layer::layer_fn(move |inner| CheckRequest {
+            inner,
+            max_uri,
+            max_body,
+        }))
+        .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout))
+        .service(router);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(options.max_connections));
     // Tells connections still open after the drain timeout to close now, so
@@ -267,7 +274,7 @@ pub async fn serve(
         // never cut off. (Boxed: the timer inside must not move.)
         let mut stream = TimeoutWriter::new(stream);
         stream.set_timeout(Some(send_timeout));
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(service.clone());
         let connection = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
         let connection = graceful.watch(connection);
         let mut closing = closing.clone();

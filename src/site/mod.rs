@@ -142,6 +142,8 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     // the routes and their futures once more.
     let router = router.fallback(not_found).layer(
         ServiceBuilder::new()
+            // The server counts requests by the route matched here.
+            .layer(crate::observe::ReportRouteLayer)
             // Outside the buffering, so a buffered page is compressed whole
             // and a streamed one chunk by chunk (the compressor flushes
             // whatever each chunk gave before waiting for the next); only

@@ -79,6 +79,10 @@ async fn metrics_and_logs_tell_what_each_page_did() {
     })
     .await;
     assert_eq!(get(server.addr, "/nowhere").await.status(), 404);
+    // Answered by the server itself, before the site's routes.
+    let mut health = get(server.addr, "/healthz").await;
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.read_to_end().await, "ok\n");
 
     let mut scrape = get(server.addr, "/metrics").await;
     assert_eq!(scrape.status(), 200);
@@ -101,6 +105,10 @@ async fn metrics_and_logs_tell_what_each_page_did() {
         ),
         (
             r#"http_requests_total{method="GET",route="unmatched",status="404"}"#,
+            1.0,
+        ),
+        (
+            r#"http_requests_total{method="GET",route="/healthz",status="200"}"#,
             1.0,
         ),
         // resolves, and the nested part's parent
