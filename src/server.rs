@@ -155,7 +155,7 @@ pub async fn run(
     match site::export(state.clone(), &config.static_dir, false, &export_dir).await {
         Ok(report) => {
             tracing::info!(dir = %export_dir.display(), pages = report.pages.len(), "pre-rendered the exportable pages");
-            state.export_dir = Some(export_dir.clone());
+            state.export_dir = Some(export_dir.as_path().into());
         }
         Err(error) => {
             tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")

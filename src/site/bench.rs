@@ -83,7 +83,7 @@ impl BenchParams {
     /// first occurrence of a name wins, unknown names are ignored. The error
     /// is a one-line reason.
     pub(crate) fn parse(query: &str) -> Result<Self, String> {
-        let mut found: [Option<String>; 3] = [None, None, None];
+        let mut found: [Option<std::borrow::Cow<'_, str>>; 3] = [None, None, None];
         const NAMES: [(&str, u64, u64); 3] = [
             ("boundaries", 3, 64),
             ("items", 20, 1000),
@@ -91,7 +91,7 @@ impl BenchParams {
         ];
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             if let Some(slot) = NAMES.iter().position(|(known, _, _)| *known == name) {
-                found[slot].get_or_insert_with(|| value.into_owned());
+                found[slot].get_or_insert(value);
             }
         }
         let mut values = [0u64; 3];

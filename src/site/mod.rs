@@ -14,7 +14,7 @@ mod latency;
 
 pub use latency::Latency;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use askama::Template;
@@ -64,8 +64,9 @@ pub struct AppState {
     /// The board's simulated slow sources.
     pub latency: Latency,
     /// Where an export of [`EXPORT_PAGES`] is, served under `/export` (the
-    /// static frame of `/compare`).
-    pub export_dir: Option<PathBuf>,
+    /// static frame of `/compare`). An `Arc`: axum clones the state for
+    /// every request, and a `PathBuf` would be an allocation each time.
+    pub export_dir: Option<Arc<Path>>,
     /// gzip pages for clients that accept it (default: on).
     pub compress_pages: bool,
     /// Request bodies (the board's forms) larger than this are refused with
@@ -134,7 +135,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .merge(axum_suspense::runtime_router())
         .nest_service("/static", static_files(static_dir));
     if let Some(dir) = &state.export_dir {
-        router = router.nest_service("/export", ServeDir::new(dir));
+        router = router.nest_service("/export", ServeDir::new(&**dir));
     }
     let compress = state.compress_pages;
     let max_body = state.max_body_bytes;

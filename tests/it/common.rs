@@ -196,7 +196,7 @@ impl TestServer {
         site::export(state.clone(), &static_dir(), false, dir)
             .await
             .expect("export the pages");
-        state.export_dir = Some(dir.to_owned());
+        state.export_dir = Some(dir.into());
         let router = site::app(state, &static_dir());
         (Self::start_with(router, options()).await, engine)
     }

@@ -75,27 +75,76 @@ pub struct BufferedMode<S> {
 impl<S, B> Service<Request<B>> for BufferedMode<S>
 where
     S: Service<Request<B>, Response = Response>,
-    S::Future: Send + 'static,
-    S::Error: Send,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = BufferedModeFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let future = self.inner.call(request);
-        Box::pin(async move { Ok(whole_when_buffered(future.await?).await) })
+        BufferedModeFuture {
+            state: State::Inner {
+                future: self.inner.call(request),
+            },
+        }
     }
 }
 
-async fn whole_when_buffered(response: Response) -> Response {
-    if response.extensions().get::<RenderMode>() != Some(&RenderMode::Buffered) {
-        return response;
+pin_project_lite::pin_project! {
+    /// The response future of [`BufferedMode`]: the inner service's, then,
+    /// for a buffered page only, the collection of its body. Written by
+    /// hand so that every other response passes without a boxed future.
+    pub struct BufferedModeFuture<F> {
+        #[pin]
+        state: State<F>,
     }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProjection]
+    enum State<F> {
+        Inner {
+            #[pin]
+            future: F,
+        },
+        Collecting {
+            whole: Pin<Box<dyn Future<Output = Response> + Send>>,
+        },
+    }
+}
+
+impl<F, E> Future for BufferedModeFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProjection::Inner { future } => {
+                    let response = std::task::ready!(future.poll(cx))?;
+                    if response.extensions().get::<RenderMode>() != Some(&RenderMode::Buffered) {
+                        return Poll::Ready(Ok(response));
+                    }
+                    state.set(State::Collecting {
+                        whole: Box::pin(whole(response)),
+                    });
+                }
+                StateProjection::Collecting { whole } => {
+                    return whole.as_mut().poll(cx).map(Ok);
+                }
+            }
+        }
+    }
+}
+
+/// A buffered page's response with its whole body in one piece.
+async fn whole(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     match axum::body::to_bytes(body, usize::MAX).await {
         // hyper sets Content-Length for a body of known size (and a

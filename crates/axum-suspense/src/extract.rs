@@ -82,8 +82,7 @@ where
 /// `NAME=1` (or `NAME=true`) anywhere in the query.
 fn flag_set(query: Option<&str>, name: &str) -> bool {
     query.is_some_and(|query| {
-        form_urlencoded::parse(query.as_bytes())
-            .any(|(key, value)| key == name && (value == "1" || value == "true"))
+        crate::query::values(query, name).any(|value| value == "1" || value == "true")
     })
 }
 

@@ -107,8 +107,8 @@
 //! - `wire.rs`: the wire format, with an example of the bytes, and the
 //!   client runtime; `overlay.js`: the timing overlay.
 //! - `mode.rs`: the render modes; `crawlers.rs`: the crawler list;
-//!   `extract.rs`: [`Page`] as a handler argument; `buffered.rs`:
-//!   [`BufferedModeLayer`].
+//!   `extract.rs`: [`Page`] as a handler argument; `query.rs`: its
+//!   parameters read from the query; `buffered.rs`: [`BufferedModeLayer`].
 //! - `stats.rs`: [`Stats`]; `metrics.rs`: their Prometheus export.
 
 #![deny(missing_docs)]
@@ -126,6 +126,7 @@ mod mode;
 mod native;
 mod page;
 mod placement;
+mod query;
 mod resolve;
 mod response;
 mod runtime_route;
@@ -134,7 +135,7 @@ mod stats;
 mod wire;
 
 pub use boundary::{Boundary, BoundaryBuilder};
-pub use buffered::{BufferedMode, BufferedModeLayer};
+pub use buffered::{BufferedMode, BufferedModeFuture, BufferedModeLayer};
 pub use crawlers::{CRAWLER_TOKENS, is_crawler};
 pub use engine::{DEFAULT_CONTENT_SECURITY_POLICY, Engine, EngineBuilder};
 pub use mode::{RenderMode, UnknownRenderMode};

@@ -70,11 +70,10 @@ impl RenderMode {
         query: Option<&str>,
         user_agent: Option<&[u8]>,
     ) -> Result<Self, UnknownRenderMode> {
-        let asked = settings.mode_param.as_deref().and_then(|param| {
-            form_urlencoded::parse(query?.as_bytes())
-                .find(|(name, _)| name == param)
-                .map(|(_, value)| value.into_owned())
-        });
+        let asked = settings
+            .mode_param
+            .as_deref()
+            .and_then(|param| crate::query::first(query?, param));
         match asked {
             Some(value) => value.parse(),
             None if settings.crawlers_buffered && user_agent.is_some_and(crawlers::is_crawler) => {

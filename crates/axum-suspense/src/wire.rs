@@ -222,9 +222,10 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
     ];
     const RAW: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
     let bytes = html.as_bytes();
-    // Names are slices of `html`, compared without regard to case: no
-    // allocation per tag (a fallback is scanned on every page).
-    let mut open: Vec<&str> = Vec::new();
+    // Names are slices of `html`, compared without regard to case, on a
+    // stack that needs no allocation for the usual nesting: a fallback is
+    // scanned on every page.
+    let mut open = OpenTags::default();
     let mut at = 0;
     while let Some(found) = html[at..].find('<') {
         at += found + 1;
@@ -249,7 +250,7 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
             .find('>')
             .map_or(html.len(), |e| name_at + e);
         if closing {
-            if let Some(depth) = open.iter().rposition(|o| o.eq_ignore_ascii_case(name)) {
+            if let Some(depth) = open.rposition(name) {
                 open.truncate(depth);
             }
         } else if html[..end].ends_with('/') || is(VOID) {
@@ -274,18 +275,62 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
             if is(&["li", "p", "tr", "td", "th", "option", "dt", "dd"])
                 && open.last().is_some_and(|top| sibling(top, name))
             {
-                open.pop();
+                open.truncate(open.len - 1);
             }
             open.push(name);
         }
         at = at.max(end);
     }
-    (!open.is_empty()).then(|| {
-        open.iter()
+    (open.len > 0).then(|| {
+        (0..open.len)
             .rev()
-            .map(|name| format!("</{}>", name.to_ascii_lowercase()))
+            .map(|depth| format!("</{}>", open.get(depth).to_ascii_lowercase()))
             .collect()
     })
+}
+
+/// The open elements' names, innermost last: the first 16 in place, deeper
+/// ones on the heap.
+#[derive(Default)]
+struct OpenTags<'a> {
+    inline: [&'a str; 16],
+    deeper: Vec<&'a str>,
+    len: usize,
+}
+
+impl<'a> OpenTags<'a> {
+    fn get(&self, depth: usize) -> &'a str {
+        match self.inline.get(depth) {
+            Some(name) => name,
+            None => self.deeper[depth - self.inline.len()],
+        }
+    }
+
+    fn push(&mut self, name: &'a str) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = name,
+            None => self.deeper.push(name),
+        }
+        self.len += 1;
+    }
+
+    fn last(&self) -> Option<&'a str> {
+        self.len.checked_sub(1).map(|depth| self.get(depth))
+    }
+
+    /// The depth of the innermost open element named `name` (any case).
+    fn rposition(&self, name: &str) -> Option<usize> {
+        (0..self.len)
+            .rev()
+            .find(|&depth| self.get(depth).eq_ignore_ascii_case(name))
+    }
+
+    /// Closes everything from `depth` in.
+    fn truncate(&mut self, depth: usize) {
+        self.deeper
+            .truncate(depth.saturating_sub(self.inline.len()));
+        self.len = self.len.min(depth);
+    }
 }
 
 /// A page's secret: 128 random bits from the operating system, fresh for
@@ -647,6 +692,23 @@ mod tests {
         ] {
             assert_eq!(unclosed(html).as_deref(), closing, "{html}");
         }
+        // Deeper than the names kept in place: the rest on the heap, and
+        // closed back across the boundary between the two.
+        let deep = format!("{}<p>x", "<div>".repeat(20));
+        assert_eq!(
+            unclosed(&deep).as_deref(),
+            Some(format!("</p>{}", "</div>".repeat(20)).as_str())
+        );
+        let closed_back = format!("{}{}<em>", "<div>".repeat(20), "</div>".repeat(6));
+        assert_eq!(
+            unclosed(&closed_back).as_deref(),
+            Some(format!("</em>{}", "</div>".repeat(14)).as_str())
+        );
+        let inner_p = format!("{}<p>a<p>b", "<section>".repeat(17));
+        assert_eq!(
+            unclosed(&inner_p).as_deref(),
+            Some(format!("</p>{}", "</section>".repeat(17)).as_str())
+        );
     }
 
     #[test]
