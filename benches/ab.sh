@@ -10,7 +10,8 @@
 # 8), CONNS (64), THREADS (server threads, 2), FLAGS (extra server flags,
 # --no-compression). REV is built once into target/ab/<rev>/ (a worktree
 # with its own target dir: a cold build, minutes). Servers listen on
-# 127.0.0.1 only, each bounded by `timeout`. Needs oha.
+# 127.0.0.1 only, each bounded by `timeout`. Load from oha if installed,
+# else wrk (2 threads; installed if missing).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rev="$(cd "$root" && git rev-parse --short "${1:?usage: benches/ab.sh REV}")"
@@ -21,7 +22,16 @@ CONNS="${CONNS:-64}"
 THREADS="${THREADS:-2}"
 FLAGS="${FLAGS:---no-compression}"
 export RUST_LOG=warn
-command -v oha >/dev/null || { echo "oha is needed (cargo install oha --locked)" >&2; exit 1; }
+command -v oha >/dev/null || command -v wrk >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+}
+load() { # seconds url -> req/s
+  if command -v oha >/dev/null; then
+    oha -z "${1}s" -c "$CONNS" --no-tui "$2" 2>/dev/null | awk '/Requests\/sec/{printf "%.0f", $2}'
+  else
+    wrk -t2 -c "$CONNS" -d "${1}s" "$2" 2>/dev/null | awk '/Requests\/sec/{printf "%.0f", $2}'
+  fi
+}
 
 dir="$root/target/ab/$rev"
 if [ ! -x "$dir/target/release/suspense-ssr" ]; then
@@ -43,9 +53,8 @@ run() { # binary -> req/s
     $FLAGS --database "$db/board.sqlite3" >/dev/null 2>&1) &
   local wrapper=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  oha -z 2s -c "$CONNS" --no-tui "http://127.0.0.1:$port$URL" >/dev/null 2>&1
-  oha -z "${DUR}s" -c "$CONNS" --no-tui "http://127.0.0.1:$port$URL" 2>/dev/null |
-    awk '/Requests\/sec/{printf "%.0f", $2}'
+  load 2 "http://127.0.0.1:$port$URL" >/dev/null
+  load "$DUR" "http://127.0.0.1:$port$URL"
   pkill -TERM -P "$wrapper" 2>/dev/null || true
   wait "$wrapper" 2>/dev/null || true
   rm -rf "$db"

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body::Frame;
@@ -211,9 +211,10 @@ impl Own {
     }
 }
 
-impl<S> tower_service::Service<Request> for Observe<S>
+/// Any request body: the server hands hyper's on as it is (one box fewer).
+impl<S, B> tower_service::Service<axum::http::Request<B>> for Observe<S>
 where
-    S: tower_service::Service<Request, Response = Response>,
+    S: tower_service::Service<axum::http::Request<B>, Response = Response>,
 {
     type Response = Response;
     type Error = S::Error;
@@ -223,7 +224,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
         let start = Instant::now();
         let id = self.observability.request_id(request.headers());
         let method = request.method().clone();
@@ -418,7 +419,8 @@ impl ObservedEnd {
                 status: status.as_u16(),
             })
             .inc();
-        response.headers_mut().insert(REQUEST_ID_HEADER, self.id);
+        const X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+        response.headers_mut().insert(X_REQUEST_ID, self.id);
         let (span, start) = (self.span, self.start);
         response.map(|inner| {
             Body::new(ObservedBody {

@@ -222,9 +222,6 @@ pub async fn serve(
     // future once more): the router sees a request only once it has passed
     // these. The router reports the route it matched (`ReportRouteLayer`).
     let service = tower::ServiceBuilder::new()
-        .map_request(|request: hyper::Request<hyper::body::Incoming>| {
-            request.map(axum::body::Body::new)
-        })
         // Outermost: every answer, refusals included, is logged and
         // counted.
         .layer(crate::observe::ObserveLayer(observability))
@@ -347,9 +344,9 @@ struct CheckRequest<S> {
     max_body: usize,
 }
 
-impl<S> tower::Service<axum::extract::Request> for CheckRequest<S>
+impl<S, B> tower::Service<axum::http::Request<B>> for CheckRequest<S>
 where
-    S: tower::Service<axum::extract::Request, Response = axum::response::Response>,
+    S: tower::Service<axum::http::Request<B>, Response = axum::response::Response>,
 {
     type Response = axum::response::Response;
     type Error = S::Error;
@@ -365,7 +362,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
         match check_request(&request, self.max_uri, self.max_body) {
             Ok(()) => futures::future::Either::Right(self.inner.call(request)),
             Err((status, reason)) => futures::future::Either::Left(std::future::ready(Ok((
@@ -392,8 +389,8 @@ where
 /// (A request with both `Content-Length` and `Transfer-Encoding` never gets
 /// here as such: hyper follows the chunked framing, drops the length and
 /// closes the connection after answering, as RFC 9112 §6.3 says.)
-fn check_request(
-    request: &axum::extract::Request,
+fn check_request<B>(
+    request: &axum::http::Request<B>,
     max_uri: usize,
     max_body: usize,
 ) -> Result<(), (StatusCode, String)> {

@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Display};
 use std::future::Future;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -51,7 +52,11 @@ use crate::{placement, wire};
 /// ```
 pub struct Boundary {
     id: u32,
-    fallback: String,
+    /// The stream mode's placeholder, whole: the start marker, the fallback
+    /// (at `fallback`), the end tags it leaves open, the end marker. Made
+    /// once, when the boundary is, and written in one piece.
+    placeholder: String,
+    fallback: Range<usize>,
     /// Set once the placeholder has been written; until then, dropping the
     /// handle cancels the boundary.
     placed: AtomicBool,
@@ -73,7 +78,7 @@ impl Display for Boundary {
         let first = !self.placed.swap(true, Ordering::AcqRel);
         if first && placement::place(self.page.key(), self.id) {
             match self.page.mode() {
-                RenderMode::Stream => wire::write_placeholder(f, self.id, &self.fallback),
+                RenderMode::Stream => f.write_str(&self.placeholder),
                 // Replaced by the content before it leaves the server.
                 RenderMode::InOrder | RenderMode::Buffered => {
                     wire::write_marker(f, self.page.nonce, self.id)
@@ -88,7 +93,7 @@ impl Display for Boundary {
                     "boundary rendered outside its page's shell or boundaries; only its fallback is shown"
                 );
             }
-            f.write_str(&self.fallback)
+            f.write_str(&self.placeholder[self.fallback.clone()])
         }
     }
 }
@@ -111,7 +116,9 @@ impl Drop for Boundary {
 #[must_use = "a boundary is created only by `suspend`"]
 pub struct BoundaryBuilder<'p> {
     page: &'p Page,
-    fallback: String,
+    id: u32,
+    placeholder: String,
+    fallback: Range<usize>,
     timeout: Option<Duration>,
     on_error: Option<String>,
     on_timeout: Option<String>,
@@ -119,9 +126,17 @@ pub struct BoundaryBuilder<'p> {
 
 impl<'p> BoundaryBuilder<'p> {
     pub(crate) fn new(page: &'p Page, fallback: impl Template) -> Self {
+        let id = page.shared.next_id();
+        let (placeholder, fallback) = wire::placeholder(id, |out| {
+            fallback.render_into(out).map_err(|error| {
+                tracing::error!(%error, "boundary fallback failed to render; left empty");
+            })
+        });
         BoundaryBuilder {
             page,
-            fallback: render_or_log(&fallback, "fallback"),
+            id,
+            placeholder,
+            fallback,
             timeout: page.shared.engine.settings().boundary_timeout,
             on_error: None,
             on_timeout: None,
@@ -166,7 +181,7 @@ impl<'p> BoundaryBuilder<'p> {
         E: Display + Send + 'static,
     {
         let shared = &self.page.shared;
-        let id = shared.next_id();
+        let id = self.id;
         let failure = FailureContent {
             error: self.on_error,
             timeout: self.on_timeout,
@@ -176,6 +191,7 @@ impl<'p> BoundaryBuilder<'p> {
         shared.register(task);
         Boundary {
             id,
+            placeholder: self.placeholder,
             fallback: self.fallback,
             placed: AtomicBool::new(false),
             page: shared.clone(),

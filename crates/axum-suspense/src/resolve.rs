@@ -54,7 +54,6 @@ where
             timeout,
             failure,
             started: shared.started,
-            created: tokio::time::Instant::now(),
             live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Boundaries),
         }),
     };
@@ -91,7 +90,6 @@ struct End {
     timeout: Option<Duration>,
     failure: FailureContent,
     started: tokio::time::Instant,
-    created: tokio::time::Instant,
     live: LiveGuard,
 }
 
@@ -135,7 +133,9 @@ where
         tracing::debug!(
             boundary = end.id,
             outcome = resolved.outcome.as_str(),
-            ms = end.created.elapsed().as_secs_f64() * 1000.0,
+            // From the page's start, as the wire tells the client (a clock
+            // read per boundary less than timing it from its creation).
+            at_ms = resolved.at.as_secs_f64() * 1000.0,
             "boundary ended"
         );
         Poll::Ready(resolved)

@@ -49,6 +49,7 @@
 //! cannot close the `<template>` or start a marker.
 
 use std::fmt::{self, Write};
+use std::ops::Range;
 use std::time::Duration;
 
 use crate::stats::Outcome;
@@ -193,20 +194,31 @@ pub(crate) struct Swap {
     pub(crate) parent: Option<u32>,
 }
 
-/// Writes a pending boundary's range: start marker, fallback, end marker.
-/// A fallback that leaves elements open would put the end marker (and
-/// what follows the boundary) inside them, where a browser that patches
-/// natively replaces all of it; so their end tags are written before the
-/// end marker (see [`unclosed`]).
-pub(crate) fn write_placeholder(out: &mut dyn Write, id: u32, fallback: &str) -> fmt::Result {
-    out.write_str("<?start name=\"b")?;
-    out.write_str(Decimal::new(id as u128).as_str())?;
-    out.write_str("\">")?;
-    out.write_str(fallback)?;
-    if let Some(closing) = unclosed(fallback) {
-        out.write_str(&closing)?;
+/// A pending boundary's range: start marker, the fallback `render_fallback`
+/// writes, end marker; and where in it the fallback is. A fallback that
+/// leaves elements open would put the end marker (and what follows the
+/// boundary) inside them, where a browser that patches natively replaces
+/// all of it; so their end tags are written before the end marker (see
+/// [`unclosed`]). A fallback that fails to render is left out.
+pub(crate) fn placeholder(
+    id: u32,
+    render_fallback: impl FnOnce(&mut String) -> Result<(), ()>,
+) -> (String, Range<usize>) {
+    let mut out = String::with_capacity(128);
+    out.push_str("<?start name=\"b");
+    out.push_str(Decimal::new(id as u128).as_str());
+    out.push_str("\">");
+    let start = out.len();
+    if render_fallback(&mut out).is_err() {
+        // A failed render leaves nothing half-written behind.
+        out.truncate(start);
     }
-    out.write_str("<?end>")
+    let end = out.len();
+    if let Some(closing) = unclosed(&out[start..]) {
+        out.push_str(&closing);
+    }
+    out.push_str("<?end>");
+    (out, start..end)
 }
 
 /// The end tags of the elements `html` opens and does not close, innermost
@@ -666,15 +678,27 @@ mod tests {
              <template for=\"b1\">t</template><?s b1 30000.0 p=0 o=timeout>\
              <template for=\"b0\"></template><?s b0 0.0 o=error>"
         );
-        let mut placeholder = String::new();
-        write_placeholder(&mut placeholder, 2, "<p>…</p>").unwrap();
-        assert_eq!(placeholder, "<?start name=\"b2\"><p>…</p><?end>");
-        let mut broken = String::new();
-        write_placeholder(&mut broken, 0, "<div class=\"x\"><p>loading").unwrap();
+        let fallback = |html: &'static str| {
+            move |out: &mut String| {
+                out.push_str(html);
+                Ok(())
+            }
+        };
+        let (whole, range) = placeholder(2, fallback("<p>…</p>"));
+        assert_eq!(whole, "<?start name=\"b2\"><p>…</p><?end>");
+        assert_eq!(&whole[range], "<p>…</p>");
+        let (broken, range) = placeholder(0, fallback("<div class=\"x\"><p>loading"));
         assert_eq!(
             broken,
             "<?start name=\"b0\"><div class=\"x\"><p>loading</p></div><?end>"
         );
+        assert_eq!(&broken[range], "<div class=\"x\"><p>loading");
+        let (failed, range) = placeholder(12, |out| {
+            out.push_str("<p>half");
+            Err(())
+        });
+        assert_eq!(failed, "<?start name=\"b12\"><?end>");
+        assert!(range.is_empty());
     }
 
     #[test]
