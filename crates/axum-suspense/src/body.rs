@@ -18,6 +18,14 @@
 //!   (in the shell, or in its parent's content). A child that resolves before
 //!   its parent waits, and goes out right after the parent in the same chunk.
 //! - The shell's `</body></html>` goes out with the last fragment.
+//!
+//! Time limits are the body's too: one timer per page, set for the earliest
+//! of the page's deadline and its running boundaries' timeouts, and one
+//! listener on the page's abort (not a timer and a listener per boundary:
+//! registering and removing those was a tenth of a boundary's cost). A
+//! boundary that times out, or every running one when the page is aborted,
+//! is ended by the body with its timeout content, after the running
+//! boundaries were polled: data that is ready wins over a timeout.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,11 +36,14 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::future::{AbortHandle, Aborted};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
-use tokio::time::{Instant, Sleep};
+use std::time::Duration;
 
-use crate::resolve::Resolved;
-use crate::shared::{PageShared, Task};
-use crate::stats::{Gauge, LiveGuard};
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use crate::resolve::{DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, FailureContent, Resolved};
+use crate::shared::PageShared;
+use crate::stats::{Gauge, LiveGuard, Outcome};
 use crate::wire;
 
 /// A chunk stops taking in resolved boundaries past this size, so a page
@@ -66,15 +77,17 @@ pub(crate) struct PageBody {
     /// timers, which on a multi-threaded runtime wakes the I/O driver's
     /// thread, start I/O, or work synchronously). One more poll a page.
     shell_in_flight: bool,
-    /// When the page's deadline passes: armed the first time the body waits.
-    deadline: Deadline,
+    /// When the page must end, if ever.
+    deadline: Option<Instant>,
+    /// One timer for the page, not one per boundary: set, whenever the body
+    /// is about to wait, for the earliest of the page's deadline and its
+    /// running boundaries' timeouts. Made the first time the body waits, so
+    /// a page that ends without waiting never registers one.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Wakes the body when the page is aborted ([`Page::abort`](crate::Page::abort),
+    /// [`Engine::abort_all`](crate::Engine::abort_all)); made with the timer.
+    abort_listener: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     _live: LiveGuard,
-}
-
-enum Deadline {
-    Unarmed(Option<Instant>),
-    Armed(Pin<Box<Sleep>>),
-    Passed,
 }
 
 /// How the boundaries' content is put in the document.
@@ -110,6 +123,10 @@ enum Order {
 struct Slot {
     /// Set while the boundary's future is in `running`.
     abort: Option<AbortHandle>,
+    /// When it times out, and after how long (for the log), if it may.
+    timeout: Option<(Instant, Duration)>,
+    /// What it shows if it fails or times out; taken when it ends.
+    failure: Option<FailureContent>,
     /// Its placeholder is on the wire (or in the chunk being built).
     sent: bool,
     /// Resolved, waiting for its placeholder to be sent.
@@ -158,7 +175,9 @@ impl PageBody {
     fn with_order(shared: Arc<PageShared>, order: Order) -> Self {
         PageBody {
             _live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Streams),
-            deadline: Deadline::Unarmed(shared.deadline()),
+            deadline: shared.deadline(),
+            timer: None,
+            abort_listener: None,
             shared,
             order,
             running: FuturesUnordered::new(),
@@ -170,29 +189,109 @@ impl PageBody {
         }
     }
 
-    /// Aborts the page once its deadline has passed (the boundaries then
-    /// resolve with their timeout content, and wake the body). The timer is
-    /// armed (`arm`) only when the body is about to wait for a boundary, so
-    /// a page that ends in the poll after its shell never makes one.
-    fn check_deadline(&mut self, cx: &mut Context<'_>, arm: bool) {
-        if arm && let Deadline::Unarmed(at) = &self.deadline {
-            self.deadline = match at {
-                Some(at) => Deadline::Armed(Box::pin(tokio::time::sleep_until(*at))),
-                None => Deadline::Passed,
-            };
+    /// Ends what is due: every running boundary if the page has been aborted
+    /// or its deadline has passed (the deadline aborts the page), else those
+    /// whose timeout has passed, each with its timeout content. Runs after
+    /// the running boundaries were polled: data that is ready wins over a
+    /// timeout in the same poll.
+    fn expire(&mut self, cx: &mut Context<'_>, out: &mut String) {
+        let fired = self
+            .timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+        let mut aborted = self.shared.aborted.is_cancelled();
+        if !fired && !aborted {
+            return;
         }
-        if let Deadline::Armed(timer) = &mut self.deadline
-            && timer.as_mut().poll(cx).is_ready()
-        {
-            self.deadline = Deadline::Passed;
-            if self.open > 0 {
-                tracing::warn!(
-                    pending = self.open,
-                    "page deadline passed; its pending boundaries end with their timeout content"
-                );
-                self.shared.aborted.cancel();
+        let now = Instant::now();
+        if !aborted && self.deadline.is_some_and(|at| at <= now) {
+            tracing::warn!(
+                pending = self.open,
+                "page deadline passed; its pending boundaries end with their timeout content"
+            );
+            self.shared.aborted.cancel();
+            aborted = true;
+        }
+        for id in 0..self.slots.len() {
+            let slot = &self.slots[id];
+            let due =
+                slot.abort.is_some() && (aborted || slot.timeout.is_some_and(|(at, _)| at <= now));
+            if due {
+                self.time_out(id as u32, aborted, out);
             }
         }
+    }
+
+    /// Before the body waits: the page's timer set for what is due first,
+    /// and the abort listener registered.
+    fn arm(&mut self, cx: &mut Context<'_>) {
+        let boundaries = self
+            .slots
+            .iter()
+            .filter(|slot| slot.abort.is_some())
+            .filter_map(|slot| slot.timeout.map(|(at, _)| at));
+        let due = boundaries.chain(self.deadline).min();
+        match (due, &mut self.timer) {
+            (None, _) => self.timer = None,
+            (Some(at), Some(timer)) => {
+                if timer.deadline() != at {
+                    timer.as_mut().reset(at);
+                }
+            }
+            (Some(at), timer @ None) => *timer = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+        let listener = self
+            .abort_listener
+            .get_or_insert_with(|| Box::pin(self.shared.aborted.clone().cancelled_owned()));
+        let timer_ready = self
+            .timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+        if listener.as_mut().poll(cx).is_ready() || timer_ready {
+            // Already due: come straight back and end what is.
+            cx.waker().wake_by_ref();
+        }
+    }
+
+    /// Ends running boundary `id` with its timeout content: the page was
+    /// aborted (`aborted`), or its own timeout passed.
+    fn time_out(&mut self, id: u32, aborted: bool, out: &mut String) {
+        let slot = self.slot(id);
+        let Some(abort) = slot.abort.take() else {
+            return;
+        };
+        // Its future is dropped the next time the running set is polled.
+        abort.abort();
+        let html = slot
+            .failure
+            .take()
+            .map_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned(), FailureContent::timeout);
+        if aborted {
+            tracing::debug!(
+                boundary = id,
+                "page aborted (deadline or shutdown); timeout content shown"
+            );
+        } else {
+            let timeout = slot.timeout.map(|(_, after)| after);
+            tracing::warn!(boundary = id, ?timeout, "boundary timed out");
+        }
+        self.stats().record(Outcome::TimedOut);
+        let at = self.shared.started.elapsed();
+        tracing::debug!(
+            boundary = id,
+            outcome = Outcome::TimedOut.as_str(),
+            at_ms = at.as_secs_f64() * 1000.0,
+            "boundary ended"
+        );
+        let resolved = Resolved {
+            id,
+            html,
+            children: Vec::new(),
+            discarded: Vec::new(),
+            outcome: Outcome::TimedOut,
+            at,
+        };
+        self.settle(resolved, out);
     }
 
     fn slot(&mut self, id: u32) -> &mut Slot {
@@ -208,10 +307,21 @@ impl PageBody {
     fn absorb(&mut self, cx: &Context<'_>) -> bool {
         let (tasks, orphans) = self.shared.take_updates(cx.waker());
         let any = !tasks.is_empty() || !orphans.is_empty();
-        for Task { id, future, abort } in tasks {
+        // A boundary's timeout counts from when the body takes it over (in
+        // the poll that sends the shell, or its parent's content).
+        let now = tasks
+            .iter()
+            .any(|task| task.timeout.is_some())
+            .then(Instant::now);
+        for task in tasks {
             self.open += 1;
-            self.slot(id).abort = Some(abort);
-            self.running.push(future);
+            let slot = self.slot(task.id);
+            slot.abort = Some(task.abort);
+            slot.timeout = now
+                .zip(task.timeout)
+                .map(|(now, after)| (now + after, after));
+            slot.failure = Some(task.failure);
+            self.running.push(task.future);
         }
         for id in orphans {
             self.orphan(id);
@@ -234,16 +344,31 @@ impl PageBody {
         }
     }
 
-    fn on_resolved(&mut self, resolved: Resolved, out: &mut String) {
+    fn on_resolved(&mut self, mut resolved: Resolved, out: &mut String) {
         for id in &resolved.discarded {
             self.orphan(*id);
         }
-        let in_document_order = matches!(self.order, Order::Document { .. });
         let slot = self.slot(resolved.id);
         if slot.abort.take().is_none() {
-            // Orphaned while its result was on the way: nobody waits for it.
+            // Orphaned (or timed out) while its result was on the way:
+            // nobody waits for it.
             return;
         }
+        if resolved.outcome != Outcome::Resolved {
+            resolved.html = slot
+                .failure
+                .take()
+                .map_or_else(|| DEFAULT_ERROR_HTML.to_owned(), FailureContent::error);
+        }
+        self.settle(resolved, out);
+    }
+
+    /// A boundary that has ended (content, error or timeout content): sent
+    /// now if its placeholder is out, else kept until it is.
+    fn settle(&mut self, resolved: Resolved, out: &mut String) {
+        let in_document_order = matches!(self.order, Order::Document { .. });
+        let slot = self.slot(resolved.id);
+        slot.failure = None;
         if in_document_order {
             // Written when the document gets to its marker.
             slot.waiting = Some(resolved);
@@ -326,7 +451,6 @@ impl Stream for PageBody {
             return Poll::Pending;
         }
 
-        this.check_deadline(cx, false);
         let mut out = String::new();
         loop {
             match this.running.poll_next_unpin(cx) {
@@ -350,6 +474,8 @@ impl Stream for PageBody {
                 }
             }
         }
+
+        this.expire(cx, &mut out);
 
         let finished = match &mut this.order {
             Order::Completion { tail, .. } => {
@@ -387,7 +513,7 @@ impl Stream for PageBody {
             if finished {
                 Poll::Ready(None)
             } else {
-                this.check_deadline(cx, true);
+                this.arm(cx);
                 Poll::Pending
             }
         } else {
@@ -457,7 +583,8 @@ impl PageBody {
             self.running.clear();
         }
         self.slots = Vec::new();
-        self.deadline = Deadline::Passed;
+        self.timer = None;
+        self.abort_listener = None;
         self.shared.close();
     }
 }

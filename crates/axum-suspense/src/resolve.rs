@@ -1,6 +1,7 @@
-//! A boundary's future, run to its final HTML: its content rendered, or its
-//! error or timeout content, with errors, panics, timeouts and aborts
-//! contained; and the render of a template with the boundaries it placed.
+//! A boundary's future, run to its final HTML: its content rendered, with
+//! errors and panics contained (the body puts in the error content); and the
+//! render of a template with the boundaries it placed. Timeouts and aborts
+//! are the body's (`body.rs`).
 
 use std::fmt::{self, Display};
 use std::future::Future;
@@ -12,8 +13,6 @@ use std::time::Duration;
 use askama::Template;
 use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable, CatchUnwind};
-use tokio::time::Sleep;
-use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::placement;
 use crate::shared::{PageShared, Task};
@@ -31,7 +30,9 @@ pub const DEFAULT_TIMEOUT_HTML: &str =
 
 /// A boundary's future as the page's body runs it: resolved to its final
 /// HTML, counted in the engine's statistics while it lives, logged when it
-/// ends, and abortable from its handle.
+/// ends, and abortable from its handle. Its timeout and the page's abort
+/// are the body's (`body.rs`: one timer and one listener per page, not one
+/// per boundary), and so is the failure content it shows then.
 pub(crate) fn task<F, T, E>(
     shared: &std::sync::Arc<PageShared>,
     id: u32,
@@ -46,13 +47,9 @@ where
 {
     let run = Resolving {
         inner: AssertUnwindSafe(future).catch_unwind(),
-        timer: None,
-        aborted: shared.aborted.clone().cancelled_owned(),
         end: Some(End {
             id,
             page_key: shared.key(),
-            timeout,
-            failure,
             started: shared.started,
             live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Boundaries),
         }),
@@ -62,23 +59,17 @@ where
         id,
         future: Abortable::new(run.boxed(), registration),
         abort,
+        timeout,
+        failure,
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The part's future raced against its timeout and the page's abort,
-    /// by hand rather than with `async` and `select!`: those kept the part's
-    /// future two and three times over in their state (656 bytes around a
-    /// 32-byte future; this is the future, a timer, the abort listener and
-    /// what the end needs).
+    /// The part's future with its panics caught, by hand rather than with
+    /// `async`, which kept the part's future twice over in its state.
     struct Resolving<F> {
         #[pin]
         inner: CatchUnwind<AssertUnwindSafe<F>>,
-        // Made at the first poll (a page may be built outside a runtime).
-        #[pin]
-        timer: Option<Sleep>,
-        #[pin]
-        aborted: WaitForCancellationFutureOwned,
         end: Option<End>,
     }
 }
@@ -87,8 +78,6 @@ pin_project_lite::pin_project! {
 struct End {
     id: u32,
     page_key: usize,
-    timeout: Option<Duration>,
-    failure: FailureContent,
     started: tokio::time::Instant,
     live: LiveGuard,
 }
@@ -102,39 +91,16 @@ where
     type Output = Resolved;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Resolved> {
-        let mut this = self.project();
-        let end = this.end.as_ref().expect("polled after it ended");
-        // Data that is ready wins over a timeout or an abort in the same poll.
-        let ended = if let Poll::Ready(result) = this.inner.poll(cx) {
-            Ended::Finished(result)
-        } else {
-            if this.timer.is_none()
-                && let Some(limit) = end.timeout
-            {
-                this.timer.set(Some(tokio::time::sleep(limit)));
-            }
-            let timed_out = this
-                .timer
-                .as_mut()
-                .as_pin_mut()
-                .is_some_and(|timer| timer.poll(cx).is_ready());
-            if timed_out {
-                Ended::TimedOut
-            } else if this.aborted.poll(cx).is_ready() {
-                Ended::Aborted
-            } else {
-                return Poll::Pending;
-            }
-        };
-        let mut end = this.end.take().expect("checked above");
-        let mut resolved = end.resolve(ended);
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        let end = this.end.take().expect("polled after it ended");
+        let mut resolved = end.resolve(result);
         resolved.at = end.started.elapsed();
         end.live.stats().record(resolved.outcome);
         tracing::debug!(
             boundary = end.id,
             outcome = resolved.outcome.as_str(),
-            // From the page's start, as the wire tells the client (a clock
-            // read per boundary less than timing it from its creation).
+            // From the page's start, as the wire tells the client.
             at_ms = resolved.at.as_secs_f64() * 1000.0,
             "boundary ended"
         );
@@ -142,18 +108,11 @@ where
     }
 }
 
-/// How a boundary's future ended.
-enum Ended<R> {
-    /// It returned (`Ok` or `Err`) or panicked.
-    Finished(std::thread::Result<R>),
-    TimedOut,
-    /// The page was aborted (its deadline, `Page::abort`, shutdown).
-    Aborted,
-}
-
 /// A boundary's final HTML, ready for the wire.
 pub(crate) struct Resolved {
     pub(crate) id: u32,
+    /// Its content; empty for a boundary that failed or panicked, whose
+    /// error content the body puts in (it holds the boundary's own).
     pub(crate) html: String,
     /// Boundaries whose placeholders are in `html`, in document order.
     pub(crate) children: Vec<u32>,
@@ -173,12 +132,12 @@ pub(crate) struct FailureContent {
 }
 
 impl FailureContent {
-    fn error(self) -> String {
+    pub(crate) fn error(self) -> String {
         self.error.unwrap_or_else(|| DEFAULT_ERROR_HTML.to_owned())
     }
 
     /// The timeout content falls back to the error content, then the default.
-    fn timeout(self) -> String {
+    pub(crate) fn timeout(self) -> String {
         self.timeout
             .or(self.error)
             .unwrap_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned())
@@ -230,15 +189,13 @@ pub(crate) fn render_placing<T: Template>(
 
 impl End {
     /// The boundary's final HTML, for how its future ended.
-    fn resolve<T: Template, E: Display>(&mut self, ended: Ended<Result<T, E>>) -> Resolved {
+    fn resolve<T: Template, E: Display>(
+        &self,
+        ended: std::thread::Result<Result<T, E>>,
+    ) -> Resolved {
         let id = self.id;
-        let failure_content = FailureContent {
-            error: self.failure.error.take(),
-            timeout: self.failure.timeout.take(),
-        };
-        let failed = |outcome, html, discarded| failed_with(id, outcome, html, discarded);
         match ended {
-            Ended::Finished(Ok(Ok(content))) => {
+            Ok(Ok(content)) => {
                 let (rendered, placed) = render_placing(self.page_key, &content);
                 // Dropping the content drops the handles it rendered; they stay alive.
                 drop(content);
@@ -253,39 +210,28 @@ impl End {
                     },
                     Err(failure) => {
                         tracing::warn!(boundary = id, %failure, "boundary content failed to render");
-                        failed(failure.outcome(), failure_content.error(), placed)
+                        failed(id, failure.outcome(), placed)
                     }
                 }
             }
-            Ended::Finished(Ok(Err(error))) => {
+            Ok(Err(error)) => {
                 tracing::warn!(boundary = id, %error, "boundary failed");
-                failed(Outcome::Failed, failure_content.error(), Vec::new())
+                failed(id, Outcome::Failed, Vec::new())
             }
-            Ended::Finished(Err(panic)) => {
+            Err(panic) => {
                 let message = panic_message(&*panic);
                 tracing::error!(boundary = id, panic = message, "boundary panicked");
-                failed(Outcome::Panicked, failure_content.error(), Vec::new())
-            }
-            Ended::TimedOut => {
-                tracing::warn!(boundary = id, timeout = ?self.timeout, "boundary timed out");
-                failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
-            }
-            Ended::Aborted => {
-                tracing::debug!(
-                    boundary = id,
-                    "page aborted (deadline or shutdown); timeout content shown"
-                );
-                failed(Outcome::TimedOut, failure_content.timeout(), Vec::new())
+                failed(id, Outcome::Panicked, Vec::new())
             }
         }
     }
 }
 
-/// A boundary that shows failure content.
-fn failed_with(id: u32, outcome: Outcome, html: String, discarded: Vec<u32>) -> Resolved {
+/// A boundary that failed: the body puts in its error content.
+fn failed(id: u32, outcome: Outcome, discarded: Vec<u32>) -> Resolved {
     Resolved {
         id,
-        html,
+        html: String::new(),
         children: Vec::new(),
         discarded,
         outcome,

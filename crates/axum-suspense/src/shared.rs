@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::mode::RenderMode;
-use crate::resolve::Resolved;
+use crate::resolve::{FailureContent, Resolved};
 use crate::wire;
 
 /// What a page's handles share with its body stream.
@@ -86,12 +86,15 @@ impl std::fmt::Debug for PageState {
     }
 }
 
-/// A boundary's future, wrapped so it renders its own content (or failure
-/// content) and can be aborted from its handle.
+/// A boundary's future, wrapped so it renders its own content and can be
+/// aborted from its handle; with what the body needs to end it early: how
+/// long it may take and what it shows when it fails or times out.
 pub(crate) struct Task {
     pub(crate) id: u32,
     pub(crate) future: Abortable<BoxFuture<'static, Resolved>>,
     pub(crate) abort: AbortHandle,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) failure: FailureContent,
 }
 
 impl PageShared {
