@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::filters;
+use super::filters::NamedEntities;
 use axum_suspense::{Boundary, Page};
 
 /// The data string of every item: it exercises escaping on every item.
@@ -31,7 +31,7 @@ struct Fallback {
 struct Section {
     index: u32,
     items: u32,
-    text: &'static str,
+    text: NamedEntities<'static>,
 }
 
 /// The page's parameters, validated.
@@ -70,7 +70,7 @@ pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
                     Ok::<_, Infallible>(Section {
                         index,
                         items,
-                        text: TEXT,
+                        text: NamedEntities(TEXT),
                     })
                 })
         })
@@ -130,7 +130,7 @@ mod tests {
         let html = Section {
             index: 1,
             items: 1,
-            text: TEXT,
+            text: NamedEntities(TEXT),
         }
         .render()
         .unwrap();
