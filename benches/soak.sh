@@ -5,7 +5,7 @@
 # fail, panic and time out), then stops it with SIGTERM, which must exit 0.
 #
 # Env: SECONDS_ (soak length, 60), CLIENTS (400), THREADS (server worker
-# threads, 2). Results: target/soak/<time>/ (summary.json, server.log).
+# threads, 2), BIN (another build to soak, e.g. target/ab/<rev>/target/release/suspense-ssr). Results: target/soak/<time>/ (summary.json, server.log).
 # Exit 0 only if every check passed (see soak.py).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,10 +18,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # Warnings and errors only: every panic of /faults is logged.
 export RUST_LOG="${RUST_LOG:-warn}"
 
-echo "== building suspense-ssr (release)" >&2
-(cd "$root" && cargo build --release --locked --quiet)
+if [ -z "${BIN:-}" ]; then
+  echo "== building suspense-ssr (release)" >&2
+  (cd "$root" && cargo build --release --locked --quiet)
+  BIN="$root/target/release/suspense-ssr"
+fi
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-(cd "$root" && exec timeout $((SECONDS_ + 300)) target/release/suspense-ssr \
+(cd "$root" && exec timeout $((SECONDS_ + 300)) "$BIN" \
   --addr "127.0.0.1:$port" --threads "$THREADS" --latency 0 \
   --database "$out/board.sqlite3" >"$out/server.log" 2>&1) &
 wrapper=$!
