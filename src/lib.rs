@@ -27,9 +27,12 @@
 //!   header and body timeouts and size limits, TCP_NODELAY, graceful
 //!   shutdown that ends pending pages with their timeout content.
 //! - [`observe`]: a `tracing` span per request (id, route, status, time to
-//!   shell and to last byte) and `GET /metrics`.
-//! - [`health`]: `GET /healthz` and the `healthcheck` command that asks it
-//!   (the container image's health check).
+//!   shell and to last byte) and `GET /metrics`; it wraps the router from
+//!   outside, and the site reports the route it matched
+//!   (`ReportRouteLayer`).
+//! - [`health`]: `GET /healthz` (answered by the server before any route)
+//!   and the `healthcheck` command that asks it (the container image's
+//!   health check).
 //! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
 
 pub mod assets;
