@@ -25,36 +25,57 @@ pub(crate) struct NamedEntities<'a>(pub(crate) &'a str);
 
 impl NamedEntities<'_> {
     fn write(&self, dest: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        /// The entity each byte needs: 1 to 5 (an index into `ENTITIES`
+        /// plus one), or 0 for none.
+        const NEEDS: [u8; 256] = {
+            let mut table = [0u8; 256];
+            table[b'&' as usize] = 1;
+            table[b'<' as usize] = 2;
+            table[b'>' as usize] = 3;
+            table[b'"' as usize] = 4;
+            table[b'\'' as usize] = 5;
+            table
+        };
+        /// Each entity padded to 6 bytes, and its length: copied whole (a
+        /// copy of constant size, not a `memcpy` call), counted as long.
+        const ENTITIES: [([u8; 6], usize); 5] = [
+            (*b"&amp;\0", 5),
+            (*b"&lt;\0\0", 4),
+            (*b"&gt;\0\0", 4),
+            (*b"&quot;", 6),
+            (*b"&#39;\0", 5),
+        ];
         const ROOM: usize = 256;
-        // Byte by byte into the buffer, each entity a copy of constant size:
-        // a copy of each run's variable length would be a `memcpy` call each.
-        fn put<const N: usize>(buffer: &mut [u8; ROOM], len: &mut usize, entity: &[u8; N]) {
-            buffer[*len..*len + N].copy_from_slice(entity);
-            *len += N;
-        }
+        // A piece of at most ROOM / 6 bytes escapes into the buffer whatever
+        // it holds: no check for room at each byte. Pieces end between
+        // characters, so each write is whole characters.
+        const PIECE: usize = ROOM / 6;
         let mut buffer = [0u8; ROOM];
-        let mut len = 0;
-        for &byte in self.0.as_bytes() {
-            // Flushed only before a character's first byte, with room left
-            // for the longest entity (6 bytes) or character (4), so each
-            // flush is whole characters.
-            if byte & 0b1100_0000 != 0b1000_0000 && len + 6 > ROOM {
-                dest.write_str(whole_characters(&buffer[..len]))?;
-                len = 0;
+        let mut rest = self.0;
+        while !rest.is_empty() {
+            let mut cut = rest.len().min(PIECE);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
             }
-            match byte {
-                b'&' => put(&mut buffer, &mut len, b"&amp;"),
-                b'<' => put(&mut buffer, &mut len, b"&lt;"),
-                b'>' => put(&mut buffer, &mut len, b"&gt;"),
-                b'"' => put(&mut buffer, &mut len, b"&quot;"),
-                b'\'' => put(&mut buffer, &mut len, b"&#39;"),
-                _ => {
-                    buffer[len] = byte;
-                    len += 1;
+            let (piece, tail) = rest.split_at(cut);
+            rest = tail;
+            let mut len = 0;
+            for &byte in piece.as_bytes() {
+                match NEEDS[usize::from(byte)] {
+                    0 => {
+                        buffer[len] = byte;
+                        len += 1;
+                    }
+                    needs => {
+                        let (entity, entity_len) = ENTITIES[usize::from(needs - 1)];
+                        buffer[len..len + 6].copy_from_slice(&entity);
+                        len += entity_len;
+                    }
                 }
             }
+            dest.write_str(whole_characters(&buffer[..len]))?;
         }
-        dest.write_str(whole_characters(&buffer[..len]))
+        Ok(())
     }
 }
 
@@ -109,6 +130,8 @@ mod tests {
             "a€&😀<é\"".repeat(100),
             "&".repeat(300),
             "😀".repeat(200),
+            // A piece's end falling inside a character.
+            format!("{}é&{}", "x".repeat(41), "\"".repeat(50)),
         ] {
             assert_eq!(
                 NamedEntities(&text).to_string(),
