@@ -209,6 +209,20 @@ impl Own {
             Own::Health => crate::health::HEALTH_PATH,
         }
     }
+
+    fn response(self, observability: &Observability) -> Response {
+        match self {
+            Own::Metrics => (
+                [(
+                    header::CONTENT_TYPE,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                )],
+                observability.render(),
+            )
+                .into_response(),
+            Own::Health => crate::health::healthz(),
+        }
+    }
 }
 
 /// Any request body: the server hands hyper's on as it is (one box fewer).
@@ -345,8 +359,8 @@ where
 
 pin_project_lite::pin_project! {
     /// The response future of [`Observe`]: the inner one, polled in the
-    /// request's span (or, for `/metrics`, none), then the response counted,
-    /// given its id and its body wrapped.
+    /// request's span (or, for `/metrics` and `/healthz`, none), then the
+    /// response counted, given its id and its body wrapped.
     pub struct Observed<F> {
         #[pin]
         inner: Option<F>,
@@ -383,17 +397,11 @@ where
                     Poll::Pending => return Poll::Pending,
                 }
             }
-            None => match end.own {
-                Some(Own::Health) => crate::health::healthz(),
-                _ => (
-                    [(
-                        header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    end.observability.render(),
-                )
-                    .into_response(),
-            },
+            // No inner future: a request the server answers itself.
+            None => end
+                .own
+                .expect("no inner future only for the server's own requests")
+                .response(&end.observability),
         };
         let end = this.end.take().expect("checked above");
         Poll::Ready(Ok(end.finish(response)))

@@ -73,16 +73,10 @@ impl NamedEntities<'_> {
                     }
                 }
             }
-            dest.write_str(whole_characters(&buffer[..len]))?;
+            dest.write_str(std::str::from_utf8(&buffer[..len]).expect("whole characters"))?;
         }
         Ok(())
     }
-}
-
-/// Bytes of a `&str` and its entities, cut only between characters:
-/// always UTF-8.
-fn whole_characters(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).expect("cut between characters")
 }
 
 impl askama::FastWritable for NamedEntities<'_> {

@@ -32,16 +32,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::{AbortHandle, Aborted};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
-use std::time::Duration;
-
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::resolve::{DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, FailureContent, Resolved};
+use crate::resolve::{FailureContent, Resolved};
 use crate::shared::PageShared;
 use crate::stats::{Gauge, LiveGuard, Outcome};
 use crate::wire;
@@ -126,7 +125,7 @@ struct Slot {
     /// When it times out, and after how long (for the log), if it may.
     timeout: Option<(Instant, Duration)>,
     /// What it shows if it fails or times out; taken when it ends.
-    failure: Option<FailureContent>,
+    failure: FailureContent,
     /// Its placeholder is on the wire (or in the chunk being built).
     sent: bool,
     /// Resolved, waiting for its placeholder to be sent.
@@ -262,10 +261,7 @@ impl PageBody {
         };
         // Its future is dropped the next time the running set is polled.
         abort.abort();
-        let html = slot
-            .failure
-            .take()
-            .map_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned(), FailureContent::timeout);
+        let html = std::mem::take(&mut slot.failure).timeout();
         if aborted {
             tracing::debug!(
                 boundary = id,
@@ -320,7 +316,7 @@ impl PageBody {
             slot.timeout = now
                 .zip(task.timeout)
                 .map(|(now, after)| (now + after, after));
-            slot.failure = Some(task.failure);
+            slot.failure = task.failure;
             self.running.push(task.future);
         }
         for id in orphans {
@@ -354,11 +350,10 @@ impl PageBody {
             // nobody waits for it.
             return;
         }
+        // Taken whatever the outcome: nothing needs it any more.
+        let failure = std::mem::take(&mut slot.failure);
         if resolved.outcome != Outcome::Resolved {
-            resolved.html = slot
-                .failure
-                .take()
-                .map_or_else(|| DEFAULT_ERROR_HTML.to_owned(), FailureContent::error);
+            resolved.html = failure.error();
         }
         self.settle(resolved, out);
     }
@@ -368,7 +363,6 @@ impl PageBody {
     fn settle(&mut self, resolved: Resolved, out: &mut String) {
         let in_document_order = matches!(self.order, Order::Document { .. });
         let slot = self.slot(resolved.id);
-        slot.failure = None;
         if in_document_order {
             // Written when the document gets to its marker.
             slot.waiting = Some(resolved);

@@ -125,7 +125,9 @@ pub(crate) struct Resolved {
     pub(crate) at: Duration,
 }
 
-/// A boundary's own failure content, if it set any.
+/// A boundary's own failure content, if it set any (the default: none, so
+/// the engine's defaults).
+#[derive(Default)]
 pub(crate) struct FailureContent {
     pub(crate) error: Option<String>,
     pub(crate) timeout: Option<String>,

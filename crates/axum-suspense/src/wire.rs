@@ -276,16 +276,18 @@ pub(crate) fn unclosed(html: &str) -> Option<String> {
                 }
             }
         } else {
-            // A new item closes the open one of its kind (no end tag needed).
-            let pair = |a: &str, b: &str| {
-                [["td", "th"], ["dt", "dd"]].iter().any(|kin| {
-                    kin.iter().any(|k| k.eq_ignore_ascii_case(a))
-                        && kin.iter().any(|k| k.eq_ignore_ascii_case(b))
-                })
+            // A new item closes the open one of its kind (no end tag needed):
+            // the same element, or its pair (`td`/`th`, `dt`/`dd`).
+            let pair = |n: &str| {
+                [["td", "th"], ["dt", "dd"]]
+                    .iter()
+                    .position(|pair| pair.iter().any(|k| k.eq_ignore_ascii_case(n)))
             };
-            let sibling = |a: &str, b: &str| a.eq_ignore_ascii_case(b) || pair(a, b);
+            let sibling = |top: &str| {
+                top.eq_ignore_ascii_case(name) || pair(top).is_some_and(|p| pair(name) == Some(p))
+            };
             if is(&["li", "p", "tr", "td", "th", "option", "dt", "dd"])
-                && open.last().is_some_and(|top| sibling(top, name))
+                && open.last().is_some_and(sibling)
             {
                 open.truncate(open.len - 1);
             }
@@ -713,6 +715,10 @@ mod tests {
             ("<textarea><div></textarea>", None),
             ("a < b and 1<2", None),
             ("<table><tr><td>x", Some("</td></tr></table>")),
+            // A cell closes the other kind of cell; a `dd` closes a `dt`.
+            ("<tr><TH>h<td>d", Some("</td></tr>")),
+            ("<dl><dt>a<dd>b", Some("</dd></dl>")),
+            ("<dl><dt>a<li>b", Some("</li></dt></dl>")),
         ] {
             assert_eq!(unclosed(html).as_deref(), closing, "{html}");
         }

@@ -831,3 +831,58 @@ async fn the_shell_is_on_the_wire_before_any_part_is_first_polled() {
     let page = response.read_to_end().await;
     assert!(page.contains("the-shell-was-on-the-wire"), "{page}");
 }
+
+#[tokio::test]
+async fn the_page_timer_moves_up_for_a_boundary_made_later_with_an_earlier_timeout() {
+    // One timer per page, set when the body waits: here first for the slow
+    // part's 600 ms. The child made later, when its gated parent resolves,
+    // times out after 30 ms, so the timer must move up to it. If it did not,
+    // both would end at 600 ms, in id order: the slow part (b0) first.
+    let engine = Engine::new();
+    let (senders, receivers) = gates(1);
+    let (_server, mut response) = open(&engine, move |page| {
+        let gate = take(&receivers).pop().unwrap();
+        let slow = page
+            .boundary(text("slow-loading"))
+            .timeout(Duration::from_millis(600))
+            .suspend(std::future::pending::<Result<Text, Infallible>>());
+        let inner = page.clone();
+        let parent = page
+            .boundary(text("parent-loading"))
+            .no_timeout()
+            .suspend(async move {
+                gate.await.map_err(|_| "gate dropped")?;
+                let child = inner
+                    .boundary(text("child-loading"))
+                    .timeout(Duration::from_millis(30))
+                    .suspend(std::future::pending::<Result<Text, Infallible>>());
+                Ok::<_, &str>(Parent {
+                    text: "parent-content".to_owned(),
+                    child,
+                })
+            });
+        page.stream(Shell {
+            parts: vec![slow, parent],
+        })
+    })
+    .await;
+    response.read_until(SHELL_END).await;
+    // Nothing is due yet: the body has gone to wait, its timer set.
+    response.assert_quiet(Duration::from_millis(50)).await;
+    senders.into_iter().next().unwrap().send(()).unwrap();
+    let body = response.read_to_end().await.to_owned();
+    let child = pos(
+        &body,
+        &format!("<template for=\"b2\">{DEFAULT_TIMEOUT_HTML}</template>"),
+    );
+    let slow = pos(
+        &body,
+        &format!("<template for=\"b0\">{DEFAULT_TIMEOUT_HTML}</template>"),
+    );
+    assert!(pos(&body, "parent-content") < child, "{body:?}");
+    assert!(
+        child < slow,
+        "the child timed out with the slow part: {body:?}"
+    );
+    assert!(body.ends_with("</body></html>"), "{body:?}");
+}
