@@ -25,31 +25,41 @@ pub(crate) struct NamedEntities<'a>(pub(crate) &'a str);
 
 impl NamedEntities<'_> {
     fn write(&self, dest: &mut dyn std::fmt::Write) -> std::fmt::Result {
-        /// The entity each byte needs: 1 to 5 (an index into `ENTITIES`
-        /// plus one), or 0 for none.
-        const NEEDS: [u8; 256] = {
-            let mut table = [0u8; 256];
-            table[b'&' as usize] = 1;
-            table[b'<' as usize] = 2;
-            table[b'>' as usize] = 3;
-            table[b'"' as usize] = 4;
-            table[b'\'' as usize] = 5;
+        /// What each byte becomes, padded to 8 bytes, its length in the
+        /// last: a byte that needs no entity is itself, length 1. Every byte
+        /// is copied as 8 and the length moves on by the last: no branch per
+        /// byte, and later bytes overwrite the padding.
+        const OUT: [[u8; 8]; 256] = {
+            let mut table = [[0u8; 8]; 256];
+            let mut byte = 0;
+            while byte < 256 {
+                table[byte][0] = byte as u8;
+                table[byte][7] = 1;
+                byte += 1;
+            }
+            const fn entity(text: &[u8]) -> [u8; 8] {
+                let mut out = [0u8; 8];
+                let mut i = 0;
+                while i < text.len() {
+                    out[i] = text[i];
+                    i += 1;
+                }
+                out[7] = text.len() as u8;
+                out
+            }
+            table[b'&' as usize] = entity(b"&amp;");
+            table[b'<' as usize] = entity(b"&lt;");
+            table[b'>' as usize] = entity(b"&gt;");
+            table[b'"' as usize] = entity(b"&quot;");
+            table[b'\'' as usize] = entity(b"&#39;");
             table
         };
-        /// Each entity padded to 6 bytes, and its length: copied whole (a
-        /// copy of constant size, not a `memcpy` call), counted as long.
-        const ENTITIES: [([u8; 6], usize); 5] = [
-            (*b"&amp;\0", 5),
-            (*b"&lt;\0\0", 4),
-            (*b"&gt;\0\0", 4),
-            (*b"&quot;", 6),
-            (*b"&#39;\0", 5),
-        ];
         const ROOM: usize = 256;
-        // A piece of at most ROOM / 6 bytes escapes into the buffer whatever
-        // it holds: no check for room at each byte. Pieces end between
-        // characters, so each write is whole characters.
-        const PIECE: usize = ROOM / 6;
+        // A piece of PIECE bytes escapes into the buffer whatever it holds
+        // (at most 6 bytes each, the last copy 8 wide): no check for room at
+        // each byte. Pieces end between characters, so each write is whole
+        // characters.
+        const PIECE: usize = (ROOM - 8) / 6 + 1;
         let mut buffer = [0u8; ROOM];
         let mut rest = self.0;
         while !rest.is_empty() {
@@ -61,17 +71,9 @@ impl NamedEntities<'_> {
             rest = tail;
             let mut len = 0;
             for &byte in piece.as_bytes() {
-                match NEEDS[usize::from(byte)] {
-                    0 => {
-                        buffer[len] = byte;
-                        len += 1;
-                    }
-                    needs => {
-                        let (entity, entity_len) = ENTITIES[usize::from(needs - 1)];
-                        buffer[len..len + 6].copy_from_slice(&entity);
-                        len += entity_len;
-                    }
-                }
+                let out = &OUT[usize::from(byte)];
+                buffer[len..len + 8].copy_from_slice(out);
+                len += usize::from(out[7]);
             }
             dest.write_str(std::str::from_utf8(&buffer[..len]).expect("whole characters"))?;
         }
