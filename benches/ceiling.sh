@@ -7,8 +7,14 @@
 # Content-Length body and as four chunks; and the nginx peer's static page:
 # throughput and latency under load (wrk), and the first body byte of a
 # single request on a fresh connection (measure.py).
-# Then callgrind's instructions per request for hyper alone (as
-# benches/instructions.sh counts suspense-ssr's).
+# hyper alone also renders the bench page with askama on each request
+# (`/askama`: the site's section template and escaper, in document order,
+# one body; `/askama-escape`: askama's own escaper; `/askama-streamed`:
+# the shell written first, the sections a scheduler turn later, two writes
+# as a streamed page at delay=0 needs): the floor of making this page's
+# content on this stack, whatever the engine costs.
+# Then callgrind's instructions per request for hyper alone, for each of
+# its routes (as benches/instructions.sh counts suspense-ssr's).
 #
 #   benches/ceiling.sh
 # Env: DUR (10), RUNS (3), BENCH (../shared/bench). Results:
@@ -62,8 +68,14 @@ timeout 900 "$ceiling" "$out/page.html" 3012 "$(nproc)" >"$out/ceiling.log" 2>&1
 wait_port 3012
 load hyper-full 3012 'http://127.0.0.1:3012/full'
 load hyper-chunked 3012 'http://127.0.0.1:3012/chunked'
+load hyper-askama 3012 'http://127.0.0.1:3012/askama'
+load hyper-askama-escape 3012 'http://127.0.0.1:3012/askama-escape'
+load hyper-askama-streamed 3012 'http://127.0.0.1:3012/askama-streamed'
 first hyper-full http://127.0.0.1:3012 /full
 first hyper-chunked http://127.0.0.1:3012 /chunked
+first hyper-askama http://127.0.0.1:3012 /askama
+first hyper-askama-escape http://127.0.0.1:3012 /askama-escape
+first hyper-askama-streamed http://127.0.0.1:3012 /askama-streamed
 stop_all
 
 PORT=3002 timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/nginx.log" 2>&1 & pids+=($!)
@@ -74,30 +86,36 @@ first nginx http://127.0.0.1:3002 /bench
 stop_all
 
 # Instructions per request for hyper alone: (Ir(1200) - Ir(200)) / 1000.
-count() { # n -> total Ir
+count() { # n path -> total Ir
   local port=3013
   timeout 600 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1" \
     "$ceiling" "$out/page.html" "$port" 1 >/dev/null 2>&1 & local w=$!
   wait_port "$port"
-  python3 - "$port" "$1" <<'PY'
+  python3 - "$port" "$1" "$2" <<'PY'
 import http.client, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
+port, n, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 c = http.client.HTTPConnection("127.0.0.1", port)
 for _ in range(n):
-    c.request("GET", "/chunked"); r = c.getresponse(); assert r.status == 200; r.read()
+    c.request("GET", path); r = c.getresponse(); assert r.status == 200; r.read()
 PY
   kill -INT "$w" 2>/dev/null || true; pkill -INT -f "ceiling $out/page.html $port" || true
   wait "$w" 2>/dev/null || true
   grep '^totals:' "$out/callgrind.$1" | awk '{print $2}'
 }
-few="$(count 200)"; many="$(count 1200)"
-echo "$(( (many - few) / 1000 ))" >"$out/hyper-instructions.txt"
+for path in chunked askama askama-escape askama-streamed; do
+  few="$(count 200 "/$path")"; many="$(count 1200 "/$path")"
+  echo "$(( (many - few) / 1000 ))" >"$out/hyper-$path.instructions.txt"
+done
 
 python3 - "$out" <<'PY' | tee "$out/table.md"
 import json, re, sys, os
 out = sys.argv[1]
 names = [("ssr", "suspense-ssr, `/bench?delay=0`"), ("hyper-full", "hyper alone, same bytes, one body"),
-         ("hyper-chunked", "hyper alone, same bytes, 4 chunks"), ("nginx", "nginx, static page")]
+         ("hyper-chunked", "hyper alone, same bytes, 4 chunks"),
+         ("hyper-askama", "hyper alone, the page rendered by askama, the site's escaper"),
+         ("hyper-askama-escape", "hyper alone, the page rendered by askama, askama's escaper"),
+         ("hyper-askama-streamed", "hyper alone, askama, the site's escaper, streamed: shell, then sections"),
+         ("nginx", "nginx, static page")]
 rows = {}
 for n, _ in names:
     runs = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(f"{out}/{n}.load.txt") if "rps=" in l]
@@ -114,6 +132,9 @@ for n, label in names:
     r = rows[n]
     print(f"| {label} | {float(r['rps']):,.0f} | {r['all']} | {r.get('p50_ms')} / {r.get('p99_ms')} | {float(r['rps']) / ng:.2f}x | {r['first']:.3f} ms | {r['first'] / nf:.2f}x |")
 print()
-print(f"hyper alone, 4 chunks: {open(f'{out}/hyper-instructions.txt').read().strip()} instructions per request (callgrind, 1 worker)")
+for path, label in [("chunked", "4 chunks"), ("askama", "askama, the site's escaper"), ("askama-escape", "askama, askama's escaper"),
+                    ("askama-streamed", "askama, streamed in two writes")]:
+    ir = int(open(f"{out}/hyper-{path}.instructions.txt").read())
+    print(f"hyper alone, {label}: {ir:,} instructions per request (callgrind, 1 worker)")
 PY
 echo "results in $out" >&2

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::filters::NamedEntities;
+use super::entities::NamedEntities;
 use axum_suspense::{Boundary, Page};
 
 /// The data string of every item: it exercises escaping on every item.

@@ -5,6 +5,7 @@
 mod bench;
 mod board;
 mod compare;
+mod entities;
 mod faults;
 mod filters;
 mod form;

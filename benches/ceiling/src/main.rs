@@ -4,6 +4,16 @@
 //! page goes: the shell, then three parts), with the HTTP/1.1 settings
 //! suspense-ssr uses. What a request costs in hyper and tokio themselves:
 //! the most any server on this stack could do on this machine.
+//!
+//! `/askama` renders the bench page (PAGE.md's defaults: 3 sections of 20
+//! items) with askama on every request, from suspense-ssr's own section
+//! template and escaper, in document order into one body: no engine, no
+//! axum. What rendering the page's content costs on this stack, however
+//! the rest were made. `/askama-escape` is the same with askama's own
+//! escaper (numeric entities) instead of suspense-ssr's.
+//! `/askama-streamed` streams it as suspense-ssr must at `delay=0`: the
+//! shell (fallbacks in place) written first, then, a scheduler turn later,
+//! the sections rendered and written together: two writes, not one.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -17,8 +27,91 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-/// A body of ready chunks, one frame each.
-struct Chunks(Vec<Bytes>);
+// The very escaper the site uses (only std and askama).
+#[path = "../../../src/site/entities.rs"]
+mod entities;
+use entities::NamedEntities;
+
+const TEXT: &str = r#"Tom & Jerry <say> "hi" & 'bye'"#;
+
+/// The site's section template, with the site's escaper.
+#[derive(askama::Template)]
+#[template(path = "bench/section.html")]
+struct Section {
+    index: u32,
+    items: u32,
+    text: NamedEntities<'static>,
+}
+
+/// The same template, escaped by askama.
+#[derive(askama::Template)]
+#[template(path = "bench/section.html")]
+struct AskamaSection {
+    index: u32,
+    items: u32,
+    text: &'static str,
+}
+
+/// The shell of the site's `bench/shell.html`, with the sections in place.
+#[derive(askama::Template)]
+#[template(
+    ext = "html",
+    source = "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Bench</title>\n\
+<link rel=\"stylesheet\" href=\"/static/bench.css\"></head>\n<body>\n<header><h1>Bench</h1></header>\n\
+<main>\n{% for section in sections %}{{ section|safe }}\n{% endfor %}</main>\n<footer>end of page</footer>\n</body></html>\n"
+)]
+struct Page<S: std::fmt::Display> {
+    sections: Vec<S>,
+}
+
+/// The bench page rendered now, by askama alone.
+fn render(own_escaper: bool) -> Bytes {
+    use askama::Template;
+    let html = if own_escaper {
+        Page {
+            sections: (0..3)
+                .map(|index| Section {
+                    index,
+                    items: 20,
+                    text: NamedEntities(TEXT),
+                })
+                .collect(),
+        }
+        .render()
+    } else {
+        Page {
+            sections: (0..3)
+                .map(|index| AskamaSection {
+                    index,
+                    items: 20,
+                    text: TEXT,
+                })
+                .collect(),
+        }
+        .render()
+    };
+    Bytes::from(html.expect("the bench page renders"))
+}
+
+/// What a body sends next.
+enum Step {
+    /// These bytes, as one frame.
+    Bytes(Bytes),
+    /// Nothing yet: wakes itself and returns `Pending`, so hyper writes what
+    /// it holds (a streamed page's shell) before the next step.
+    Yield,
+    /// Section `i` of the bench page, rendered by askama when it is sent.
+    Section(u32),
+}
+
+/// A body of steps, one frame each.
+struct Chunks(std::collections::VecDeque<Step>);
+
+impl Chunks {
+    fn of(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        Chunks(chunks.into_iter().map(Step::Bytes).collect())
+    }
+}
 
 impl Body for Chunks {
     type Data = Bytes;
@@ -26,12 +119,25 @@ impl Body for Chunks {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(if self.0.is_empty() {
-            None
-        } else {
-            Some(Ok(Frame::data(self.0.remove(0))))
+        Poll::Ready(match self.0.pop_front() {
+            None => None,
+            Some(Step::Bytes(bytes)) => Some(Ok(Frame::data(bytes))),
+            Some(Step::Yield) => {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Some(Step::Section(index)) => {
+                use askama::Template;
+                let section = Section {
+                    index,
+                    items: 20,
+                    text: NamedEntities(TEXT),
+                };
+                let html = section.render().expect("a section renders");
+                Some(Ok(Frame::data(Bytes::from(html))))
+            }
         })
     }
 
@@ -40,12 +146,37 @@ impl Body for Chunks {
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        // `/full` is one exact chunk: Content-Length; `/chunked` is not.
-        match self.0.as_slice() {
-            [one] => http_body::SizeHint::with_exact(one.len() as u64),
+        // One chunk of bytes: Content-Length; anything else is chunked.
+        match (self.0.len(), self.0.front()) {
+            (1, Some(Step::Bytes(one))) => http_body::SizeHint::with_exact(one.len() as u64),
             _ => http_body::SizeHint::default(),
         }
     }
+}
+
+/// The shell of `/askama-streamed`: the bench page up to its sections, each
+/// section's fallback in its place.
+#[derive(askama::Template)]
+#[template(
+    ext = "html",
+    source = "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Bench</title>\n\
+<link rel=\"stylesheet\" href=\"/static/bench.css\"></head>\n<body>\n<header><h1>Bench</h1></header>\n\
+<main>\n{% for index in 0..3 %}<p class=\"fallback\">Loading section {{ index }}…</p>\n{% endfor %}"
+)]
+struct StreamedShell;
+
+/// The bench page as a streamed page goes: the shell rendered and written,
+/// a scheduler turn, then each section rendered and all written together.
+fn streamed() -> Chunks {
+    use askama::Template;
+    let shell = StreamedShell.render().expect("the shell renders");
+    let mut steps =
+        std::collections::VecDeque::from([Step::Bytes(Bytes::from(shell)), Step::Yield]);
+    steps.extend((0..3).map(Step::Section));
+    steps.push_back(Step::Bytes(Bytes::from_static(
+        b"</main>\n<footer>end of page</footer>\n</body></html>\n",
+    )));
+    Chunks(steps)
 }
 
 fn main() {
@@ -88,10 +219,12 @@ fn main() {
             let (page, parts) = (page.clone(), parts.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let body = if request.uri().path() == "/chunked" {
-                        Chunks(parts.clone())
-                    } else {
-                        Chunks(vec![page.clone()])
+                    let body = match request.uri().path() {
+                        "/chunked" => Chunks::of(parts.clone()),
+                        "/askama" => Chunks::of([render(true)]),
+                        "/askama-escape" => Chunks::of([render(false)]),
+                        "/askama-streamed" => streamed(),
+                        _ => Chunks::of([page.clone()]),
                     };
                     async move {
                         Ok::<_, Infallible>(

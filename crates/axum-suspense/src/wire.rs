@@ -347,23 +347,18 @@ impl<'a> OpenTags<'a> {
     }
 }
 
-/// A page's secret: 128 random bits from the operating system, fresh for
-/// every page. Its first 64 bits make the page's markers its own (see
-/// [`write_marker`]); all of it, in base64, is the page's
-/// Content-Security-Policy nonce (see [`csp_nonce`]).
+/// A page's secret: 128 random bits, fresh for every page. Its first 64
+/// bits make the page's markers its own (see [`write_marker`]); all of it,
+/// in base64, is the page's Content-Security-Policy nonce (see
+/// [`csp_nonce`]).
+///
+/// From `rand`'s thread generator: ChaCha12, a cryptographically secure
+/// generator seeded from the operating system and reseeded from it every
+/// 64 KiB of output, so a page costs no system call (asking the OS for every
+/// page did: one `getrandom` per page).
 pub(crate) fn page_secret() -> [u8; 16] {
     let mut secret = [0u8; 16];
-    if getrandom::fill(&mut secret).is_err() {
-        // No OS randomness (it does not happen on Linux after boot): keyed
-        // SipHash of a counter, random per process, rather than no page.
-        use std::hash::{BuildHasher, Hasher};
-        for half in secret.chunks_mut(8) {
-            let word = std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish();
-            half.copy_from_slice(&word.to_le_bytes());
-        }
-    }
+    rand::fill(&mut secret);
     secret
 }
 
