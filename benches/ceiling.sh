@@ -11,8 +11,10 @@
 # (`/askama`: the site's section template and escaper, in document order,
 # one body; `/askama-escape`: askama's own escaper; `/askama-streamed`:
 # the shell written first, the sections a scheduler turn later, two writes
-# as a streamed page at delay=0 needs): the floor of making this page's
-# content on this stack, whatever the engine costs.
+# as a streamed page at delay=0 needs; `/askama-streamed-50`, for the
+# first byte only: the sections wait for three tokio timers, as the bench
+# page's parts do at delay=50): the floor of making this page's content on
+# this stack, whatever the engine costs.
 # Then callgrind's instructions per request for hyper alone, for each of
 # its routes (as benches/instructions.sh counts suspense-ssr's).
 #
@@ -47,11 +49,38 @@ wait_port() {
 first() {
   python3 "$BENCH/measure.py" single "$2" "$3" --repeat 100 --pause-ms 10 --brief --out "$out/$1.first.json" >/dev/null
 }
-# name port url -> NAME.load.txt (RUNS lines)
+# CPU time (clock ticks, user and system) of a process tree: the server
+# started last (the `timeout` in front of it, the server, nginx's workers).
+ticks() {
+  local p all="${pids[-1]}" u=0 s=0 pu ps
+  for p in $(pgrep -P "${pids[-1]}"); do all="$all $p $(pgrep -P "$p" | tr '\n' ' ')"; done
+  for p in $all; do
+    read -r pu ps < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo "0 0")
+    u=$((u + pu)); s=$((s + ps))
+  done
+  echo "$u $s"
+}
+# name port url -> NAME.load.txt (RUNS lines), and NAME.cpu.txt: CPU time
+# per request over the runs, the server's (user, system) and the load
+# generator's (user + system), in microseconds. On shared cores a request
+# costs all three.
 load() {
   "$BENCH/load.sh" "$3" 2 >/dev/null
   : >"$out/$1.load.txt"
-  for _ in $(seq 1 "$RUNS"); do "$BENCH/load.sh" "$3" "$DUR" 64 | tee -a "$out/$1.load.txt"; done
+  local before after client
+  before="$(ticks)"
+  client="$( (for _ in $(seq 1 "$RUNS"); do "$BENCH/load.sh" "$3" "$DUR" 64 | tee -a "$out/$1.load.txt" >&2; done; times) | tail -1)"
+  after="$(ticks)"
+  python3 - "$out/$1" "$before" "$after" "$client" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+base, before, after, client, hz = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4], int(sys.argv[5])
+requests = sum(int(re.search(r"requests=(\d+)", l).group(1)) for l in open(base + ".load.txt") if "requests=" in l)
+secs = lambda t: sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", t))
+user, system = ((int(a) - int(b)) / hz for a, b in zip(after, before))
+us = lambda t: f"{t * 1e6 / requests:.1f}"
+open(base + ".cpu.txt", "w").write(f"server_user_us={us(user)} server_sys_us={us(system)} client_us={us(secs(client))} requests={requests}\n")
+PY
+  cat "$out/$1.cpu.txt" >&2
 }
 
 timeout 900 "$root/target/release/suspense-ssr" --addr 127.0.0.1:3010 --static-dir "$root/static" \
@@ -76,6 +105,7 @@ first hyper-chunked http://127.0.0.1:3012 /chunked
 first hyper-askama http://127.0.0.1:3012 /askama
 first hyper-askama-escape http://127.0.0.1:3012 /askama-escape
 first hyper-askama-streamed http://127.0.0.1:3012 /askama-streamed
+first hyper-askama-streamed-50 http://127.0.0.1:3012 /askama-streamed-50
 stop_all
 
 PORT=3002 timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/nginx.log" 2>&1 & pids+=($!)
@@ -125,12 +155,15 @@ for n, _ in names:
 size = os.path.getsize(f"{out}/page.html"); nsize = os.path.getsize(f"{out}/nginx.html")
 print(f"page: {size:,} bytes (suspense-ssr's, sent again by hyper alone); nginx's static page {nsize:,} bytes")
 print()
-print("| server | req/s (median of runs) | every run | p50 / p99 ms under load | / nginx | first body byte, p50 of 100 | / nginx |")
-print("|---|---|---|---|---|---|---|")
+print("| server | req/s (median of runs) | every run | p50 / p99 ms under load | / nginx | first body byte, p50 of 100 | / nginx | CPU µs a request: server user + system, load generator |")
+print("|---|---|---|---|---|---|---|---|")
 ng, nf = float(rows["nginx"]["rps"]), rows["nginx"]["first"]
 for n, label in names:
     r = rows[n]
-    print(f"| {label} | {float(r['rps']):,.0f} | {r['all']} | {r.get('p50_ms')} / {r.get('p99_ms')} | {float(r['rps']) / ng:.2f}x | {r['first']:.3f} ms | {r['first'] / nf:.2f}x |")
+    cpu = dict(re.findall(r"(\w+)=(\S+)", open(f"{out}/{n}.cpu.txt").read()))
+    print(f"| {label} | {float(r['rps']):,.0f} | {r['all']} | {r.get('p50_ms')} / {r.get('p99_ms')} | {float(r['rps']) / ng:.2f}x | {r['first']:.3f} ms | {r['first'] / nf:.2f}x | {cpu['server_user_us']} + {cpu['server_sys_us']}, {cpu['client_us']} |")
+f50 = json.load(open(f"{out}/hyper-askama-streamed-50.first.json"))["summary"]["first_body_byte_ms"]["p50"]
+print(f"| hyper alone, askama, streamed, the sections after three timers (`delay=50`, as suspense-ssr's first byte is measured) | | | | | {f50:.3f} ms | {f50 / nf:.2f}x | |")
 print()
 for path, label in [("chunked", "4 chunks"), ("askama", "askama, the site's escaper"), ("askama-escape", "askama, askama's escaper"),
                     ("askama-streamed", "askama, streamed in two writes")]:

@@ -14,6 +14,8 @@
 //! `/askama-streamed` streams it as suspense-ssr must at `delay=0`: the
 //! shell (fallbacks in place) written first, then, a scheduler turn later,
 //! the sections rendered and written together: two writes, not one.
+//! `/askama-streamed-50` waits for three tokio timers instead, the last
+//! 50 ms on, as the bench page's parts do at `delay=50` (the first byte).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -102,6 +104,9 @@ enum Step {
     Yield,
     /// Section `i` of the bench page, rendered by askama when it is sent.
     Section(u32),
+    /// Nothing until these timers have all fired (the bench page's parts
+    /// at `delay` > 0, each waiting for its data on a tokio timer).
+    Sleep(Vec<Pin<Box<tokio::time::Sleep>>>),
 }
 
 /// A body of steps, one frame each.
@@ -127,6 +132,14 @@ impl Body for Chunks {
             Some(Step::Yield) => {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
+            }
+            Some(Step::Sleep(mut timers)) => {
+                timers.retain_mut(|timer| timer.as_mut().poll(cx).is_pending());
+                if !timers.is_empty() {
+                    self.0.push_front(Step::Sleep(timers));
+                    return Poll::Pending;
+                }
+                return self.poll_frame(cx);
             }
             Some(Step::Section(index)) => {
                 use askama::Template;
@@ -166,12 +179,27 @@ impl Body for Chunks {
 struct StreamedShell;
 
 /// The bench page as a streamed page goes: the shell rendered and written,
-/// a scheduler turn, then each section rendered and all written together.
-fn streamed() -> Chunks {
+/// a scheduler turn (or, for `delay_ms` > 0, three timers like the bench
+/// page's parts, the last at `delay_ms`), then each section rendered and
+/// all written together.
+fn streamed(delay_ms: u64) -> Chunks {
     use askama::Template;
     let shell = StreamedShell.render().expect("the shell renders");
-    let mut steps =
-        std::collections::VecDeque::from([Step::Bytes(Bytes::from(shell)), Step::Yield]);
+    let wait = if delay_ms == 0 {
+        Step::Yield
+    } else {
+        let start = tokio::time::Instant::now();
+        Step::Sleep(
+            (1..=3)
+                .map(|i| {
+                    Box::pin(tokio::time::sleep_until(
+                        start + Duration::from_millis(delay_ms * i / 3),
+                    ))
+                })
+                .collect(),
+        )
+    };
+    let mut steps = std::collections::VecDeque::from([Step::Bytes(Bytes::from(shell)), wait]);
     steps.extend((0..3).map(Step::Section));
     steps.push_back(Step::Bytes(Bytes::from_static(
         b"</main>\n<footer>end of page</footer>\n</body></html>\n",
@@ -223,7 +251,8 @@ fn main() {
                         "/chunked" => Chunks::of(parts.clone()),
                         "/askama" => Chunks::of([render(true)]),
                         "/askama-escape" => Chunks::of([render(false)]),
-                        "/askama-streamed" => streamed(),
+                        "/askama-streamed" => streamed(0),
+                        "/askama-streamed-50" => streamed(50),
                         _ => Chunks::of([page.clone()]),
                     };
                     async move {
