@@ -13,6 +13,7 @@ mod gzip;
 mod index;
 mod latency;
 
+pub use gzip::{Gzip, GzipFuture, GzipLayer};
 pub use latency::Latency;
 
 use std::path::Path;
@@ -27,9 +28,6 @@ use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
-use tower_http::CompressionLevel;
-use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::services::ServeDir;
 
 use crate::assets::{self, Assets};
@@ -150,7 +148,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
             // and a streamed one chunk by chunk (the compressor flushes
             // whatever each chunk gave before waiting for the next); only
             // for the requests that accept gzip (see `gzip.rs`).
-            .layer(gzip::GzipWhenAskedLayer::new(compression(), compress))
+            .layer(gzip::GzipLayer::new(compress))
             .map_response(security_headers)
             // Buffered pages go out whole, headers included, when done.
             .layer(BufferedModeLayer::new())
@@ -228,29 +226,12 @@ pub async fn export(
     export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
 }
 
-/// gzip (level 1) when `Accept-Encoding` allows it, for what is worth it: not
-/// small bodies (under 512 bytes the headers and the frame eat the gain),
-/// not formats that are compressed already, not responses that already
-/// carry a `Content-Encoding` (precompressed static files).
-pub fn compression() -> CompressionLayer<impl Predicate> {
-    let worth_it = SizeAbove::new(512)
-        .and(NotForContentType::IMAGES)
-        .and(NotForContentType::GRPC)
-        .and(NotForContentType::SSE)
-        .and(NotForContentType::const_new("font/woff"))
-        .and(NotForContentType::const_new("application/zip"))
-        .and(NotForContentType::const_new("application/gzip"))
-        .and(NotForContentType::const_new("video/"))
-        .and(NotForContentType::const_new("audio/"));
-    CompressionLayer::new()
-        // Per response, brotli's encoder costs several times gzip's (here:
-        // 3.9k against 9.6k pages/s on /bench): pages get gzip, and brotli
-        // is for the static files, compressed once at startup.
-        .no_br()
-        // Level 1, nginx's default for on-the-fly gzip: most of the gain on
-        // HTML for a fraction of the CPU.
-        .quality(CompressionLevel::Fastest)
-        .compress_when(worth_it)
+/// gzip (level 1) when `Accept-Encoding` allows it, for what is worth it
+/// (not small bodies, not formats that are compressed already, not
+/// responses that already carry a `Content-Encoding`), a streamed page
+/// chunk by chunk with no compressor held while it waits (see [`Gzip`]).
+pub fn compression() -> GzipLayer {
+    GzipLayer::new(true)
 }
 
 #[derive(Template)]
