@@ -449,6 +449,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_waiting_page_holds_no_compressor() {
+        let chunk = Bytes::from("lorem ipsum ".repeat(100));
+        let chunks = [(false, chunk.clone()), (true, chunk)]
+            .into_iter()
+            .collect();
+        let mut body = GzipBody::new(Chunks(chunks, false));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let poll =
+            |body: &mut GzipBody<Chunks>, cx: &mut Context<'_>| Pin::new(body).poll_frame(cx);
+        assert!(matches!(poll(&mut body, &mut cx), Poll::Ready(Some(Ok(_)))));
+        assert!(body.compressor.is_some(), "held while chunks come");
+        assert!(poll(&mut body, &mut cx).is_pending());
+        assert!(body.compressor.is_none(), "given back while the page waits");
+        assert_eq!(POOL.with_borrow(Vec::len), 1, "to this thread's pool");
+        // The next chunk takes it from the pool.
+        assert!(matches!(poll(&mut body, &mut cx), Poll::Ready(Some(Ok(_)))));
+        assert_eq!(POOL.with_borrow(Vec::len), 0);
+    }
+
     #[tokio::test]
     async fn an_empty_body_is_a_valid_empty_gzip_stream() {
         let mut body = GzipBody::new(Chunks(Default::default(), false));
