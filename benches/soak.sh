@@ -5,7 +5,9 @@
 # fail, panic and time out), then stops it with SIGTERM, which must exit 0.
 #
 # Env: SECONDS_ (soak length, 60), CLIENTS (400), THREADS (server worker
-# threads, 2), BIN (another build to soak, e.g. target/ab/<rev>/target/release/suspense-ssr). Results: target/soak/<time>/ (summary.json, server.log).
+# threads, 2), BIN (another build to soak, e.g. target/ab/<rev>/target/release/suspense-ssr),
+# FLAGS (more server flags, e.g. '--db-pool-size 4'). Results:
+# target/soak/<time>/ (summary.json, server.log).
 # Exit 0 only if every check passed (see soak.py).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,9 +26,11 @@ if [ -z "${BIN:-}" ]; then
   BIN="$root/target/release/suspense-ssr"
 fi
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# FLAGS is split into words on purpose.
+# shellcheck disable=SC2086
 (cd "$root" && exec timeout $((SECONDS_ + 300)) "$BIN" \
   --addr "127.0.0.1:$port" --threads "$THREADS" --latency 0 \
-  --database "$out/board.sqlite3" >"$out/server.log" 2>&1) &
+  --database "$out/board.sqlite3" ${FLAGS:-} >"$out/server.log" 2>&1) &
 wrapper=$!
 for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 pid="$(pgrep -P "$wrapper" | head -1)"

@@ -5,20 +5,23 @@
 //! 300 KiB in flate2's Rust backend), and tower-http's compression keeps
 //! one for a response's whole life: a browser's held page cost 140 KiB of
 //! RSS against 17 for a client that sent no `Accept-Encoding`; 18 now
-//! (docs/benchmarks.md, "A browser's held stream"). Here the body compresses each chunk as it comes
-//! with a sync flush, which ends the deflate data on a byte boundary after
-//! a complete block, and drops the compressor as soon as the page has
-//! nothing more to send. The next chunk starts a fresh compressor: its
-//! blocks continue the same gzip member (a decoder reads one block after
-//! another, whoever made them; a fresh compressor only refers back to what
-//! it compressed itself). Between chunks a waiting page holds the running
-//! CRC-32 and length, nothing else. No crate compresses this way (they keep
-//! the stream's compressor, as the format allows), hence this file.
+//! (docs/benchmarks.md, "A browser's held stream").
 //!
-//! Compressed chunks lose only what the next chunk could have referred to
-//! in the previous one, when the page waited between them; chunks that
-//! follow each other at once share one compressor. A dropped compressor
-//! goes back to a small per-thread pool, reset, for the next page.
+//! Here the body compresses each chunk as it comes, with a sync flush,
+//! which ends the deflate data on a byte boundary after a complete block,
+//! and gives the compressor back as soon as the page has nothing more to
+//! send. The next chunk takes a fresh one: its blocks continue the same gzip
+//! member (a decoder reads one block after another, whoever made them; a
+//! fresh compressor only refers back to what it compressed itself). Between
+//! chunks a waiting page holds the running CRC-32 and length, nothing else.
+//! No crate compresses this way (they keep the stream's compressor, as the
+//! format allows), hence this file.
+//!
+//! Compressed chunks lose only what a chunk could have referred to in the
+//! ones before a wait; chunks that follow each other at once share one
+//! compressor. Given-back compressors wait, reset, in a small pool per
+//! thread for the next page: made and freed each time, their memory came
+//! fresh from the kernel at every wait.
 
 use std::convert::Infallible;
 use std::future::Future;
