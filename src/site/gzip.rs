@@ -208,8 +208,8 @@ pin_project_lite::pin_project! {
     pub(crate) struct GzipBody<B> {
         #[pin]
         inner: B,
-        // Only while chunks come one after another; dropped whenever the
-        // page waits.
+        // Only while chunks come one after another; given back to the
+        // thread's pool whenever the page waits.
         compressor: Option<Compress>,
         crc: Crc,
         header_sent: bool,
