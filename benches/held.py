@@ -7,48 +7,35 @@ Opens N connections to 127.0.0.1:PORT at once, each asking for
 /bench?delay=3000 (with `Accept-Encoding: gzip` when GZIP is 1), reads
 each to its end, and samples the server's RSS (/proc/PID/status) every
 100 ms meanwhile. Prints one line: idle RSS, peak RSS, and (peak - idle) / N
-per page, and exits 1 if a page did not end well (plain: `</html>`; gzip:
-decompressed whole and ending with `</html>`).
+per page, and exits 1 unless every page came whole and right: gzipped when
+asked, and checked as the soak checks a page (soak.py's reader and
+`check_page`: ends with `</html>`, every section there, every placeholder
+swapped in).
 """
 
 import asyncio
 import sys
 import zlib
 
+from soak import check_page, read_chunked, read_head, rss_kib
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def dechunk(body):
-    out, i = bytearray(), 0
-    while True:
-        end = body.index(b"\r\n", i)
-        size = int(body[i:end].split(b";")[0], 16)
-        if size == 0:
-            return bytes(out)
-        out += body[end + 2 : end + 2 + size]
-        i = end + 2 + size + 2
+PATH = "/bench?delay=3000"
 
 
 async def one(port, gzip):
+    """Whether the page came whole and right."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    accept = "Accept-Encoding: gzip\r\n" if gzip else ""
-    writer.write(f"GET /bench?delay=3000 HTTP/1.1\r\nHost: t\r\n{accept}Connection: close\r\n\r\n".encode())
+    accept = "gzip" if gzip else "identity"
+    writer.write(f"GET {PATH} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n".encode())
     await writer.drain()
-    data = await asyncio.wait_for(reader.read(-1), 30)
+    status, headers = await asyncio.wait_for(read_head(reader), 30)
+    body, ended = await asyncio.wait_for(read_chunked(reader), 30)
     writer.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    body = dechunk(body) if b"transfer-encoding: chunked" in head.lower() else body
+    if status != 200 or not ended or (headers.get("content-encoding") == "gzip") != gzip:
+        return False
     if gzip:
-        if b"content-encoding: gzip" not in head.lower():
-            return False
         body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
-    return body.rstrip().endswith(b"</html>")
+    return check_page("bench", PATH, body) is None
 
 
 async def main():

@@ -66,33 +66,23 @@ struct Page<S: std::fmt::Display> {
     sections: Vec<S>,
 }
 
-/// The bench page rendered now, by askama alone.
-fn render(own_escaper: bool) -> Bytes {
+/// Section `index` of the bench page (20 items), with the site's escaper.
+fn section(index: u32) -> Section {
+    Section {
+        index,
+        items: 20,
+        text: NamedEntities(TEXT),
+    }
+}
+
+/// The bench page rendered now, by askama alone, its sections made by
+/// `section`.
+fn render<S: std::fmt::Display>(section: impl Fn(u32) -> S) -> Bytes {
     use askama::Template;
-    let html = if own_escaper {
-        Page {
-            sections: (0..3)
-                .map(|index| Section {
-                    index,
-                    items: 20,
-                    text: NamedEntities(TEXT),
-                })
-                .collect(),
-        }
-        .render()
-    } else {
-        Page {
-            sections: (0..3)
-                .map(|index| AskamaSection {
-                    index,
-                    items: 20,
-                    text: TEXT,
-                })
-                .collect(),
-        }
-        .render()
+    let page = Page {
+        sections: (0..3).map(section).collect(),
     };
-    Bytes::from(html.expect("the bench page renders"))
+    Bytes::from(page.render().expect("the bench page renders"))
 }
 
 /// What a body sends next.
@@ -143,12 +133,7 @@ impl Body for Chunks {
             }
             Some(Step::Section(index)) => {
                 use askama::Template;
-                let section = Section {
-                    index,
-                    items: 20,
-                    text: NamedEntities(TEXT),
-                };
-                let html = section.render().expect("a section renders");
+                let html = section(index).render().expect("a section renders");
                 Some(Ok(Frame::data(Bytes::from(html))))
             }
         })
@@ -249,8 +234,12 @@ fn main() {
                 let service = service_fn(move |request: Request<hyper::body::Incoming>| {
                     let body = match request.uri().path() {
                         "/chunked" => Chunks::of(parts.clone()),
-                        "/askama" => Chunks::of([render(true)]),
-                        "/askama-escape" => Chunks::of([render(false)]),
+                        "/askama" => Chunks::of([render(section)]),
+                        "/askama-escape" => Chunks::of([render(|index| AskamaSection {
+                            index,
+                            items: 20,
+                            text: TEXT,
+                        })]),
                         "/askama-streamed" => streamed(0),
                         "/askama-streamed-50" => streamed(50),
                         _ => Chunks::of([page.clone()]),
