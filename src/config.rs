@@ -87,6 +87,13 @@ pub struct ServeArgs {
     /// Worker threads of the runtime [default: the number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// The scheduling slice to ask Linux (6.12 or later) for, for every
+    /// thread of the server (100us..=100ms), or `off` for the kernel's
+    /// default. A short one lets a thread woken by a request preempt the
+    /// process that sent it when they share a core, instead of waiting out
+    /// its turn (docs/benchmarks.md, "First byte on an idle server").
+    #[arg(long, default_value = "100us", value_parser = parse_sched_slice)]
+    pub sched_slice: SchedSlice,
     /// How long a client may take to send a request's headers.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
@@ -152,6 +159,26 @@ pub struct ServeArgs {
     pub latency: Latency,
 }
 
+/// `--sched-slice`: a duration the kernel takes, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedSlice(pub Option<Duration>);
+
+fn parse_sched_slice(spec: &str) -> Result<SchedSlice, String> {
+    if spec == "off" {
+        return Ok(SchedSlice(None));
+    }
+    let slice = humantime::parse_duration(spec).map_err(|e| e.to_string())?;
+    if (sched_slice::MIN..=sched_slice::MAX).contains(&slice) {
+        Ok(SchedSlice(Some(slice)))
+    } else {
+        Err(format!(
+            "must be between {:?} and {:?} (the kernel's bounds), or off",
+            sched_slice::MIN,
+            sched_slice::MAX
+        ))
+    }
+}
+
 fn parse_latency(spec: &str) -> Result<Latency, String> {
     if spec == "default" {
         Ok(Latency::default())
@@ -180,6 +207,8 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// At least 1.
     pub threads: usize,
+    /// The scheduling slice to ask for; `None` keeps the kernel's.
+    pub sched_slice: Option<Duration>,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub send_timeout: Duration,
@@ -247,6 +276,7 @@ impl Config {
             addr: args.addr,
             static_dir: args.static_dir,
             threads,
+            sched_slice: args.sched_slice.0,
             header_read_timeout: args.header_read_timeout,
             body_read_timeout: args.body_read_timeout,
             send_timeout: args.send_timeout,

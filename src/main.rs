@@ -59,6 +59,13 @@ fn main() -> ExitCode {
         tracing::error!(location, message, "panicked");
     }));
 
+    // Before the runtime: its threads inherit the slice from this one.
+    if let Some(slice) = config.sched_slice {
+        match sched_slice::request(slice) {
+            Ok(outcome) => tracing::info!(%outcome, "scheduling"),
+            Err(error) => tracing::warn!(%error, "kept the kernel's scheduling slice"),
+        }
+    }
     let Some(runtime) =
         runtime(tokio::runtime::Builder::new_multi_thread().worker_threads(config.threads))
     else {

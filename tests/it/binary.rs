@@ -72,6 +72,50 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     );
 }
 
+/// `--sched-slice` reaches every thread of the server, the runtime's
+/// workers and its blocking threads included (they inherit it from the main
+/// thread), and `off` leaves the kernel's default. On a kernel that keeps no
+/// slice per thread (before Linux 6.12) there is nothing to see, and the
+/// test says so.
+#[tokio::test]
+async fn every_thread_gets_the_scheduling_slice_asked_for() {
+    let supported = std::thread::spawn(|| {
+        sched_slice::request(std::time::Duration::from_micros(100))
+            .is_ok_and(|outcome| matches!(outcome, sched_slice::Outcome::Applied(_)))
+    })
+    .join()
+    .unwrap();
+    if !supported {
+        eprintln!("this kernel keeps no scheduling slice per thread: nothing to check");
+        return;
+    }
+    // Nanoseconds, for each of the process's threads.
+    let slices = |child: &Child| {
+        let tasks = format!("/proc/{}/task", child.id().expect("running"));
+        std::fs::read_dir(tasks)
+            .unwrap()
+            .map(|task| {
+                let sched = std::fs::read_to_string(task.unwrap().path().join("sched")).unwrap();
+                let line = sched.lines().find(|l| l.starts_with("se.slice")).unwrap();
+                line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let (mut asked, addr) = serve(&["--sched-slice", "300us"]).await;
+    // A static file is read on a blocking thread: one exists by now.
+    let mut css = get(addr, "/static/bench.css").await;
+    assert_eq!(css.status(), 200);
+    css.read_to_end().await;
+    let threads = slices(&asked);
+    assert!(threads.len() >= 3, "main, workers, blocking: {threads:?}");
+    assert!(threads.iter().all(|&s| s == 300_000), "{threads:?}");
+    let (mut off, _) = serve(&["--sched-slice", "off"]).await;
+    let threads = slices(&off);
+    assert!(threads.iter().all(|&s| s != 300_000), "{threads:?}");
+    asked.kill().await.unwrap();
+    off.kill().await.unwrap();
+}
+
 /// Sends the process SIGTERM.
 fn terminate(child: &Child) {
     let pid = child.id().expect("running").to_string();
@@ -116,6 +160,11 @@ async fn bad_flags_get_a_clear_error() {
             vec!["--max-header-bytes", "100"],
             "--max-header-bytes: must be at least 1024",
         ),
+        (
+            vec!["--sched-slice", "50us"],
+            "must be between 100µs and 100ms (the kernel's bounds), or off",
+        ),
+        (vec!["--sched-slice", "soon"], "invalid value 'soon'"),
         (
             vec!["--max-uri-bytes", "20000"],
             "--max-uri-bytes: must be between 256 and --max-header-bytes (16384)",
