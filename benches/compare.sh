@@ -8,7 +8,9 @@
 #                                      the peers send), React 18 (1 process), nginx
 #   PEERS="ssr react1 nginx leptos" benches/compare.sh    also Leptos (cold build: minutes)
 #
-# Env: DUR (load seconds, 10), RUNS (load runs per server, median reported, 3), CONC (connections held at delay=2000 for
+# Env: DUR (load seconds, 10), RUNS (load runs per server, median reported, 3),
+# SINGLES (single requests at delay=1000 for the first and last byte, one
+# every 200 ms after the last ended, 21), CONC (connections held at delay=2000 for
 # suspense-ssr, 10000), PEER_CONC (the same for the peers, 2000, as in the
 # peers' README), TOOL (load.sh's load generator: oha if installed, else wrk),
 # BENCH (path of shared/bench). Servers listen on 127.0.0.1 only, each bounded
@@ -23,6 +25,7 @@ BENCH="${BENCH:-$root/../shared/bench}"
 BENCH="$(cd "$BENCH" && pwd)"
 DUR="${DUR:-10}"
 RUNS="${RUNS:-3}"
+SINGLES="${SINGLES:-21}"
 CONC="${CONC:-10000}"
 PEER_CONC="${PEER_CONC:-2000}"
 read -r -a peers <<<"${PEERS:-ssr ssr-nc react1 nginx}"
@@ -109,7 +112,7 @@ for name in "${peers[@]}"; do
     RSS_PID="$server_pid" "$BENCH/load.sh" "$base$load_path" "$DUR" 64 | tee -a "$out/$name.load.txt"
   done
   sleep 1
-  python3 "$BENCH/measure.py" single "$base" "$t_path" --repeat 5 --pause-ms 200 --brief \
+  python3 "$BENCH/measure.py" single "$base" "$t_path" --repeat "$SINGLES" --pause-ms 200 --brief \
     --out "$out/$name.single-repeat.json" >/dev/null
   python3 "$BENCH/measure.py" single "$base" "$order_path" --out "$out/$name.single.json" >/dev/null
   stop
@@ -121,9 +124,9 @@ for name in "${peers[@]}"; do
   stop
 done
 
-python3 - "$out" "${peers[@]}" <<'PY' | tee "$out/table.md"
+python3 - "$out" "$SINGLES" "${peers[@]}" <<'PY' | tee "$out/table.md"
 import json, re, sys
-out, names = sys.argv[1], sys.argv[2:]
+out, singles, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 label = {"ssr": "suspense-ssr (gzip)", "ssr-nc": "suspense-ssr, --no-compression", "react1": "React 18, 1 process", "nginx": "nginx, static file",
          "leptos": "Leptos 0.8"}
 rows = {}
@@ -156,8 +159,8 @@ line("throughput, 64 conns (`delay=0`; nginx `/bench`), median", "rps", lambda v
 line("... every run", "rps_all")
 line("latency under load (median run), p50 / p99", "lat")
 line("peak RSS during the load (median run)", "rss_load")
-line("first body byte, `delay=1000`, p50 of 5", "ttfb", lambda v: f"{v:.2f} ms")
-line("last byte, `delay=1000`, p50 of 5", "last", lambda v: f"{v:.1f} ms")
+line(f"first body byte, `delay=1000`, p50 of {singles}", "ttfb", lambda v: f"{v:.2f} ms")
+line(f"last byte, `delay=1000`, p50 of {singles}", "last", lambda v: f"{v:.1f} ms")
 line("`delay=1000&boundaries=3`: arrivals", "order")
 line("held at `delay=2000`: complete+correct / failed", "hold")
 line("... peak RSS while held", "hold_rss")
