@@ -2,19 +2,29 @@
 # benches/ab.sh REV: this tree's release build against git revision REV's,
 # on the same URL, in alternating runs (the machine drifts: alternating
 # keeps the drift out of the ratio). For "what did this change cost".
+# REV `.` is this tree's build again, for a flag's cost (BEFORE_FLAGS).
 #
 #   benches/ab.sh ef32d3e                  # before the hardening issue
 #   URL='/bench?delay=0' RUNS=4 DUR=8 benches/ab.sh HEAD~3
+#   BEFORE_FLAGS='--sched-slice off' FIRST=1 benches/ab.sh .
 #
 # Env: URL (path, /bench?delay=0), RUNS (pairs, 4), DUR (seconds per run,
 # 8), CONNS (64), THREADS (server threads, 2), FLAGS (extra server flags,
-# --no-compression). REV is built once into target/ab/<rev>/ (a worktree
+# --no-compression), BEFORE_FLAGS (more flags for REV's server only),
+# FIRST (1: also the first body byte, each server's p50 of SINGLES (21)
+# single requests to FIRST_URL (/bench?delay=100) on fresh connections,
+# 200 ms apart, as compare.sh times it; ../shared/bench/measure.py, or
+# BENCH=). REV is built once into target/ab/<rev>/ (a worktree
 # with its own target dir: a cold build, minutes). Servers listen on
 # 127.0.0.1 only, each bounded by `timeout`. Load from oha if installed,
 # else wrk (2 threads; installed if missing).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-rev="$(cd "$root" && git rev-parse --short "${1:?usage: benches/ab.sh REV}")"
+if [ "${1:?usage: benches/ab.sh REV}" = . ]; then
+  rev=.
+else
+  rev="$(cd "$root" && git rev-parse --short "$1")"
+fi
 URL="${URL:-/bench?delay=0}"
 RUNS="${RUNS:-4}"
 DUR="${DUR:-8}"
@@ -34,7 +44,13 @@ load() { # seconds url -> req/s
 }
 
 dir="$root/target/ab/$rev"
-if [ ! -x "$dir/target/release/suspense-ssr" ]; then
+if [ "$1" = . ]; then
+  rev="this tree${BEFORE_FLAGS:+ $BEFORE_FLAGS}"
+  before_bin="$root/target/release/suspense-ssr"
+else
+  before_bin="$dir/target/release/suspense-ssr"
+fi
+if [ "$1" != . ] && [ ! -x "$before_bin" ]; then
   rm -rf "$dir/src"
   (cd "$root" && git worktree add -f -q "$dir/src" "$rev")
   echo "== building $rev (release)" >&2
@@ -44,31 +60,48 @@ fi
 echo "== building this tree (release)" >&2
 (cd "$root" && cargo build --release --quiet)
 
-run() { # binary -> req/s
-  local port db
+BENCH="${BENCH:-$root/../shared/bench}"
+SINGLES="${SINGLES:-21}"
+FIRST_URL="${FIRST_URL:-/bench?delay=100}"
+run() { # binary [more flags] -> req/s (and, with FIRST=1, " first-byte-ms")
+  local port db bin="$1"
+  shift
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   db="$(mktemp -d)"
   # shellcheck disable=SC2086
-  (cd "$root" && exec timeout $((DUR + 60)) "$1" --addr "127.0.0.1:$port" --threads "$THREADS" \
-    $FLAGS --database "$db/board.sqlite3" >/dev/null 2>&1) &
+  (cd "$root" && exec timeout $((DUR + 120)) "$bin" --addr "127.0.0.1:$port" --threads "$THREADS" \
+    $FLAGS "$@" --database "$db/board.sqlite3" >/dev/null 2>&1) &
   local wrapper=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   load 2 "http://127.0.0.1:$port$URL" >/dev/null
   load "$DUR" "http://127.0.0.1:$port$URL"
+  if [ "${FIRST:-0}" = 1 ]; then
+    sleep 1
+    python3 "$BENCH/measure.py" single "http://127.0.0.1:$port" "$FIRST_URL" --repeat "$SINGLES" \
+      --pause-ms 200 --brief --out "$db/first.json" >/dev/null
+    python3 -c 'import json, sys; print(" %.3f" % json.load(open(sys.argv[1]))["summary"]["first_body_byte_ms"]["p50"], end="")' "$db/first.json"
+  fi
   pkill -TERM -P "$wrapper" 2>/dev/null || true
   wait "$wrapper" 2>/dev/null || true
   rm -rf "$db"
 }
-before=(); after=()
+before=(); after=(); before_first=(); after_first=()
 for i in $(seq 1 "$RUNS"); do
-  before+=("$(run "$dir/target/release/suspense-ssr")")
-  after+=("$(run "$root/target/release/suspense-ssr")")
-  echo "run $i: $rev ${before[-1]} req/s, this tree ${after[-1]} req/s"
+  # shellcheck disable=SC2086
+  read -r rps first < <(run "$before_bin" ${BEFORE_FLAGS:-}; echo)
+  before+=("$rps"); before_first+=("${first:-0}")
+  read -r rps first < <(run "$root/target/release/suspense-ssr"; echo)
+  after+=("$rps"); after_first+=("${first:-0}")
+  echo "run $i: $rev ${before[-1]} req/s, this tree ${after[-1]} req/s${first:+; first body byte ${before_first[-1]} ms, ${after_first[-1]} ms}"
 done
-python3 - "${before[*]}" "${after[*]}" "$rev" <<'PY'
+python3 - "${before[*]}" "${after[*]}" "$rev" "${before_first[*]}" "${after_first[*]}" "${FIRST:-0}" <<'PY'
 import statistics, sys
 b = [float(x) for x in sys.argv[1].split()]
 a = [float(x) for x in sys.argv[2].split()]
 mb, ma = statistics.median(b), statistics.median(a)
 print(f"median: {sys.argv[3]} {mb:,.0f} req/s, this tree {ma:,.0f} req/s: {ma / mb:.2f}x")
+if sys.argv[6] == "1":
+    fb = statistics.median(float(x) for x in sys.argv[4].split())
+    fa = statistics.median(float(x) for x in sys.argv[5].split())
+    print(f"first body byte, median of the runs' p50s: {sys.argv[3]} {fb:.3f} ms, this tree {fa:.3f} ms: {fa / fb:.2f}x")
 PY
