@@ -180,11 +180,19 @@ async def client(n, host, port, deadline, stats, hang_up):
 
 
 def rss_kib(pid):
+    return status_field(pid, "VmRSS")
+
+
+def threads(pid):
+    return status_field(pid, "Threads")
+
+
+def status_field(pid, name):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(name + ":"):
                 return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {name} in /proc/{pid}/status")
 
 
 async def metrics(host, port):
@@ -236,12 +244,14 @@ async def main():
     warm = await phase(host, port, a.warmup, a.clients)
     await settle(host, port, a.pid)
     rss_before = rss_kib(a.pid)
+    threads_before = threads(a.pid)
     print(f"RSS after warm-up: {rss_before / 1024:.1f} MiB; soak: {a.seconds:.0f} s", file=sys.stderr)
 
     started = time.monotonic()
     soak = await phase(host, port, a.seconds, a.clients)
     elapsed = time.monotonic() - started
     rss_end_of_load = rss_kib(a.pid)
+    threads_end_of_load = threads(a.pid)
     after = await settle(host, port, a.pid)
     rss_after = rss_kib(a.pid)
 
@@ -261,6 +271,9 @@ async def main():
         "rss_at_end_of_load_mib": round(rss_end_of_load / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),
         "rss_growth_pct": round(growth * 100, 1),
+        "threads_before": threads_before,
+        "threads_at_end_of_load": threads_end_of_load,
+        "threads_after": threads(a.pid),
         "pending_boundaries_after": after.get("suspense_pending_boundaries"),
         "active_streams_after": after.get("suspense_active_streams"),
         "boundaries": {k.split('"')[1]: v for k, v in after.items() if k.startswith("suspense_boundaries_total")},
