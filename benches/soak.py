@@ -13,11 +13,20 @@ document that ends, every placeholder swapped in (stream mode), and the
 content the page must show.
 
 Memory: the server's RSS (/proc/PID/status) after a warm-up of the same
-traffic, and again after the soak once the server is idle. Leaks: after
-the soak, /metrics must show no pending boundary and no active stream.
+traffic, after each half of the soak once the server is idle, and its
+thread count. RSS grows under this traffic with no leak at all: glibc
+keeps freed memory in its arenas, and fragmentation spreads what is live
+over more pages (heaptrack: 9.6 MB peak heap and 0.1 MB never freed, for
+15,000 requests as for 60,000, while RSS goes 25 -> 32 MiB). So the check
+here is coarse, for a gross leak: RSS after the second half within 15% of
+RSS after the first (a leak of 1 KiB a request would add 80 MiB); whether
+anything leaks at all is benches/leaks.sh's question (heaptrack's count of
+what was never freed, against the requests served). Pages: after the
+soak, /metrics must show no pending boundary and no active stream.
 
 Pass (exit 0): no failed check, pending boundaries and active streams back
-to 0, and RSS after within 10% of RSS before. Writes DIR/summary.json.
+to 0, and RSS after the second half within 15% of RSS after the first.
+Writes DIR/summary.json.
 """
 
 import argparse
@@ -210,8 +219,8 @@ async def metrics(host, port):
     return values
 
 
-async def phase(host, port, seconds, clients):
-    stats = Stats()
+async def phase(host, port, seconds, clients, stats=None):
+    stats = stats or Stats()
     deadline = time.monotonic() + seconds
     await asyncio.gather(*(client(n, host, port, deadline, stats, n % 3 == 0) for n in range(clients)))
     return stats
@@ -247,8 +256,16 @@ async def main():
     threads_before = threads(a.pid)
     print(f"RSS after warm-up: {rss_before / 1024:.1f} MiB; soak: {a.seconds:.0f} s", file=sys.stderr)
 
+    # The soak in two halves, the server settled after each: the RSS it
+    # holds after the first is the high-water mark of its allocators
+    # (glibc keeps freed memory in its per-thread arenas) and caches; a
+    # leak goes on growing in the second, a filled cache does not.
     started = time.monotonic()
-    soak = await phase(host, port, a.seconds, a.clients)
+    soak = await phase(host, port, a.seconds / 2, a.clients)
+    await settle(host, port, a.pid)
+    rss_mid = rss_kib(a.pid)
+    print(f"RSS after the first half: {rss_mid / 1024:.1f} MiB", file=sys.stderr)
+    await phase(host, port, a.seconds / 2, a.clients, soak)
     elapsed = time.monotonic() - started
     rss_end_of_load = rss_kib(a.pid)
     threads_end_of_load = threads(a.pid)
@@ -256,6 +273,7 @@ async def main():
     rss_after = rss_kib(a.pid)
 
     growth = (rss_after - rss_before) / rss_before
+    late_growth = (rss_after - rss_mid) / rss_mid
     summary = {
         "seconds": round(elapsed, 1),
         "clients": a.clients,
@@ -270,7 +288,9 @@ async def main():
         "rss_before_mib": round(rss_before / 1024, 1),
         "rss_at_end_of_load_mib": round(rss_end_of_load / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),
+        "rss_after_first_half_mib": round(rss_mid / 1024, 1),
         "rss_growth_pct": round(growth * 100, 1),
+        "rss_growth_second_half_pct": round(late_growth * 100, 1),
         "threads_before": threads_before,
         "threads_at_end_of_load": threads_end_of_load,
         "threads_after": threads(a.pid),
@@ -285,7 +305,7 @@ async def main():
         and soak.completed > 0
         and summary["pending_boundaries_after"] == 0
         and summary["active_streams_after"] == 0
-        and abs(growth) <= 0.10
+        and abs(late_growth) <= 0.15
     )
     summary["pass"] = ok
     with open(os.path.join(a.out, "summary.json"), "w") as f:
