@@ -16,23 +16,25 @@ COPY Cargo.toml Cargo.lock ./
 COPY crates/axum-suspense/Cargo.toml crates/axum-suspense/
 COPY crates/test-kit/Cargo.toml crates/test-kit/
 COPY crates/sched-slice/Cargo.toml crates/sched-slice/
+COPY crates/heap-trim/Cargo.toml crates/heap-trim/
 COPY examples/Cargo.toml examples/
 # Empty stand-ins for the workspace's own sources, so that cargo builds only
 # the dependencies; then the stand-ins' outputs go, so that the real sources
 # are built afresh below whatever their timestamps. The crates' downloads
 # are kept in a build cache between builds (BuildKit's and buildah's
 # `--mount=type=cache`), not in the image.
-RUN --mount=type=cache,target=/usr/local/cargo/registry mkdir -p src tests/it crates/axum-suspense/src crates/sched-slice/src crates/test-kit/src examples/src \
+RUN --mount=type=cache,target=/usr/local/cargo/registry mkdir -p src tests/it crates/axum-suspense/src crates/sched-slice/src crates/heap-trim/src crates/test-kit/src examples/src \
  && echo 'fn main() {}' >src/main.rs \
- && touch src/lib.rs tests/it/main.rs crates/axum-suspense/src/lib.rs crates/sched-slice/src/lib.rs crates/test-kit/src/lib.rs examples/src/lib.rs \
+ && touch src/lib.rs tests/it/main.rs crates/axum-suspense/src/lib.rs crates/sched-slice/src/lib.rs crates/heap-trim/src/lib.rs crates/test-kit/src/lib.rs examples/src/lib.rs \
  && cargo build --release --locked --bin suspense-ssr \
- && cargo clean --release -p suspense-ssr -p axum-suspense -p sched-slice \
- && rm -rf src crates/axum-suspense/src crates/sched-slice/src crates/test-kit/src examples/src
+ && cargo clean --release -p suspense-ssr -p axum-suspense -p sched-slice -p heap-trim \
+ && rm -rf src crates/axum-suspense/src crates/sched-slice/src crates/heap-trim/src crates/test-kit/src examples/src
 COPY src src
 COPY templates templates
 COPY static static
 COPY crates/axum-suspense crates/axum-suspense
 COPY crates/sched-slice crates/sched-slice
+COPY crates/heap-trim crates/heap-trim
 COPY crates/test-kit/src crates/test-kit/src
 COPY examples/src examples/src
 # Then the static files' .br and .gz variants, made now (the server's startup

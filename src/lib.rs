@@ -26,6 +26,8 @@
 //! - [`server`]: accept loop with a connection cap, hyper connections with
 //!   header and body timeouts and size limits, TCP_NODELAY, graceful
 //!   shutdown that ends pending pages with their timeout content.
+//! - `heap`: after a burst of connections ends, the heap's free memory
+//!   goes back to the system (glibc keeps it otherwise).
 //! - [`observe`]: a `tracing` span per request (id, route, status, time to
 //!   shell and to last byte) and `GET /metrics`; it wraps the router from
 //!   outside, and the site reports the route it matched
@@ -40,6 +42,7 @@ pub mod config;
 pub mod data;
 pub mod export;
 pub mod health;
+mod heap;
 pub mod observe;
 pub mod server;
 pub mod site;

@@ -238,6 +238,10 @@ pub async fn serve(
     // their pages (and every boundary) are dropped when `serve` returns.
     let (close_now, closing) = watch::channel(false);
     tokio::pin!(shutdown);
+    let trimmer = tokio::spawn(crate::heap::trim_after_bursts(
+        slots.clone(),
+        options.max_connections,
+    ));
 
     loop {
         // A free connection slot first: at the cap, clients wait in the
@@ -298,6 +302,7 @@ pub async fn serve(
     }
 
     drop(listener);
+    trimmer.abort();
     let open = graceful.count();
     tracing::info!(
         open,

@@ -26,9 +26,9 @@
 //!
 //! Why a crate of its own: no maintained crate wraps `sched_setattr`
 //! (rustix lists it as not implemented; nix has no binding), so this makes
-//! the two system calls through `libc`. That is the only `unsafe` in the
-//! workspace, each call with its reasoning beside it; every other crate
-//! forbids `unsafe`.
+//! the two system calls through `libc`, each with its reasoning beside it.
+//! With `crates/heap-trim`, the only `unsafe` in the workspace; every other
+//! crate forbids it.
 //!
 //! ```
 //! use std::time::Duration;
