@@ -121,6 +121,10 @@ for name in "${peers[@]}"; do
   sleep 1
   python3 "$BENCH/measure.py" concurrent "$base" "$hold_path" -c "$conc" --timeout 60 \
     --pid "$server_pid" --out "$out/$name.concurrent.json" >/dev/null
+  # What the server keeps once they have all ended (KiB, with its children).
+  sleep 3
+  { ps -o rss= -p "$server_pid"; ps -o rss= --ppid "$server_pid" || true; } | awk '{s += $1} END {print s}' \
+    >"$out/$name.after-hold.txt"
   stop
 done
 
@@ -150,6 +154,7 @@ for n in names:
         "order": f"shell {one['first_body_byte_ms']:.2f}; {order} ms",
         "hold": f"{con['complete_ok']} / {con['failed']} of {con['connections']}",
         "hold_rss": f"{mem.get('rss_peak_sampled_kb', 0) / 1024:.1f} MiB (idle {mem.get('rss_before_kb', 0) / 1024:.1f})",
+        "after_hold": f"{int(open(f'{out}/{n}.after-hold.txt').read()) / 1024:.1f} MiB",
     }
 print("| measurement | " + " | ".join(label.get(n, n) for n in names) + " |")
 print("|---" * (len(names) + 1) + "|")
@@ -164,6 +169,7 @@ line(f"last byte, `delay=1000`, p50 of {singles}", "last", lambda v: f"{v:.1f} m
 line("`delay=1000&boundaries=3`: arrivals", "order")
 line("held at `delay=2000`: complete+correct / failed", "hold")
 line("... peak RSS while held", "hold_rss")
+line("... RSS 3 s after they all ended", "after_hold")
 if "ssr" in rows:
     ssr = rows["ssr"]
     print()
