@@ -31,21 +31,19 @@ pub(crate) struct Bursts {
 }
 
 impl Bursts {
-    /// Takes in a sample; `true` if a burst has just ended (trim now).
-    pub(crate) fn ended(&mut self, open: usize) -> bool {
-        self.peak = self.peak.max(open);
-        if self.peak >= BURST && open <= self.peak / 4 {
-            self.peak = open;
-            true
-        } else {
-            false
-        }
+    /// Takes in a sample; if a burst has just ended (trim now), its peak.
+    pub(crate) fn ended(&mut self, open: usize) -> Option<usize> {
+        let peak = self.peak.max(open);
+        let ended = peak >= BURST && open <= peak / 4;
+        // The next burst is measured from what is open now.
+        self.peak = if ended { open } else { peak };
+        ended.then_some(peak)
     }
 }
 
 /// Counts the connections open (`max` minus the free `slots`) every
 /// [`EVERY`], and trims the heap after each burst, saying so in the log.
-/// Runs until dropped.
+/// Runs until its task is aborted (when `serve` returns).
 pub(crate) async fn trim_after_bursts(slots: Arc<Semaphore>, max: usize) {
     let mut bursts = Bursts::default();
     let mut every = tokio::time::interval(EVERY);
@@ -53,8 +51,7 @@ pub(crate) async fn trim_after_bursts(slots: Arc<Semaphore>, max: usize) {
     loop {
         every.tick().await;
         let open = max.saturating_sub(slots.available_permits());
-        let peak = bursts.peak.max(open);
-        if bursts.ended(open) {
+        if let Some(peak) = bursts.ended(open) {
             let released = tokio::task::spawn_blocking(heap_trim::trim)
                 .await
                 .unwrap_or(false);
@@ -77,23 +74,23 @@ mod tests {
         let mut bursts = Bursts::default();
         // Steady traffic below a burst, however long: never.
         for open in [64, 200, 255, 10, 0, 255] {
-            assert!(!bursts.ended(open), "{open}");
+            assert_eq!(bursts.ended(open), None, "{open}");
         }
         // A burst, still mostly open: not yet.
         for open in [1_000, 10_000, 9_000, 2_600] {
-            assert!(!bursts.ended(open), "{open}");
+            assert_eq!(bursts.ended(open), None, "{open}");
         }
         // Under a quarter of the peak: once.
-        assert!(bursts.ended(2_500));
-        assert!(!bursts.ended(2_000));
-        assert!(!bursts.ended(700));
+        assert_eq!(bursts.ended(2_500), Some(10_000));
+        assert_eq!(bursts.ended(2_000), None);
+        assert_eq!(bursts.ended(700), None);
         // The peak starts again from what was open at the trim: 2,500 is
         // itself a burst, and at 600 a quarter of it is left; then those
         // 600 close too.
-        assert!(bursts.ended(600));
-        assert!(bursts.ended(0));
+        assert_eq!(bursts.ended(600), Some(2_500));
+        assert_eq!(bursts.ended(0), Some(600));
         // A burst that ends at once.
-        assert!(!bursts.ended(300));
-        assert!(bursts.ended(0));
+        assert_eq!(bursts.ended(300), None);
+        assert_eq!(bursts.ended(0), Some(300));
     }
 }

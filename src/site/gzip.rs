@@ -232,6 +232,16 @@ impl<B> GzipBody<B> {
 /// gzip's member header: deflate, no name or time, unknown OS.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
+/// A frame's buffer, with room for `capacity` bytes, starting with the
+/// member's header if it has not been sent yet.
+fn frame_buffer(header_sent: &mut bool, capacity: usize) -> BytesMut {
+    let mut out = BytesMut::with_capacity(HEADER.len() + capacity);
+    if !std::mem::replace(header_sent, true) {
+        out.put_slice(&HEADER);
+    }
+    out
+}
+
 impl<B> http_body::Body for GzipBody<B>
 where
     B: http_body::Body<Data = Bytes>,
@@ -262,10 +272,7 @@ where
                     Ok(data) if data.is_empty() => continue,
                     Ok(data) => {
                         this.crc.update(&data);
-                        let mut out = BytesMut::with_capacity(data.len() / 2 + 64);
-                        if !std::mem::replace(this.header_sent, true) {
-                            out.put_slice(&HEADER);
-                        }
+                        let mut out = frame_buffer(this.header_sent, data.len() / 2 + 64);
                         let compressor = this.compressor.get_or_insert_with(fresh);
                         deflate(compressor, &data, FlushCompress::Sync, &mut out);
                         return Poll::Ready(Some(Ok(Frame::data(out.freeze()))));
@@ -276,10 +283,7 @@ where
                 },
                 Poll::Ready(None) => {
                     *this.ended = true;
-                    let mut out = BytesMut::with_capacity(32);
-                    if !std::mem::replace(this.header_sent, true) {
-                        out.put_slice(&HEADER);
-                    }
+                    let mut out = frame_buffer(this.header_sent, 32);
                     let mut compressor = this.compressor.take().unwrap_or_else(fresh);
                     // The final block, then CRC-32 and length (mod 2^32).
                     deflate(&mut compressor, &[], FlushCompress::Finish, &mut out);
