@@ -7,6 +7,7 @@
 #   benches/ab.sh ef32d3e                  # before the hardening issue
 #   URL='/bench?delay=0' RUNS=4 DUR=8 benches/ab.sh HEAD~3
 #   BEFORE_FLAGS='--sched-slice off' FIRST=1 benches/ab.sh .
+#   BEFORE_FLAGS='--threads 1' benches/ab.sh .
 #
 # Env: URL (path, /bench?delay=0), RUNS (pairs, 4), DUR (seconds per run,
 # 8), CONNS (64), THREADS (server threads, 2), FLAGS (extra server flags,
@@ -68,11 +69,19 @@ run() { # binary [more flags] -> req/s (and, with FIRST=1, " first-byte-ms")
   shift
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   db="$(mktemp -d)"
+  # BEFORE_FLAGS may set the threads itself (`--threads 1`).
+  local threads=(--threads "$THREADS")
+  case " $* " in *" --threads "*) threads=() ;; esac
   # shellcheck disable=SC2086
-  (cd "$root" && exec timeout $((DUR + 120)) "$bin" --addr "127.0.0.1:$port" --threads "$THREADS" \
-    $FLAGS "$@" --database "$db/board.sqlite3" >/dev/null 2>&1) &
+  (cd "$root" && exec timeout $((DUR + 120)) "$bin" --addr "127.0.0.1:$port" "${threads[@]}" \
+    $FLAGS "$@" --database "$db/board.sqlite3" >"$db/server.log" 2>&1) &
   local wrapper=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "the server did not start: $bin $*" >&2
+    cat "$db/server.log" >&2
+    return 1
+  fi
   load 2 "http://127.0.0.1:$port$URL" >/dev/null
   load "$DUR" "http://127.0.0.1:$port$URL"
   if [ "${FIRST:-0}" = 1 ]; then
@@ -89,8 +98,10 @@ before=(); after=(); before_first=(); after_first=()
 for i in $(seq 1 "$RUNS"); do
   # shellcheck disable=SC2086
   read -r rps first < <(run "$before_bin" ${BEFORE_FLAGS:-}; echo)
+  [ -n "$rps" ] || { echo "no figure from $rev's server" >&2; exit 1; }
   before+=("$rps"); before_first+=("${first:-0}")
   read -r rps first < <(run "$root/target/release/suspense-ssr"; echo)
+  [ -n "$rps" ] || { echo "no figure from this tree's server" >&2; exit 1; }
   after+=("$rps"); after_first+=("${first:-0}")
   echo "run $i: $rev ${before[-1]} req/s, this tree ${after[-1]} req/s${first:+; first body byte ${before_first[-1]} ms, ${after_first[-1]} ms}"
 done
