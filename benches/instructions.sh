@@ -4,7 +4,8 @@
 # with one worker thread serves FEW then MANY sequential keep-alive requests
 # of URL under valgrind; (Ir(MANY) - Ir(FEW)) / (MANY - FEW) is the cost of
 # one request in user space (startup cancels out; the kernel's share is not
-# counted). Prints that and the top entries of the MANY run.
+# counted). Prints that and the top functions per request, counted the
+# same way.
 #
 #   benches/instructions.sh
 #   URL='/bench?delay=0' FLAGS=--no-compression BIN=target/ab/6af827c/target/release/suspense-ssr benches/instructions.sh
@@ -60,6 +61,25 @@ many="$(run "$MANY")"
 per=$(( (many - few) / (MANY - FEW) ))
 {
   echo "URL $URL, flags '$FLAGS'${UA:+, user agent '$UA'}: $per instructions per request (callgrind: $few for $FEW requests, $many for $MANY)"
-  callgrind_annotate "$out/callgrind.$MANY" 2>/dev/null | sed -n '/^Ir *file:function/,/^$/p' | head -22 | cut -c1-170
+  # Per request, by function: each function's own count (inlined code
+  # included) in the MANY run less the FEW run's, over the requests between
+  # them, so startup (arguments, the database, the routes) drops out.
+  echo "per request, by function (own instructions; (MANY - FEW) / $((MANY - FEW))):"
+  python3 - "$out/callgrind.$FEW" "$out/callgrind.$MANY" "$((MANY - FEW))" <<'PY'
+import re, subprocess, sys
+def own(path):
+    text = subprocess.run(["callgrind_annotate", "--threshold=100", "--auto=no", path],
+                          capture_output=True, text=True, check=True).stdout
+    counts = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*?:(.*?)(?: \[.*\])?$", line)
+        if m:
+            counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+    return counts
+few, many, n = own(sys.argv[1]), own(sys.argv[2]), int(sys.argv[3])
+rows = sorted(((many.get(k, 0) - few.get(k, 0)) / n, k) for k in set(few) | set(many))
+for per, name in reversed(rows[-25:]):
+    print(f"{per:9,.0f}  {name[:150]}")
+PY
 } | tee "$out/summary.txt"
 echo "== results: $out" >&2
