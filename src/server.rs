@@ -43,6 +43,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio_io_timeout::TimeoutWriter;
+use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::Config;
@@ -238,10 +239,12 @@ pub async fn serve(
     // their pages (and every boundary) are dropped when `serve` returns.
     let (close_now, closing) = watch::channel(false);
     tokio::pin!(shutdown);
-    let trimmer = tokio::spawn(crate::heap::trim_after_bursts(
+    // Runs through the drain too; stops when `serve` returns or its future
+    // is dropped.
+    let _trimmer = AbortOnDropHandle::new(tokio::spawn(crate::heap::trim_after_bursts(
         slots.clone(),
         options.max_connections,
-    ));
+    )));
 
     loop {
         // A free connection slot first: at the cap, clients wait in the
@@ -302,7 +305,6 @@ pub async fn serve(
     }
 
     drop(listener);
-    trimmer.abort();
     let open = graceful.count();
     tracing::info!(
         open,

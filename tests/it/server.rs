@@ -151,3 +151,24 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert_eq!(status, 200);
 }
+
+/// A server whose task is dropped (not shut down) leaves no task of its own
+/// running: the heap trimmer it starts ends with it.
+#[tokio::test]
+async fn a_dropped_server_leaves_no_task_behind() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let (_release, router) = held_page("never");
+    let server = TestServer::start(router).await;
+    // Serving: the accept loop and the trimmer are running.
+    let mut response = get(server.addr, "/healthz").await;
+    assert_eq!(response.status(), 200);
+    response.read_to_end().await;
+    assert!(metrics.num_alive_tasks() > before);
+    // Dropped: its task is aborted mid-loop.
+    drop(server);
+    eventually("every task the server started has ended", || {
+        metrics.num_alive_tasks() == before
+    })
+    .await;
+}
