@@ -76,8 +76,12 @@ run() { # binary [more flags] -> req/s (and, with FIRST=1, " first-byte-ms")
   (cd "$root" && exec timeout $((DUR + 120)) "$bin" --addr "127.0.0.1:$port" "${threads[@]}" \
     $FLAGS "$@" --database "$db/board.sqlite3" >"$db/server.log" 2>&1) &
   local wrapper=$!
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  local started=false
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { started=true; break; }
+    sleep 0.1
+  done
+  if ! $started; then
     echo "the server did not start: $bin $*" >&2
     cat "$db/server.log" >&2
     return 1
