@@ -141,8 +141,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let engine = site::engine()
-        .boundary_timeout(Some(config.boundary_timeout))
-        .page_deadline(Some(config.page_deadline))
+        .boundary_timeout(config.boundary_timeout)
+        .page_deadline(config.page_deadline)
         .build();
     let store = open_store(&config).await?;
     tracing::info!(database = %store.describe(), latency = %config.latency, "board ready");

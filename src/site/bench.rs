@@ -60,7 +60,7 @@ pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
             page.boundary(Fallback { index })
                 // The page allows delays up to 60 s, beyond the default timeout.
                 .timeout(Duration::from_millis(params.delay_ms) + Duration::from_secs(10))
-                .suspend(async move {
+                .try_suspend(async move {
                     if wait == 0 {
                         // Ready on the next scheduler turn, with no timer.
                         tokio::task::yield_now().await;

@@ -221,19 +221,27 @@ impl IntoResponse for Failure {
     }
 }
 
-/// A boundary whose data comes from `load` after the source's (simulated)
-/// latency.
-fn slow<T, F>(page: &Page, what: &'static str, latency: Duration, load: F) -> Boundary
+/// A boundary named `name` (in logs and the overlay) whose data comes from
+/// `load` after the source's (simulated) latency.
+fn slow<T, F>(
+    page: &Page,
+    name: &'static str,
+    what: &'static str,
+    latency: Duration,
+    load: F,
+) -> Boundary
 where
     T: Template + Send + 'static,
     F: Future<Output = Result<T, DataError>> + Send + 'static,
 {
-    page.suspend(Loading { what }, async move {
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        load.await
-    })
+    page.boundary(Loading { what })
+        .name(name)
+        .try_suspend(async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            load.await
+        })
 }
 
 pub(crate) async fn board(page: Page, State(app): State<AppState>) -> Result<Response, Failure> {
@@ -252,6 +260,7 @@ async fn render_board(
         let list = store.popular_this_week(5);
         slow(
             &page,
+            "popular",
             "Adding up this week's comments and likes…",
             app.latency.popular,
             async { Ok(PostList { posts: list.await? }) },
@@ -261,6 +270,7 @@ async fn render_board(
         let list = store.latest_comments(6);
         slow(
             &page,
+            "latest-comments",
             "Loading the latest comments…",
             app.latency.latest,
             async {
@@ -270,16 +280,17 @@ async fn render_board(
             },
         )
     };
-    Ok(page.stream_with_status(
+    Ok((
         status,
-        BoardShell {
+        page.stream(BoardShell {
             posts,
             popular,
             latest,
             form,
             latency: app.latency.to_string(),
-        },
-    ))
+        }),
+    )
+        .into_response())
 }
 
 /// `{id}` as a post or comment id, or why not (a 400).
@@ -314,40 +325,56 @@ async fn render_post(
     let store: &Arc<dyn Store> = &app.store;
     // Decided before any byte: a missing post is a real 404.
     let Some(post) = store.post(id).await? else {
-        page.set_debug(false);
         return Ok(not_found_page(&format!("/posts/{id}")));
     };
     let latency = app.latency;
     let comments = {
         let list = store.comments(id);
-        slow(&page, "Loading comments…", latency.comments, async {
-            Ok(Comments {
-                comments: list.await?,
-            })
-        })
+        slow(
+            &page,
+            "comments",
+            "Loading comments…",
+            latency.comments,
+            async {
+                Ok(Comments {
+                    comments: list.await?,
+                })
+            },
+        )
     };
     let related = {
         let list = store.related_posts(id, 5);
-        slow(&page, "Finding related posts…", latency.related, async {
-            Ok(PostList { posts: list.await? })
-        })
+        slow(
+            &page,
+            "related",
+            "Finding related posts…",
+            latency.related,
+            async { Ok(PostList { posts: list.await? }) },
+        )
     };
     let author = {
         let (store, inner, author_id) = (store.clone(), page.clone(), post.author_id);
-        slow(&page, "Loading the author…", latency.author, async move {
-            let a = store.author(author_id).await?.ok_or_else(|| {
-                DataError::failed(format!("author {author_id} of post {id} is missing"))
-            })?;
-            // Nested: the author's other posts, slower still.
-            let list = store.posts_by(author_id, id, 5);
-            let more = slow(
-                &inner,
-                "Loading more posts by this author…",
-                latency.author_posts,
-                async { Ok(PostList { posts: list.await? }) },
-            );
-            Ok(AuthorCard { a, more })
-        })
+        slow(
+            &page,
+            "author",
+            "Loading the author…",
+            latency.author,
+            async move {
+                let a = store.author(author_id).await?.ok_or_else(|| {
+                    DataError::failed(format!("author {author_id} of post {id} is missing"))
+                })?;
+                // Nested: the author's other posts, slower still.
+                let list = store.posts_by(author_id, id, 5);
+                let more = slow(
+                    &inner,
+                    "author-posts",
+                    "Loading more posts by this author…",
+                    latency.author_posts,
+                    async { Ok(PostList { posts: list.await? }) },
+                );
+                Ok(AuthorCard { a, more })
+            },
+        )
     };
     let paragraphs = post
         .body
@@ -356,9 +383,9 @@ async fn render_post(
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect();
-    Ok(page.stream_with_status(
+    Ok((
         status,
-        PostShell {
+        page.stream(PostShell {
             post,
             paragraphs,
             author,
@@ -366,8 +393,9 @@ async fn render_post(
             related,
             form,
             latency: latency.to_string(),
-        },
-    ))
+        }),
+    )
+        .into_response())
 }
 
 fn enhanced(headers: &HeaderMap) -> bool {

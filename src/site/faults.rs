@@ -61,7 +61,7 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
     let start = tokio::time::Instant::now();
     let after = move |part: u32| tokio::time::sleep_until(start + delay * part / 4);
 
-    let resolves = page.boundary(LOADING).suspend(async move {
+    let resolves = page.boundary(LOADING).try_suspend(async move {
         after(4).await;
         Ok::<_, String>(Content {
             text: format!("Resolved after {delay_ms} ms."),
@@ -73,7 +73,7 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
         .on_error(Failure {
             text: "The data source answered with an error; this part shows it.",
         })
-        .suspend(async move {
+        .try_suspend(async move {
             after(2).await;
             Err::<Content, _>("the data source said no")
         });
@@ -82,7 +82,7 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
         .on_error(Failure {
             text: "The code behind this part panicked; the panic was caught here.",
         })
-        .suspend(async move {
+        .try_suspend(async move {
             after(1).await;
             buggy()
         });
@@ -92,9 +92,9 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
         .on_timeout(Failure {
             text: "This part's data never came; it timed out.",
         })
-        .suspend(std::future::pending::<Result<Content, String>>());
+        .try_suspend(std::future::pending::<Result<Content, String>>());
     let inner = page.clone();
-    let nested = page.boundary(LOADING).suspend(async move {
+    let nested = page.boundary(LOADING).try_suspend(async move {
         after(1).await;
         let child = inner
             .boundary(Fallback {
@@ -103,7 +103,7 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
             .on_error(Failure {
                 text: "This part failed; the rest of the page did not.",
             })
-            .suspend(async move {
+            .try_suspend(async move {
                 after(3).await;
                 Err::<Content, _>("the nested part's source failed")
             });

@@ -33,7 +33,8 @@ use tower_http::services::ServeDir;
 use crate::assets::{self, Assets};
 use crate::data::Store;
 use crate::export::{self, ExportError, ExportPage, Report};
-use axum_suspense::{BufferedModeLayer, Engine, EngineBuilder};
+use axum_suspense::buffered::BufferedModeLayer;
+use axum_suspense::{Engine, EngineBuilder};
 
 /// The pages that can be pre-rendered (`suspense-ssr export`): their content
 /// does not depend on the request.
@@ -97,8 +98,8 @@ pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
 /// Timeouts are added by the caller.
 pub fn engine() -> EngineBuilder {
     Engine::builder()
-        .content_security_policy(Some(PAGE_CONTENT_SECURITY_POLICY))
-        .debug_param(Some("debug"))
+        .content_security_policy(PAGE_CONTENT_SECURITY_POLICY)
+        .debug_param("debug")
         .render_mode_header(true)
         // Browsers that patch natively fetch the runtime once (the site
         // serves it: `app`) and their pages carry no inline script.
@@ -131,7 +132,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/bench", get(bench::bench))
         .route("/compare", get(compare::compare))
         .route("/faults", get(faults::faults))
-        .merge(axum_suspense::runtime_router())
+        .merge(axum_suspense::client::runtime_router())
         .nest_service("/static", static_files(static_dir));
     if let Some(dir) = &state.export_dir {
         router = router.nest_service("/export", ServeDir::new(&**dir));

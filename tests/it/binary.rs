@@ -240,7 +240,8 @@ async fn sigterm_ends_a_streaming_page_with_its_timeout_content_and_exits_0() {
     terminate(&child);
     let body = page.read_to_end().await.to_owned();
     assert_eq!(
-        body.matches(axum_suspense::DEFAULT_TIMEOUT_HTML).count(),
+        body.matches(axum_suspense::error::DEFAULT_TIMEOUT_HTML)
+            .count(),
         3,
         "{body:?}"
     );

@@ -69,7 +69,7 @@ impl FramesSite {
                     let part = page
                         .boundary(text(&format!("frame-{i} waiting")))
                         .no_timeout()
-                        .suspend(async move {
+                        .try_suspend(async move {
                             let _ = open.wait_for(|open| open & (1 << i) != 0).await;
                             Ok::<_, Infallible>(text(&format!("frame-{i} done")))
                         });

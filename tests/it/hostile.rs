@@ -220,7 +220,7 @@ async fn bad_input_gets_4xx_or_a_close_and_never_stops_the_server() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(served > 0);
     eventually("every page's boundaries are gone", || {
-        engine.stats().live_boundaries() == 0
+        engine.stats().pending_boundaries() == 0
     })
     .await;
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use axum_suspense::DEFAULT_ERROR_HTML;
+use axum_suspense::error::DEFAULT_ERROR_HTML;
 use suspense_ssr::data::{Database, DatabaseOptions};
 use suspense_ssr::site::Latency;
 

@@ -323,11 +323,11 @@ async fn nginx_cuts_off_a_stalled_reader_and_the_instance_drops_its_page() {
     let _stalled = crate::stalled::stalled_reader(nginx.addr(), "/").await;
     let stats = engine.stats();
     crate::common::eventually("the instance drops the stalled page", || {
-        stats.snapshot().abandoned_streams == 1
+        stats.snapshot().client_disconnects == 1
     })
     .await;
     crate::common::eventually("its boundaries are dropped", || {
-        stats.live_boundaries() == 0 && stats.active_streams() == 0
+        stats.pending_boundaries() == 0 && stats.active_streams() == 0
     })
     .await;
 }

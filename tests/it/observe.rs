@@ -75,7 +75,7 @@ async fn metrics_and_logs_tell_what_each_page_did() {
     left.read_until("Loading section 2").await;
     left.hang_up();
     eventually("the left page's boundaries are dropped", || {
-        engine.stats().live_boundaries() == 0 && engine.stats().active_streams() == 0
+        engine.stats().pending_boundaries() == 0 && engine.stats().active_streams() == 0
     })
     .await;
     assert_eq!(get(server.addr, "/nowhere").await.status(), 404);

@@ -6,7 +6,8 @@ use suspense_ssr::server::ServeOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use axum_suspense::{DEFAULT_TIMEOUT_HTML, Engine};
+use axum_suspense::Engine;
+use axum_suspense::error::DEFAULT_TIMEOUT_HTML;
 
 use tokio::sync::watch;
 
@@ -19,7 +20,7 @@ fn held_page(content: &'static str) -> (watch::Sender<bool>, axum::Router) {
     let (release, released) = watch::channel(false);
     let router = route(&Engine::new(), move |page| {
         let mut released = released.clone();
-        let part = page.suspend(text("waiting"), async move {
+        let part = page.try_suspend(text("waiting"), async move {
             released.wait_for(|r| *r).await.map(|_| text(content))
         });
         page.stream(Shell { parts: vec![part] })
@@ -113,7 +114,7 @@ async fn shutdown_at_the_drain_timeout_ends_pages_with_timeout_content() {
     let stats = engine.stats();
     assert_eq!(stats.snapshot().timed_out, 3);
     eventually("the cut page's boundaries are dropped", || {
-        stats.live_boundaries() == 0
+        stats.pending_boundaries() == 0
     })
     .await;
 }

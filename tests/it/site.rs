@@ -43,7 +43,7 @@ async fn bench_sections_arrive_last_first_and_escaped() {
         response.raw_body.ends_with(b"</html>\r\n0\r\n\r\n"),
         "chunked terminator right after </html>"
     );
-    assert_eq!(engine.stats().live_boundaries(), 0);
+    assert_eq!(engine.stats().pending_boundaries(), 0);
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::label::Label;
 use crate::resolve::{FailureContent, Resolved};
 use crate::shared::PageShared;
 use crate::stats::{Gauge, LiveGuard, Outcome};
@@ -120,6 +121,8 @@ enum Order {
 
 #[derive(Default)]
 struct Slot {
+    /// Its name, if it has one (for logs and the wire).
+    name: Option<&'static str>,
     /// Set while the boundary's future is in `running`.
     abort: Option<AbortHandle>,
     /// When it times out, and after how long (for the log), if it may.
@@ -174,7 +177,7 @@ impl PageBody {
     fn with_order(shared: Arc<PageShared>, order: Order) -> Self {
         PageBody {
             _live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Streams),
-            deadline: shared.deadline(),
+            deadline: shared.deadline_at(),
             timer: None,
             abort_listener: None,
             shared,
@@ -261,20 +264,28 @@ impl PageBody {
         };
         // Its future is dropped the next time the running set is polled.
         abort.abort();
-        let html = std::mem::take(&mut slot.failure).timeout();
+        let label = Label {
+            id,
+            name: slot.name,
+        };
+        let after = if aborted {
+            None
+        } else {
+            slot.timeout.map(|(_, after)| after)
+        };
+        let html = std::mem::take(&mut slot.failure).timeout(after);
         if aborted {
             tracing::debug!(
-                boundary = id,
+                boundary = %label,
                 "page aborted (deadline or shutdown); timeout content shown"
             );
         } else {
-            let timeout = slot.timeout.map(|(_, after)| after);
-            tracing::warn!(boundary = id, ?timeout, "boundary timed out");
+            tracing::warn!(boundary = %label, timeout = ?after, "boundary timed out");
         }
         self.stats().record(Outcome::TimedOut);
         let at = self.shared.started.elapsed();
         tracing::debug!(
-            boundary = id,
+            boundary = %label,
             outcome = Outcome::TimedOut.as_str(),
             at_ms = at.as_secs_f64() * 1000.0,
             "boundary ended"
@@ -285,6 +296,7 @@ impl PageBody {
             children: Vec::new(),
             discarded: Vec::new(),
             outcome: Outcome::TimedOut,
+            error: None,
             at,
         };
         self.settle(resolved, out);
@@ -311,7 +323,8 @@ impl PageBody {
             .then(Instant::now);
         for task in tasks {
             self.open += 1;
-            let slot = self.slot(task.id);
+            let slot = self.slot(task.label.id);
+            slot.name = task.label.name;
             slot.abort = Some(task.abort);
             slot.timeout = now
                 .zip(task.timeout)
@@ -352,8 +365,8 @@ impl PageBody {
         }
         // Taken whatever the outcome: nothing needs it any more.
         let failure = std::mem::take(&mut slot.failure);
-        if resolved.outcome != Outcome::Resolved {
-            resolved.html = failure.error();
+        if let Some(error) = resolved.error.take() {
+            resolved.html = failure.error(&error);
         }
         self.settle(resolved, out);
     }
@@ -395,11 +408,13 @@ impl PageBody {
         }
         // Room for the fragment, its template tags and its timing.
         out.reserve(resolved.html.len() + 64);
+        let slot = self.slot(resolved.id);
         let swap = wire::Swap {
             id: resolved.id,
             at: resolved.at,
             outcome: resolved.outcome,
-            parent: self.slot(resolved.id).parent,
+            parent: slot.parent,
+            name: slot.name,
         };
         wire::push_fragment(out, &swap, &resolved.html);
         self.open -= 1;
@@ -422,21 +437,8 @@ impl Stream for PageBody {
         if this.done {
             return Poll::Ready(None);
         }
-        if let Order::Completion { head, .. } = &mut this.order
-            && let Some(mut head) = head.take()
-        {
-            this.absorb(cx);
-            if this.open == 0 {
-                // Nothing suspended: the whole page in one chunk.
-                if let Order::Completion { tail, .. } = &this.order {
-                    head.push_str(tail);
-                }
-                this.finish();
-            }
-            this.first_sent = true;
-            this.shell_in_flight = !this.done;
-            this.stats().record_shell(this.shared.started.elapsed());
-            return Poll::Ready(Some(Ok(Bytes::from(head))));
+        if let Some(shell) = this.take_shell(cx) {
+            return Poll::Ready(Some(Ok(Bytes::from(shell))));
         }
         if std::mem::take(&mut this.shell_in_flight) {
             // hyper writes what it holds when the body is pending; the wake
@@ -444,62 +446,10 @@ impl Stream for PageBody {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-
         let mut out = String::new();
-        loop {
-            match this.running.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(resolved))) => {
-                    this.on_resolved(resolved, &mut out);
-                    if out.len() >= CHUNK_BYTES {
-                        // Enough for one write: the rest is taken (and
-                        // resolved) when hyper asks again, that is when the
-                        // client has taken these bytes.
-                        break;
-                    }
-                }
-                Poll::Ready(Some(Err(Aborted))) => {}
-                // Empty, or everything pending: done for this poll unless a
-                // boundary was created or orphaned since the last look (a
-                // parent's future made a child), which must be polled too.
-                Poll::Ready(None) | Poll::Pending => {
-                    if !this.absorb(cx) {
-                        break;
-                    }
-                }
-            }
-        }
-
+        this.run_boundaries(cx, &mut out);
         this.expire(cx, &mut out);
-
-        let finished = match &mut this.order {
-            Order::Completion { tail, .. } => {
-                if this.open == 0 {
-                    out.push_str(&std::mem::take(tail));
-                }
-                this.open == 0
-            }
-            Order::Document {
-                stack,
-                prefix,
-                held,
-            } => {
-                let written = write_in_order(stack, prefix, &mut this.slots, &mut out);
-                let finished = stack.is_empty();
-                let at = this.shared.started.elapsed();
-                for _ in 0..written {
-                    this.shared.engine.stats().record_fragment(at);
-                }
-                if let Some(held) = held {
-                    held.push_str(&out);
-                    out = if finished {
-                        std::mem::take(held)
-                    } else {
-                        String::new()
-                    };
-                }
-                finished
-            }
-        };
+        let finished = this.write_what_is_due(&mut out);
         if finished {
             this.finish();
         }
@@ -511,24 +461,116 @@ impl Stream for PageBody {
                 Poll::Pending
             }
         } else {
-            if !this.first_sent {
-                // In-order and buffered modes: the first bytes out.
-                this.first_sent = true;
-                this.stats().record_shell(this.shared.started.elapsed());
-            }
-            // A chunk is held until the client takes it (a stalled client:
-            // for good), so it keeps no spare capacity worth having: the
-            // String's doubling can leave as much spare as content. (The
-            // shrink is in place: the allocator splits the block.)
-            if out.capacity() - out.len() > CHUNK_SLACK_BYTES {
-                out.shrink_to_fit();
-            }
-            Poll::Ready(Some(Ok(Bytes::from(out))))
+            Poll::Ready(Some(Ok(this.chunk(out))))
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, None)
+    }
+}
+
+impl PageBody {
+    /// Stream mode, first poll: the shell's head, alone (with its tail, the
+    /// whole page, if nothing is pending).
+    fn take_shell(&mut self, cx: &Context<'_>) -> Option<String> {
+        let Order::Completion { head, .. } = &mut self.order else {
+            return None;
+        };
+        let mut head = head.take()?;
+        self.absorb(cx);
+        if self.open == 0 {
+            // Nothing suspended: the whole page in one chunk.
+            if let Order::Completion { tail, .. } = &self.order {
+                head.push_str(tail);
+            }
+            self.finish();
+        }
+        self.first_sent = true;
+        self.shell_in_flight = !self.done;
+        self.stats().record_shell(self.shared.started.elapsed());
+        Some(head)
+    }
+
+    /// Polls the running boundaries and takes in what has resolved, up to a
+    /// chunk's worth; and the boundaries made meanwhile, which are polled
+    /// too.
+    fn run_boundaries(&mut self, cx: &mut Context<'_>, out: &mut String) {
+        loop {
+            match self.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(resolved))) => {
+                    self.on_resolved(resolved, out);
+                    if out.len() >= CHUNK_BYTES {
+                        // Enough for one write: the rest is taken (and
+                        // resolved) when hyper asks again, that is when the
+                        // client has taken these bytes.
+                        return;
+                    }
+                }
+                Poll::Ready(Some(Err(Aborted))) => {}
+                // Empty, or everything pending: done for this poll unless a
+                // boundary was created or orphaned since the last look (a
+                // parent's future made a child), which must be polled too.
+                Poll::Ready(None) | Poll::Pending => {
+                    if !self.absorb(cx) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the mode lets out now: in stream mode the fragments are in
+    /// `out` already, and the tail goes with the last; in document order,
+    /// as much of the document as is ready. Returns whether the page is
+    /// complete.
+    fn write_what_is_due(&mut self, out: &mut String) -> bool {
+        match &mut self.order {
+            Order::Completion { tail, .. } => {
+                if self.open == 0 {
+                    out.push_str(&std::mem::take(tail));
+                }
+                self.open == 0
+            }
+            Order::Document {
+                stack,
+                prefix,
+                held,
+            } => {
+                let written = write_in_order(stack, prefix, &mut self.slots, out);
+                let finished = stack.is_empty();
+                let at = self.shared.started.elapsed();
+                for _ in 0..written {
+                    self.shared.engine.stats().record_fragment(at);
+                }
+                if let Some(held) = held {
+                    held.push_str(out);
+                    *out = if finished {
+                        std::mem::take(held)
+                    } else {
+                        String::new()
+                    };
+                }
+                finished
+            }
+        }
+    }
+
+    /// A chunk ready to leave.
+    fn chunk(&mut self, mut out: String) -> Bytes {
+        if !self.first_sent {
+            // In-order and buffered modes: the first bytes out.
+            self.first_sent = true;
+            self.stats().record_shell(self.shared.started.elapsed());
+        }
+        // A chunk is held until the client takes it (a stalled client: for
+        // good), so it keeps no spare capacity worth having: the String's
+        // doubling can leave as much spare as content. (The shrink is in
+        // place: the allocator splits the block.)
+        if out.capacity() - out.len() > CHUNK_SLACK_BYTES {
+            out.shrink_to_fit();
+        }
+        Bytes::from(out)
     }
 }
 
@@ -586,7 +628,7 @@ impl PageBody {
 impl Drop for PageBody {
     fn drop(&mut self) {
         if !self.done {
-            self.shared.engine.stats().record_abandoned();
+            self.shared.engine.stats().record_disconnect();
             tracing::debug!(
                 open = self.open,
                 "page stream dropped before its end (client gone)"

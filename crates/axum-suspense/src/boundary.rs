@@ -2,6 +2,7 @@
 //! the builder that sets a boundary's options and hands its future to the
 //! page (`resolve.rs` runs it).
 
+use std::convert::Infallible;
 use std::fmt::{self, Display};
 use std::future::Future;
 use std::ops::Range;
@@ -10,13 +11,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use askama::Template;
+use futures::FutureExt;
 use futures::future::AbortHandle;
 
+use crate::context::Misplaced;
+use crate::error::BoxError;
+use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::page::Page;
+use crate::placement::{self, Placed};
 use crate::resolve::{self, FailureContent};
 use crate::shared::PageShared;
-use crate::{placement, wire};
+use crate::wire;
 
 /// A pending part of a page. Put it in a template (`{{ comments }}`): it
 /// renders as its fallback inside a placeholder, and the engine streams the
@@ -27,31 +33,36 @@ use crate::{placement, wire};
 /// parser moves misplaced content (an `<em>` straight in a `<tbody>`) out of
 /// the boundary's markers, where no swap reaches it.
 ///
-/// Render each boundary once. Rendered a second time, or outside the page's
-/// shell and boundaries, it writes only its fallback, which stays. A
-/// boundary dropped without being rendered is cancelled.
+/// Put it where the page's body takes markup: not inside a tag or an
+/// attribute value, a comment, a raw-text element (`<title>`,
+/// `<textarea>`, `<script>`, `<style>`, …), a `<template>`, or the
+/// `<head>`; render it exactly once, in the template it was given to. The
+/// engine checks each render: a boundary anywhere else, rendered twice or
+/// never rendered refuses the page in a debug build (a panic that names the
+/// boundary, where it was and the text around it; the shell becomes a
+/// `500`), and in a release build is logged as an error and left out, the
+/// page otherwise whole (see
+/// [`EngineBuilder::refuse_misplaced`](crate::EngineBuilder::refuse_misplaced)).
+/// A boundary dropped before any render is simply cancelled.
 ///
 /// ```
 /// use askama::Template;
-/// use axum_suspense::{Boundary, Engine};
+/// use axum_suspense::{Boundary, Engine, Text};
 ///
 /// #[derive(Template)]
 /// #[template(source = "<ul>{{ items }}</ul>", ext = "html")]
 /// struct Shell { items: Boundary }
 /// #[derive(Template)]
-/// #[template(source = "<li>Loading…</li>", ext = "html")]
-/// struct Loading;
-/// #[derive(Template)]
 /// #[template(source = "<li>one</li><li>two</li>", ext = "html")]
 /// struct Items;
 ///
 /// let page = Engine::new().page();
-/// let items = page.suspend(Loading, async { Ok::<_, String>(Items) });
+/// let items = page.suspend(Text::new("Loading…"), async { Items });
 /// // Outside a page's render, a boundary shows only its fallback.
-/// assert_eq!(items.to_string(), "<li>Loading…</li>");
+/// assert_eq!(items.to_string(), "Loading…");
 /// ```
 pub struct Boundary {
-    id: u32,
+    label: Label,
     /// The stream mode's placeholder, whole: the start marker, the fallback
     /// (at `fallback`), the end tags it leaves open, the end marker. Made
     /// once, when the boundary is, and written in one piece.
@@ -67,7 +78,8 @@ pub struct Boundary {
 impl fmt::Debug for Boundary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Boundary")
-            .field("id", &self.id)
+            .field("id", &self.label.id)
+            .field("name", &self.label.name)
             .field("placed", &self.placed.load(Ordering::Relaxed))
             .finish()
     }
@@ -75,26 +87,40 @@ impl fmt::Debug for Boundary {
 
 impl Display for Boundary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let first = !self.placed.swap(true, Ordering::AcqRel);
-        if first && placement::place(self.page.key(), self.id) {
-            match self.page.mode() {
-                RenderMode::Stream => f.write_str(&self.placeholder),
-                // Replaced by the content before it leaves the server.
-                RenderMode::InOrder | RenderMode::Buffered => {
-                    wire::write_marker(f, self.page.nonce, self.id)
+        let key = self.page.key();
+        if self.placed.swap(true, Ordering::AcqRel) {
+            // A second copy can never be filled: inside a render of its page
+            // that is a misuse, reported with the render; elsewhere (a
+            // `to_string` for a log) it shows the fallback.
+            if placement::misuse(key, self.label, Misplaced::Twice) {
+                return Ok(());
+            }
+            return f.write_str(&self.placeholder[self.fallback.clone()]);
+        }
+        let id = self.label.id;
+        let name = self.label.name;
+        match self.page.mode {
+            RenderMode::Stream => {
+                let len = self.placeholder.len();
+                if placement::place(key, Placed { id, name, len }) {
+                    return f.write_str(&self.placeholder);
                 }
             }
-        } else {
-            if first {
-                // Not rendered by this page's engine: nothing will swap it.
-                self.placed.store(false, Ordering::Release);
-                tracing::warn!(
-                    boundary = self.id,
-                    "boundary rendered outside its page's shell or boundaries; only its fallback is shown"
-                );
+            // Replaced by the content before it leaves the server.
+            RenderMode::InOrder | RenderMode::Buffered => {
+                let len = wire::marker_len(id);
+                if placement::place(key, Placed { id, name, len }) {
+                    return wire::write_marker(f, self.page.nonce, id);
+                }
             }
-            f.write_str(&self.placeholder[self.fallback.clone()])
         }
+        // Not rendered by this page's engine: nothing will swap it.
+        self.placed.store(false, Ordering::Release);
+        tracing::warn!(
+            boundary = %self.label,
+            "boundary rendered outside its page's shell or boundaries; only its fallback is shown"
+        );
+        f.write_str(&self.placeholder[self.fallback.clone()])
     }
 }
 
@@ -106,22 +132,50 @@ impl Drop for Boundary {
     fn drop(&mut self) {
         if !self.placed.load(Ordering::Acquire) {
             self.abort.abort();
-            self.page.orphan(self.id);
+            self.page.orphan(self.label.id);
+            // Dropped by a render of its page (the template it was given is
+            // dropped in the render's scope): it was never rendered.
+            placement::misuse(self.page.key(), self.label, Misplaced::NeverRendered);
         }
     }
 }
 
 /// Sets a boundary's options before its future is given. Made by
-/// [`Page::boundary`].
-#[must_use = "a boundary is created only by `suspend`"]
+/// [`Page::boundary`]; every option has a default, named in its method's
+/// last sentence.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_suspense::{Engine, Text};
+///
+/// let page = Engine::new().page();
+/// let prices = page
+///     .boundary(Text::new("Loading prices…"))
+///     .name("prices")
+///     .timeout(Duration::from_secs(2))
+///     .on_error_with(|err| Text::new(format!("Prices are unavailable ({err}).")))
+///     .try_suspend(async { Err::<Text, _>("the price service is down") });
+/// # drop(prices);
+/// ```
+#[must_use = "a boundary is created only by `suspend` or `try_suspend`"]
 pub struct BoundaryBuilder<'p> {
     page: &'p Page,
     id: u32,
+    name: Option<&'static str>,
     placeholder: String,
     fallback: Range<usize>,
     timeout: Option<Duration>,
-    on_error: Option<String>,
-    on_timeout: Option<String>,
+    failure: FailureContent,
+}
+
+impl fmt::Debug for BoundaryBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundaryBuilder")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'p> BoundaryBuilder<'p> {
@@ -135,23 +189,46 @@ impl<'p> BoundaryBuilder<'p> {
         BoundaryBuilder {
             page,
             id,
+            name: None,
             placeholder,
             fallback,
             timeout: page.shared.engine.settings().boundary_timeout,
-            on_error: None,
-            on_timeout: None,
+            failure: FailureContent::default(),
         }
     }
 
-    /// How long the future may take before the timeout content is shown.
-    /// Defaults to the engine's boundary timeout.
+    /// Names the boundary, for people: logs and error messages say
+    /// `boundary=reviews` rather than `boundary=b3`, the `?debug=1` overlay
+    /// labels it so, and the client runtime records it (`n` in
+    /// [`TIMINGS`](crate::client::TIMINGS)). Several boundaries may share a
+    /// name. Defaults to none (the boundary is called `b` and its id).
+    ///
+    /// # Panics
+    ///
+    /// If `name` is empty, longer than 64 bytes, or has a character other
+    /// than ASCII letters, digits, `_`, `.`, `:` and `-` (it travels on the
+    /// wire as it is).
+    pub fn name(mut self, name: &'static str) -> Self {
+        assert!(
+            valid_name(name),
+            "boundary name {name:?}: use 1 to 64 of A-Z a-z 0-9 _ . : -"
+        );
+        self.name = Some(name);
+        self
+    }
+
+    /// How long the future may take before the timeout content is shown,
+    /// counted from when the page's body takes the boundary over (when the
+    /// shell, or its parent's content, is sent). Defaults to the engine's
+    /// [boundary timeout](crate::EngineBuilder::boundary_timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// Lets the future take as long as it takes. Defaults to the engine's
-    /// boundary timeout.
+    /// Lets the future take as long as it takes (the page's deadline, if it
+    /// has one, still ends it). Defaults to the engine's
+    /// [boundary timeout](crate::EngineBuilder::boundary_timeout).
     pub fn no_timeout(mut self) -> Self {
         self.timeout = None;
         self
@@ -159,38 +236,70 @@ impl<'p> BoundaryBuilder<'p> {
 
     /// What to show if the future fails, panics or (unless
     /// [`on_timeout`](Self::on_timeout) is set) times out. Defaults to
-    /// [`DEFAULT_ERROR_HTML`](crate::DEFAULT_ERROR_HTML).
+    /// [`DEFAULT_ERROR_HTML`](crate::error::DEFAULT_ERROR_HTML).
     pub fn on_error(mut self, content: impl Template) -> Self {
-        self.on_error = Some(render_or_log(&content, "error content"));
+        self.failure.error = Some(render_or_log(&content, "error content"));
+        self.failure.error_with = None;
+        self
+    }
+
+    /// What to show if the future fails, made from the error: the future's
+    /// own (converted to a [`BoxError`], its sources kept), a
+    /// [`Panicked`](crate::error::Panicked) if it panicked, or a
+    /// [`TimedOut`](crate::error::TimedOut) if it timed out and
+    /// [`on_timeout`](Self::on_timeout) is not set. Runs at most once, when
+    /// the part fails; if it panics, the default is shown. Say nothing in it
+    /// that the visitor should not see (an error's text can carry internal
+    /// details). Defaults to [`DEFAULT_ERROR_HTML`](crate::error::DEFAULT_ERROR_HTML).
+    pub fn on_error_with<C, F>(mut self, content: F) -> Self
+    where
+        C: Template,
+        F: FnOnce(&BoxError) -> C + Send + 'static,
+    {
+        self.failure.error_with = Some(Box::new(move |error: &BoxError| {
+            render_or_log(&content(error), "error content")
+        }));
+        self.failure.error = None;
         self
     }
 
     /// What to show if the future times out. Defaults to the
-    /// [`on_error`](Self::on_error) content if set, else
-    /// [`DEFAULT_TIMEOUT_HTML`](crate::DEFAULT_TIMEOUT_HTML).
+    /// [`on_error`](Self::on_error) or [`on_error_with`](Self::on_error_with)
+    /// content if either is set, else
+    /// [`DEFAULT_TIMEOUT_HTML`](crate::error::DEFAULT_TIMEOUT_HTML).
     pub fn on_timeout(mut self, content: impl Template) -> Self {
-        self.on_timeout = Some(render_or_log(&content, "timeout content"));
+        self.failure.timeout = Some(render_or_log(&content, "timeout content"));
         self
     }
 
-    /// Creates the boundary; see [`Page::suspend`].
-    pub fn suspend<F, T, E>(self, future: F) -> Boundary
+    /// Creates the boundary, with a future that cannot fail; see
+    /// [`Page::suspend`].
+    pub fn suspend<F, T>(self, future: F) -> Boundary
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Template + Send + 'static,
+    {
+        self.try_suspend(future.map(Ok::<T, Infallible>))
+    }
+
+    /// Creates the boundary, with a future that can fail; see
+    /// [`Page::try_suspend`].
+    pub fn try_suspend<F, T, E>(self, future: F) -> Boundary
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Template + Send + 'static,
-        E: Display + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
     {
         let shared = &self.page.shared;
-        let id = self.id;
-        let failure = FailureContent {
-            error: self.on_error,
-            timeout: self.on_timeout,
+        let label = Label {
+            id: self.id,
+            name: self.name,
         };
-        let task = resolve::task(shared, id, future, self.timeout, failure);
+        let task = resolve::task(shared, label, future, self.timeout, self.failure);
         let abort = task.abort.clone();
         shared.register(task);
         Boundary {
-            id,
+            label,
             placeholder: self.placeholder,
             fallback: self.fallback,
             placed: AtomicBool::new(false),
@@ -198,6 +307,15 @@ impl<'p> BoundaryBuilder<'p> {
             abort,
         }
     }
+}
+
+/// 1 to 64 of `A-Z a-z 0-9 _ . : -`: nothing that needs escaping anywhere
+/// the name goes (a log, a processing instruction on the wire, a script).
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
 /// Renders a template that is shown as is (fallback, error content). A

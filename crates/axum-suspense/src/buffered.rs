@@ -31,7 +31,7 @@ use crate::response::shell_error;
 /// ```
 /// use askama::Template;
 /// use axum::{Router, response::Response, routing::get};
-/// use axum_suspense::{BufferedModeLayer, Engine, Page};
+/// use axum_suspense::{Engine, Page, buffered::BufferedModeLayer};
 ///
 /// #[derive(Template)]
 /// #[template(source = "<html><body>Hello</body></html>", ext = "html")]

@@ -54,7 +54,7 @@ pub const CRAWLER_TOKENS: &[&str] = &[
 /// contains one of [`CRAWLER_TOKENS`], ignoring ASCII case.
 ///
 /// ```
-/// use axum_suspense::is_crawler;
+/// use axum_suspense::crawlers::is_crawler;
 ///
 /// assert!(is_crawler(b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"));
 /// assert!(is_crawler(b"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"));

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::page::Page;
+use crate::csp::{DEFAULT_CONTENT_SECURITY_POLICY, Policy};
+use crate::page::{Page, PageBuilder};
 use crate::stats::Stats;
 
 /// The settings and statistics an application's pages share, and the switch
@@ -22,8 +23,8 @@ use crate::stats::Stats;
 /// use axum_suspense::Engine;
 ///
 /// let engine = Engine::builder()
-///     .boundary_timeout(Some(Duration::from_secs(5)))
-///     .page_deadline(Some(Duration::from_secs(30)))
+///     .boundary_timeout(Duration::from_secs(5))
+///     .page_deadline(Duration::from_secs(30))
 ///     .build();
 /// assert_eq!(engine.stats().active_streams(), 0);
 /// ```
@@ -46,34 +47,14 @@ pub(crate) struct EngineInner {
 pub(crate) struct Settings {
     pub(crate) boundary_timeout: Option<Duration>,
     pub(crate) page_deadline: Option<Duration>,
-    /// The policy split at each `{nonce}` (which stands for the page's
-    /// nonce), once, rather than searched on every page.
-    pub(crate) content_security_policy: Option<Vec<String>>,
+    pub(crate) content_security_policy: Option<Policy>,
     pub(crate) mode_param: Option<String>,
     pub(crate) debug_param: Option<String>,
     pub(crate) crawlers_buffered: bool,
     pub(crate) render_mode_header: bool,
     pub(crate) external_runtime: bool,
+    pub(crate) refuse_misplaced: bool,
 }
-
-/// The policy pages are sent with unless the engine is given another: the
-/// strict, nonce-based policy the engine itself needs and nothing an
-/// application would have to undo. Scripts run only from the page's own
-/// origin or with the page's nonce (every script the engine writes carries
-/// it), no plugins, no `<base>` that could re-point relative URLs.
-///
-/// Everything else (images, styles, frames, form targets) is the
-/// application's to decide: give [`EngineBuilder::content_security_policy`]
-/// a policy of your own, keeping `'nonce-{nonce}'` in its `script-src`.
-///
-/// ```
-/// assert_eq!(
-///     axum_suspense::DEFAULT_CONTENT_SECURITY_POLICY,
-///     "script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'"
-/// );
-/// ```
-pub const DEFAULT_CONTENT_SECURITY_POLICY: &str =
-    "script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'";
 
 /// Sets up an [`Engine`]; made by [`Engine::builder`]. Every setting has a
 /// default safe for production, named in its method's last sentence.
@@ -82,7 +63,7 @@ pub const DEFAULT_CONTENT_SECURITY_POLICY: &str =
 /// use axum_suspense::Engine;
 ///
 /// let engine = Engine::builder()
-///     .debug_param(Some("debug")) // `?debug=1` draws the timing overlay
+///     .debug_param("debug") // `?debug=1` draws the timing overlay
 ///     .render_mode_header(true) // `x-render-mode: stream` on every page
 ///     .build();
 /// # drop(engine);
@@ -95,11 +76,19 @@ pub struct EngineBuilder {
 
 impl EngineBuilder {
     /// How long a boundary may wait for its data before its timeout content
-    /// is shown (`None`: for ever), unless the boundary sets its own with
+    /// is shown, unless the boundary sets its own with
     /// [`BoundaryBuilder::timeout`](crate::BoundaryBuilder::timeout).
     /// Defaults to [`Engine::DEFAULT_BOUNDARY_TIMEOUT`] (30 seconds).
-    pub fn boundary_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.settings.boundary_timeout = timeout;
+    pub fn boundary_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.boundary_timeout = Some(timeout);
+        self
+    }
+
+    /// Lets boundaries wait for their data for ever, unless one sets its own
+    /// timeout (a page deadline still ends them). Defaults to
+    /// [`Engine::DEFAULT_BOUNDARY_TIMEOUT`] (30 seconds).
+    pub fn no_boundary_timeout(mut self) -> Self {
+        self.settings.boundary_timeout = None;
         self
     }
 
@@ -107,50 +96,65 @@ impl EngineBuilder {
     /// as a handler argument, the handler's start). When it passes, every
     /// boundary still pending shows its timeout content, as if each had
     /// timed out, and the page ends well-formed: React's `abort`.
-    /// [`Page::set_deadline`] changes it for one page. Defaults to `None`
-    /// (no deadline).
-    pub fn page_deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.settings.page_deadline = deadline;
+    /// [`PageBuilder::deadline`](crate::PageBuilder::deadline) changes it
+    /// for one page. Defaults to no deadline.
+    pub fn page_deadline(mut self, deadline: Duration) -> Self {
+        self.settings.page_deadline = Some(deadline);
         self
     }
 
     /// The `Content-Security-Policy` header of every page; each `{nonce}`
     /// in it is replaced by the page's nonce, which every inline script the
     /// engine writes carries. Keep `'nonce-{nonce}'` in `script-src`, or the
-    /// engine's scripts will not run. `None` sends no policy (for an
-    /// application that sets its own header, with [`Page::csp_nonce`]).
-    /// Defaults to [`DEFAULT_CONTENT_SECURITY_POLICY`].
-    pub fn content_security_policy(mut self, policy: Option<&str>) -> Self {
-        self.settings.content_security_policy = policy.map(crate::response::split_policy);
+    /// engine's scripts will not run. Defaults to
+    /// [`DEFAULT_CONTENT_SECURITY_POLICY`].
+    pub fn content_security_policy(mut self, policy: &str) -> Self {
+        self.settings.content_security_policy = Some(Policy::new(policy));
+        self
+    }
+
+    /// Sends no `Content-Security-Policy` header, for an application that
+    /// sets its own (with [`Page::csp_nonce`] in it). Defaults to
+    /// [`DEFAULT_CONTENT_SECURITY_POLICY`].
+    pub fn no_content_security_policy(mut self) -> Self {
+        self.settings.content_security_policy = None;
         self
     }
 
     /// The query parameter a request names its [`RenderMode`](crate::RenderMode)
     /// with (`?render=in-order`), for a page taken as a handler argument.
-    /// An unknown value is answered with `400 Bad Request`. `None`: requests
-    /// cannot choose, and a browser without JavaScript is not sent to the
-    /// in-order page (it needs this parameter). Defaults to `Some("render")`.
-    pub fn mode_param(mut self, name: Option<&str>) -> Self {
-        self.settings.mode_param = name.map(str::to_owned);
+    /// An unknown value is answered with `400 Bad Request`. Defaults to
+    /// `"render"`.
+    pub fn mode_param(mut self, name: &str) -> Self {
+        self.settings.mode_param = Some(name.to_owned());
+        self
+    }
+
+    /// Lets no request choose its mode; a browser without JavaScript is then
+    /// not sent to the in-order page (it needs the parameter). Defaults to
+    /// the parameter `"render"`.
+    pub fn no_mode_param(mut self) -> Self {
+        self.settings.mode_param = None;
         self
     }
 
     /// The query parameter that turns on the timing overlay
-    /// ([`Page::set_debug`]) for a page taken as a handler argument:
-    /// `?NAME=1` or `?NAME=true`. The overlay is harmless (it shows timings
-    /// the page already carries), but it is a tool for developers, so a
-    /// production application should not offer it to every visitor unless
-    /// it means to. Defaults to `None` (no query turns it on).
-    pub fn debug_param(mut self, name: Option<&str>) -> Self {
-        self.settings.debug_param = name.map(str::to_owned);
+    /// ([`PageBuilder::debug`](crate::PageBuilder::debug)) for a page taken
+    /// as a handler argument: `?NAME=1` or `?NAME=true`. The overlay is
+    /// harmless (it shows timings the page already carries), but it is a
+    /// tool for developers, so a production application should not offer it
+    /// to every visitor unless it means to. Defaults to none (no query turns
+    /// it on).
+    pub fn debug_param(mut self, name: &str) -> Self {
+        self.settings.debug_param = Some(name.to_owned());
         self
     }
 
     /// Whether a well-known crawler or link unfurler (see
-    /// [`is_crawler`](crate::is_crawler)) that names no mode gets its pages
-    /// in [`RenderMode::Buffered`](crate::RenderMode::Buffered): one complete
-    /// document without script, which every crawler can read. Defaults to
-    /// `true`.
+    /// [`is_crawler`](crate::crawlers::is_crawler)) that names no mode gets
+    /// its pages in [`RenderMode::Buffered`](crate::RenderMode::Buffered):
+    /// one complete document without script, which every crawler can read.
+    /// Defaults to `true`.
     pub fn buffer_for_crawlers(mut self, on: bool) -> Self {
         self.settings.crawlers_buffered = on;
         self
@@ -168,15 +172,30 @@ impl EngineBuilder {
     }
 
     /// Whether pages for browsers that patch natively (see
-    /// [`patches_natively`](crate::patches_natively)) link the runtime at
-    /// [`runtime_path`](crate::runtime_path) instead of carrying it inline:
-    /// it is then fetched once and cached, and those pages carry no inline
-    /// script at all. Turn it on only if the application serves
-    /// [`runtime_router`](crate::runtime_router). Other browsers always get
-    /// it inline (they need it before any part can show). Defaults to
-    /// `false`.
+    /// [`patches_natively`](crate::client::patches_natively)) link the
+    /// runtime at [`runtime_path`](crate::client::runtime_path) instead of
+    /// carrying it inline: it is then fetched once and cached, and those
+    /// pages carry no inline script at all. Turn it on only if the
+    /// application serves [`runtime_router`](crate::client::runtime_router).
+    /// Other browsers always get it inline (they need it before any part can
+    /// show). Defaults to `false`.
     pub fn external_runtime(mut self, on: bool) -> Self {
         self.settings.external_runtime = on;
+        self
+    }
+
+    /// Whether a boundary placed where it cannot stream (inside a tag, an
+    /// attribute value, a comment, a raw-text element such as `<title>` or
+    /// `<textarea>`, a `<template>` or the `<head>`), rendered twice, or
+    /// given to a template that never renders it, refuses the page: the
+    /// render panics with a message that names the boundary, says where it
+    /// was and quotes the text around it, so the shell is answered with a
+    /// `500` (a part shows its error content). Off, each such boundary is
+    /// logged as an error and left out of the page, which is otherwise
+    /// whole. Defaults to `true` in debug builds (`debug_assertions`) and
+    /// `false` in release builds.
+    pub fn refuse_misplaced(mut self, on: bool) -> Self {
+        self.settings.refuse_misplaced = on;
         self
     }
 
@@ -213,23 +232,35 @@ impl Engine {
             settings: Settings {
                 boundary_timeout: Some(Self::DEFAULT_BOUNDARY_TIMEOUT),
                 page_deadline: None,
-                content_security_policy: Some(crate::response::split_policy(
-                    DEFAULT_CONTENT_SECURITY_POLICY,
-                )),
+                content_security_policy: Some(Policy::new(DEFAULT_CONTENT_SECURITY_POLICY)),
                 mode_param: Some("render".to_owned()),
                 debug_param: None,
                 crawlers_buffered: true,
                 render_mode_header: false,
                 external_runtime: false,
+                refuse_misplaced: cfg!(debug_assertions),
             },
         }
     }
 
-    /// A new, empty page in [`RenderMode::Stream`](crate::RenderMode::Stream),
-    /// for code that is not an axum handler (a handler takes [`Page`] as an
-    /// argument instead, set up from its request).
+    /// A new, empty page with every default of [`PageBuilder`]
+    /// ([`RenderMode::Stream`](crate::RenderMode::Stream)), for code that is
+    /// not an axum handler (a handler takes [`Page`] as an argument instead,
+    /// set up from its request).
     pub fn page(&self) -> Page {
-        Page::new_on(self)
+        self.page_builder().build()
+    }
+
+    /// Sets up a page other than with the defaults.
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, RenderMode};
+    ///
+    /// let page = Engine::new().page_builder().mode(RenderMode::Buffered).build();
+    /// assert_eq!(page.mode(), RenderMode::Buffered);
+    /// ```
+    pub fn page_builder(&self) -> PageBuilder {
+        PageBuilder::new(self)
     }
 
     /// Ends every page of this engine now, those streaming and those still
@@ -241,18 +272,15 @@ impl Engine {
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// use askama::Template;
-    /// use axum_suspense::{Boundary, Engine, DEFAULT_TIMEOUT_HTML};
+    /// use axum_suspense::{Boundary, Engine, Text, error::DEFAULT_TIMEOUT_HTML};
     ///
     /// #[derive(Template)]
     /// #[template(source = "<body>{{ part }}</body>", ext = "html")]
     /// struct Shell { part: Boundary }
-    /// #[derive(Template)]
-    /// #[template(source = "<p>…</p>", ext = "html")]
-    /// struct Waiting;
     ///
     /// let engine = Engine::new();
     /// let page = engine.page();
-    /// let part = page.suspend(Waiting, std::future::pending::<Result<Waiting, String>>());
+    /// let part = page.suspend(Text::new("…"), std::future::pending::<Text>());
     /// let response = page.stream(Shell { part });
     /// engine.abort_all();
     /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();

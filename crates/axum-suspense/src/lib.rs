@@ -11,20 +11,16 @@
 //! use std::time::Duration;
 //! use askama::Template;
 //! use axum::{Router, response::Response, routing::get};
-//! use axum_suspense::{Boundary, Engine, Page};
+//! use axum_suspense::{Boundary, Engine, Page, Text};
 //!
 //! #[derive(Template)]
 //! #[template(source = "<!doctype html><html><body><h1>Hello</h1>{{ news }}</body></html>", ext = "html")]
 //! struct Shell { news: Boundary }
 //!
-//! #[derive(Template)]
-//! #[template(source = "<p>{{ text }}</p>", ext = "html")]
-//! struct Text { text: String }
-//!
 //! async fn home(page: Page) -> Response {
-//!     let news = page.suspend(Text { text: "Loading the news…".into() }, async {
+//!     let news = page.suspend(Text::new("Loading the news…"), async {
 //!         tokio::time::sleep(Duration::from_millis(500)).await; // a slow source
-//!         Ok::<_, std::io::Error>(Text { text: "Nothing happened today.".into() })
+//!         Text::new("Nothing happened today.")
 //!     });
 //!     page.stream(Shell { news })
 //! }
@@ -34,9 +30,11 @@
 //! ```
 //!
 //! The crate's README has a quick start to paste into a new project, and
-//! its `examples/` directory programs by task: nested boundaries; errors,
-//! panics and timeouts; render modes and crawlers; a strict CSP; axum state;
-//! graceful shutdown.
+//! the [`cookbook`] recipes for what comes next (tracing, compression,
+//! HTTP/2, a CSP nonce in a layout, timeouts, `<head>`, caching, testing).
+//! The repository's `examples/` directory has programs by task: nested
+//! boundaries; errors, panics and timeouts; render modes and crawlers; a
+//! strict CSP; axum state; graceful shutdown.
 //!
 //! # What the engine guarantees
 //!
@@ -47,7 +45,14 @@
 //!   boundary's content never goes before its parent's.
 //! - **One failing part never tears the page.** An `Err`, a panic, a
 //!   timeout, the page's deadline or [`Page::abort`] shows that boundary's
-//!   error or timeout content; the page still ends well-formed.
+//!   error or timeout content; the page still ends well-formed. Errors are
+//!   logged with [`tracing`](https://docs.rs/tracing): install a subscriber
+//!   (`tracing_subscriber::fmt::init()`) or they are not seen.
+//! - **A boundary in the wrong place is caught.** One inside a tag, an
+//!   attribute value, a comment, `<title>`, `<textarea>`, `<script>`,
+//!   `<style>`, a `<template>` or the `<head>`, or rendered twice or never,
+//!   refuses the page in a debug build and is logged and left out in a
+//!   release build ([`EngineBuilder::refuse_misplaced`]).
 //! - **Nothing outlives its client.** Boundary futures run inside the
 //!   response body, not in spawned tasks: when the client leaves, every
 //!   one of them is dropped. A client that reads slowly slows its page.
@@ -55,7 +60,9 @@
 //!   writes carries a per-page nonce, and pages are sent with a policy
 //!   without `'unsafe-inline'` ([`DEFAULT_CONTENT_SECURITY_POLICY`]).
 //! - **Data stays data.** Fallbacks and content are askama templates
-//!   (escaped); nothing taken from input is ever written as markup.
+//!   (escaped), or the ready-made [`Text`] (escaped), [`List`] of templates
+//!   and [`Html`] (trusted markup, named so); nothing taken from input is
+//!   ever written as markup.
 //!
 //! # Render modes
 //!
@@ -63,8 +70,8 @@
 //! the default), `in-order` (no script: each part in document order) and
 //! `buffered` (one complete document, for crawlers, which get it by
 //! default). A request picks one with `?render=`; see [`EngineBuilder`] for
-//! the parameter names, and [`BufferedModeLayer`] to send buffered pages
-//! with their headers only once they are whole.
+//! the parameter names, and [`BufferedModeLayer`](buffered::BufferedModeLayer)
+//! to send buffered pages with their headers only once they are whole.
 //!
 //! # Serving: clients that stop reading
 //!
@@ -87,7 +94,7 @@
 //!
 //! # Cargo features
 //!
-//! - `metrics` (default): `Engine::register_metrics`, the engine's
+//! - `metrics` (off by default): `Engine::register_metrics`, the engine's
 //!   statistics in a [prometheus-client] registry. [`Engine::stats`] works
 //!   without it.
 //!
@@ -95,31 +102,50 @@
 //!
 //! # Layout of the source
 //!
-//! - `engine.rs`: [`Engine`] and [`EngineBuilder`], the settings pages share.
-//! - `page.rs`: [`Page`], what a handler builds a page with.
-//! - `shared.rs`: the state a page shares with its body, in one place.
+//! Read top-down: a page and its boundaries, then what runs them, then the
+//! bytes.
+//!
+//! - `engine.rs`: [`Engine`] and [`EngineBuilder`], the settings pages
+//!   share; `page.rs`: [`Page`], what a handler builds a page with, and
+//!   [`PageBuilder`], which fixes what the page is; `extract.rs`: both as
+//!   handler arguments, set up from the request (`query.rs` reads its
+//!   parameters).
 //! - `boundary.rs`: the [`Boundary`] handle (renders as a placeholder) and
-//!   [`BoundaryBuilder`]; `resolve.rs`: a boundary's future run to its final
-//!   HTML, with errors, panics, timeouts and aborts contained.
-//! - `response.rs`: a rendered shell becomes a response (headers, CSP).
+//!   [`BoundaryBuilder`]; `content.rs`: [`Text`], [`Html`], [`List`].
+//! - `shared.rs`: the state a page shares with its body, in one place.
+//! - `resolve.rs`: a boundary's future run to its final HTML, with errors
+//!   and panics contained, and every render checked: `placement.rs` (which
+//!   boundaries a render placed) and `context.rs` (whether each landed
+//!   where it can stream); `label.rs`: how a boundary is named in logs.
+//! - `response.rs`: a rendered shell becomes a response (body, headers);
+//!   `csp.rs`: the page's secret, nonce and policy.
 //! - `body.rs`: the body stream that runs the boundaries and orders the
-//!   chunks; `placement.rs`: which placeholders each render wrote.
-//! - `wire.rs`: the wire format, with an example of the bytes, and the
-//!   client runtime; `overlay.js`: the timing overlay.
+//!   chunks.
+//! - `wire.rs`: the wire format, with an example of the bytes; `runtime.js`
+//!   and `overlay.js`: the client runtime and the timing overlay;
+//!   `native.rs`: which browsers patch natively; `runtime_route.rs`: the
+//!   runtime as a file ([`client`] gathers these).
 //! - `mode.rs`: the render modes; `crawlers.rs`: the crawler list;
-//!   `extract.rs`: [`Page`] as a handler argument; `query.rs`: its
-//!   parameters read from the query; `buffered.rs`: [`BufferedModeLayer`].
-//! - `stats.rs`: [`Stats`]; `metrics.rs`: their Prometheus export.
+//!   `buffered.rs`: [`BufferedModeLayer`](buffered::BufferedModeLayer).
+//! - `stats.rs`: [`Stats`](stats::Stats); `metrics.rs`: their Prometheus
+//!   export. `error.rs`: errors and default failure content.
+//! - `cookbook.md`: the [`cookbook`], each recipe a tested example.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod boundary;
-mod buffered;
-mod crawlers;
+pub mod buffered;
+pub mod client;
+mod content;
+mod context;
+pub mod crawlers;
+mod csp;
 mod engine;
+pub mod error;
 mod extract;
+mod label;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod mode;
@@ -131,18 +157,16 @@ mod resolve;
 mod response;
 mod runtime_route;
 mod shared;
-mod stats;
+pub mod stats;
 mod wire;
 
+#[doc = include_str!("cookbook.md")]
+pub mod cookbook {}
+
 pub use boundary::{Boundary, BoundaryBuilder};
-pub use buffered::{BufferedMode, BufferedModeFuture, BufferedModeLayer};
-pub use crawlers::{CRAWLER_TOKENS, is_crawler};
-pub use engine::{DEFAULT_CONTENT_SECURITY_POLICY, Engine, EngineBuilder};
-pub use mode::{RenderMode, UnknownRenderMode};
-pub use native::{NATIVE_PATCHING_SINCE, patches_natively};
-pub use page::Page;
-pub use resolve::{DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML};
+pub use content::{Html, List, Text};
+pub use csp::DEFAULT_CONTENT_SECURITY_POLICY;
+pub use engine::{Engine, EngineBuilder};
+pub use mode::RenderMode;
+pub use page::{Page, PageBuilder};
 pub use response::RENDER_MODE_HEADER;
-pub use runtime_route::runtime_router;
-pub use stats::{Stats, StatsSnapshot};
-pub use wire::{REVEAL_EVENT, TIMINGS, runtime, runtime_path};

@@ -2,50 +2,15 @@
 //! `prometheus-client`, behind the `metrics` cargo feature (on by default).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::engine::Engine;
 use crate::stats::{Outcome, Stats};
-
-/// Time to shell and to each fragment, kept as histograms (counters and
-/// gauges are read from [`Stats`] at each scrape instead).
-#[derive(Debug)]
-pub(crate) struct Latency {
-    /// From a page's start to its first chunk leaving the body (the shell;
-    /// in buffered mode, the whole page).
-    shell: Histogram,
-    /// From a page's start to each boundary's content leaving the body.
-    fragment: Histogram,
-}
-
-impl Default for Latency {
-    fn default() -> Self {
-        // 1 ms to 65 s, doubling: a shell takes about a millisecond, a
-        // fragment up to the boundary timeout.
-        let buckets = || exponential_buckets(0.001, 2.0, 17);
-        Latency {
-            shell: Histogram::new(buckets()),
-            fragment: Histogram::new(buckets()),
-        }
-    }
-}
-
-impl Latency {
-    pub(crate) fn shell(&self, after: Duration) {
-        self.shell.observe(after.as_secs_f64());
-    }
-
-    pub(crate) fn fragment(&self, after: Duration) {
-        self.fragment.observe(after.as_secs_f64());
-    }
-}
 
 impl Engine {
     /// Adds this engine's statistics to `registry`, under `suspense_`:
@@ -103,7 +68,7 @@ impl Collector for StatsCollector {
             (
                 "pending_boundaries",
                 "Boundaries whose content is not sent yet (their futures are alive)",
-                stats.live_boundaries,
+                stats.pending_boundaries,
             ),
         ] {
             let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
@@ -125,7 +90,7 @@ impl Collector for StatsCollector {
             let labels = [("outcome", outcome.as_str())];
             ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
         }
-        let disconnects = ConstCounter::new(stats.abandoned_streams);
+        let disconnects = ConstCounter::new(stats.client_disconnects);
         disconnects.encode(encoder.encode_descriptor(
             "client_disconnects",
             "Pages whose client left before their last byte",

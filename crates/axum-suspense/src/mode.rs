@@ -7,9 +7,6 @@ use std::str::FromStr;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::crawlers;
-use crate::engine::Settings;
-
 /// How a page's boundaries reach the client. A page taken as a handler
 /// argument is in the mode its request asks for (see
 /// [`EngineBuilder::mode_param`](crate::EngineBuilder::mode_param)); every
@@ -45,7 +42,7 @@ pub enum RenderMode {
 
 impl RenderMode {
     /// Every mode, in the order of their names in messages.
-    pub const ALL: [RenderMode; 3] = [Self::Stream, Self::InOrder, Self::Buffered];
+    const ALL: [RenderMode; 3] = [Self::Stream, Self::InOrder, Self::Buffered];
 
     /// The mode's name, as a request spells it (`?render=in-order`) and as
     /// the optional [`RENDER_MODE_HEADER`](crate::RENDER_MODE_HEADER) gives it.
@@ -58,28 +55,6 @@ impl RenderMode {
             Self::Stream => "stream",
             Self::InOrder => "in-order",
             Self::Buffered => "buffered",
-        }
-    }
-
-    /// The mode for a request: the mode parameter from the query (its first
-    /// occurrence) if the engine has one and the query names it, else
-    /// buffered for a well-known crawler (if the engine says so), else
-    /// stream.
-    pub(crate) fn for_request(
-        settings: &Settings,
-        query: Option<&str>,
-        user_agent: Option<&[u8]>,
-    ) -> Result<Self, UnknownRenderMode> {
-        let asked = settings
-            .mode_param
-            .as_deref()
-            .and_then(|param| crate::query::first(query?, param));
-        match asked {
-            Some(value) => value.parse(),
-            None if settings.crawlers_buffered && user_agent.is_some_and(crawlers::is_crawler) => {
-                Ok(Self::Buffered)
-            }
-            None => Ok(Self::Stream),
         }
     }
 }
@@ -181,63 +156,12 @@ pub(crate) fn url_in_mode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Engine;
 
     #[test]
-    fn every_mode_is_listed_once_at_its_discriminant() {
-        // A page stores its mode as the discriminant and reads it back as
-        // the index in ALL.
-        for (i, mode) in RenderMode::ALL.iter().enumerate() {
-            assert_eq!(
-                *mode as usize, i,
-                "{mode} is not at its discriminant in ALL"
-            );
-            assert_eq!(mode.as_str().parse::<RenderMode>(), Ok(*mode));
+    fn every_mode_parses_from_its_name() {
+        for mode in RenderMode::ALL {
+            assert_eq!(mode.as_str().parse::<RenderMode>(), Ok(mode));
         }
-    }
-
-    #[test]
-    fn the_query_wins_then_the_user_agent() {
-        let bot = Some(&b"Mozilla/5.0 (compatible; Googlebot/2.1)"[..]);
-        let person = Some(&b"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"[..]);
-        let engine = Engine::new();
-        let mode = |query, ua| RenderMode::for_request(engine.settings(), query, ua);
-        assert_eq!(mode(None, person), Ok(RenderMode::Stream));
-        assert_eq!(mode(None, None), Ok(RenderMode::Stream));
-        assert_eq!(mode(Some("delay=5"), bot), Ok(RenderMode::Buffered));
-        assert_eq!(mode(Some("render=stream"), bot), Ok(RenderMode::Stream));
-        assert_eq!(
-            mode(Some("render=in-order&render=buffered"), person),
-            Ok(RenderMode::InOrder)
-        );
-        assert_eq!(
-            mode(Some("render=in%2Dorder"), person),
-            Ok(RenderMode::InOrder)
-        );
-        let error = mode(Some("render=fast"), person).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "unknown render mode \"fast\": expected stream, in-order or buffered"
-        );
-        assert!(mode(Some("render="), person).is_err());
-    }
-
-    #[test]
-    fn the_engine_names_the_parameter_and_the_crawler_rule() {
-        let bot = Some(&b"Mozilla/5.0 (compatible; bingbot/2.0)"[..]);
-        let engine = Engine::builder()
-            .mode_param(Some("view"))
-            .buffer_for_crawlers(false)
-            .build();
-        let mode = |query, ua| RenderMode::for_request(engine.settings(), query, ua);
-        assert_eq!(mode(Some("view=in-order"), None), Ok(RenderMode::InOrder));
-        assert_eq!(mode(Some("render=fast"), None), Ok(RenderMode::Stream));
-        assert_eq!(mode(None, bot), Ok(RenderMode::Stream));
-        let closed = Engine::builder().mode_param(None).build();
-        assert_eq!(
-            RenderMode::for_request(closed.settings(), Some("render=fast"), bot),
-            Ok(RenderMode::Buffered)
-        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub const NATIVE_PATCHING_SINCE: u32 = 150;
 ///
 /// ```
 /// use axum::http::HeaderMap;
-/// use axum_suspense::patches_natively;
+/// use axum_suspense::client::patches_natively;
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("sec-ch-ua", r#""Chromium";v="156", "Not-A.Brand";v="24""#.parse().unwrap());

@@ -1,12 +1,14 @@
 //! A boundary's future, run to its final HTML: its content rendered, with
 //! errors and panics contained (the body puts in the error content); and the
-//! render of a template with the boundaries it placed. Timeouts and aborts
-//! are the body's (`body.rs`).
+//! render of a template with the boundaries it placed, each checked for
+//! where it landed. Timeouts and aborts are the body's (`body.rs`).
 
 use std::fmt::{self, Display};
 use std::future::Future;
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -14,19 +16,14 @@ use askama::Template;
 use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable, CatchUnwind};
 
+use crate::context::{self, Misplaced};
+use crate::error::{self, BoxError, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Panicked, TimedOut};
+use crate::label::Label;
+use crate::mode::RenderMode;
 use crate::placement;
 use crate::shared::{PageShared, Task};
 use crate::stats::{Gauge, LiveGuard, Outcome};
-
-/// Shown in place of a boundary whose future failed or panicked, unless the
-/// boundary sets its own with [`BoundaryBuilder::on_error`](crate::BoundaryBuilder::on_error).
-pub const DEFAULT_ERROR_HTML: &str =
-    r#"<p class="suspense-error" role="alert">This part of the page could not be loaded.</p>"#;
-
-/// Shown in place of a boundary that timed out, unless the boundary sets its
-/// own with [`BoundaryBuilder::on_timeout`](crate::BoundaryBuilder::on_timeout) or [`BoundaryBuilder::on_error`](crate::BoundaryBuilder::on_error).
-pub const DEFAULT_TIMEOUT_HTML: &str =
-    r#"<p class="suspense-error" role="alert">This part of the page took too long to load.</p>"#;
+use crate::wire;
 
 /// A boundary's future as the page's body runs it: resolved to its final
 /// HTML, counted in the engine's statistics while it lives, logged when it
@@ -34,8 +31,8 @@ pub const DEFAULT_TIMEOUT_HTML: &str =
 /// are the body's (`body.rs`: one timer and one listener per page, not one
 /// per boundary), and so is the failure content it shows then.
 pub(crate) fn task<F, T, E>(
-    shared: &std::sync::Arc<PageShared>,
-    id: u32,
+    shared: &Arc<PageShared>,
+    label: Label,
     future: F,
     timeout: Option<Duration>,
     failure: FailureContent,
@@ -43,20 +40,19 @@ pub(crate) fn task<F, T, E>(
 where
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: Template + Send + 'static,
-    E: Display + Send + 'static,
+    E: Into<BoxError> + Send + 'static,
 {
     let run = Resolving {
         inner: AssertUnwindSafe(future).catch_unwind(),
         end: Some(End {
-            id,
-            page_key: shared.key(),
-            started: shared.started,
+            label,
+            page: shared.clone(),
             live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Boundaries),
         }),
     };
     let (abort, registration) = AbortHandle::new_pair();
     Task {
-        id,
+        label,
         future: Abortable::new(run.boxed(), registration),
         abort,
         timeout,
@@ -76,9 +72,10 @@ pin_project_lite::pin_project! {
 
 /// What a boundary's end needs besides how it ended.
 struct End {
-    id: u32,
-    page_key: usize,
-    started: tokio::time::Instant,
+    label: Label,
+    /// The page, for rendering the content into it (its mode, its checks).
+    /// The body holds the page too; this keeps nothing alive longer.
+    page: Arc<PageShared>,
     live: LiveGuard,
 }
 
@@ -86,7 +83,7 @@ impl<F, T, E> Future for Resolving<F>
 where
     F: Future<Output = Result<T, E>>,
     T: Template,
-    E: Display,
+    E: Into<BoxError>,
 {
     type Output = Resolved;
 
@@ -95,10 +92,10 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         let end = this.end.take().expect("polled after it ended");
         let mut resolved = end.resolve(result);
-        resolved.at = end.started.elapsed();
+        resolved.at = end.page.started.elapsed();
         end.live.stats().record(resolved.outcome);
         tracing::debug!(
-            boundary = end.id,
+            boundary = %end.label,
             outcome = resolved.outcome.as_str(),
             // From the page's start, as the wire tells the client.
             at_ms = resolved.at.as_secs_f64() * 1000.0,
@@ -116,33 +113,60 @@ pub(crate) struct Resolved {
     pub(crate) html: String,
     /// Boundaries whose placeholders are in `html`, in document order.
     pub(crate) children: Vec<u32>,
-    /// Boundaries placed by a render that then failed: their placeholders
-    /// never reach the page.
+    /// Boundaries placed by a render that then failed, or placed where they
+    /// cannot stream: their placeholders never reach the page.
     pub(crate) discarded: Vec<u32>,
     pub(crate) outcome: Outcome,
+    /// Why it failed, for its error content.
+    pub(crate) error: Option<BoxError>,
     /// When its content (or failure content) was ready, counted from the
     /// page's start; the client runtime records it beside the reveal time.
     pub(crate) at: Duration,
 }
+
+/// Makes a boundary's error content from the error.
+pub(crate) type ErrorContentFn = Box<dyn FnOnce(&BoxError) -> String + Send>;
 
 /// A boundary's own failure content, if it set any (the default: none, so
 /// the engine's defaults).
 #[derive(Default)]
 pub(crate) struct FailureContent {
     pub(crate) error: Option<String>,
+    pub(crate) error_with: Option<ErrorContentFn>,
     pub(crate) timeout: Option<String>,
 }
 
 impl FailureContent {
-    pub(crate) fn error(self) -> String {
+    /// The content for a part that failed with `error`.
+    pub(crate) fn error(self, error: &BoxError) -> String {
+        if let Some(make) = self.error_with {
+            // User code, in the body's poll: a panic here costs the part its
+            // own content, not the page.
+            match std::panic::catch_unwind(AssertUnwindSafe(|| make(error))) {
+                Ok(html) => return html,
+                Err(panic) => {
+                    tracing::error!(
+                        panic = panic_message(&*panic),
+                        "a boundary's error content panicked; the default shown"
+                    );
+                }
+            }
+        }
         self.error.unwrap_or_else(|| DEFAULT_ERROR_HTML.to_owned())
     }
 
-    /// The timeout content falls back to the error content, then the default.
-    pub(crate) fn timeout(self) -> String {
-        self.timeout
-            .or(self.error)
-            .unwrap_or_else(|| DEFAULT_TIMEOUT_HTML.to_owned())
+    /// The content for a part that timed out (`after` its own timeout, or
+    /// ended by its page): its timeout content, else its error content,
+    /// else the default.
+    pub(crate) fn timeout(self, after: Option<Duration>) -> String {
+        if let Some(html) = self.timeout {
+            return html;
+        }
+        if self.error.is_some() || self.error_with.is_some() {
+            let error: BoxError = Box::new(TimedOut { after });
+            return self.error(&error);
+        }
+        DEFAULT_TIMEOUT_HTML.to_owned()
     }
 }
 
@@ -160,6 +184,13 @@ impl RenderFailure {
             RenderFailure::Panicked(_) => Outcome::Panicked,
         }
     }
+
+    fn into_error(self) -> BoxError {
+        match self {
+            RenderFailure::Error(error) => Box::new(error),
+            RenderFailure::Panicked(message) => Box::new(Panicked { message }),
+        }
+    }
 }
 
 impl Display for RenderFailure {
@@ -171,77 +202,222 @@ impl Display for RenderFailure {
     }
 }
 
-/// Renders `template` for page `page_key` with a panic caught, and tells
-/// which of the page's boundaries it placed (the shell's, or a parent's
-/// children).
+/// A template rendered for a page, with the boundaries it placed where they
+/// can stream.
+pub(crate) struct Rendered {
+    pub(crate) html: String,
+    /// In document order.
+    pub(crate) placed: Vec<u32>,
+}
+
+/// A render that produced no HTML, and the boundaries it had placed (none
+/// of which will ever be on the page).
+pub(crate) struct Failed {
+    pub(crate) failure: RenderFailure,
+    pub(crate) discarded: Vec<u32>,
+}
+
+/// Renders `template` (the shell, or a part's content) for `page` and drops
+/// it, with a panic caught; tells which of the page's boundaries it placed,
+/// and checks that each is where it can stream (see `context.rs`).
+///
+/// A misplaced boundary, or one rendered twice or never, is an error in the
+/// application. With the engine's
+/// [`refuse_misplaced`](crate::EngineBuilder::refuse_misplaced) on (debug
+/// builds) the render panics, naming the boundary, the context and the text
+/// around it: the shell becomes a `500`, a part its error content. Off, each
+/// is logged as an error and left out of the page: its placeholder is cut
+/// from the HTML (which stays well-formed, everything after it kept) and
+/// the boundary is cancelled.
 pub(crate) fn render_placing<T: Template>(
-    page_key: usize,
-    template: &T,
-) -> (Result<String, RenderFailure>, Vec<u32>) {
-    let (rendered, placed) = placement::render_scoped(page_key, || {
-        std::panic::catch_unwind(AssertUnwindSafe(|| render_sized(template)))
+    page: &Arc<PageShared>,
+    template: T,
+) -> Result<Rendered, Failed> {
+    let (outcome, left) = placement::render_scoped(page.key(), || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let rendered = render_sized(&template);
+            // Inside the scope: a boundary it was given and did not render
+            // is dropped here, and noticed.
+            drop(template);
+            let placements = placement::take();
+            match rendered {
+                Ok(html) => Ok(check(page, html, placements)),
+                Err(error) => Err((error, placements.ids())),
+            }
+        }))
     });
-    let rendered = match rendered {
-        Ok(Ok(html)) => Ok(html),
-        Ok(Err(error)) => Err(RenderFailure::Error(error)),
-        Err(panic) => Err(RenderFailure::Panicked(panic_message(&*panic).to_owned())),
+    match outcome {
+        Ok(Ok(rendered)) => Ok(rendered),
+        Ok(Err((error, discarded))) => Err(Failed {
+            failure: RenderFailure::Error(error),
+            discarded,
+        }),
+        // What it placed before it panicked is still in the scope (a
+        // refused render has cancelled its boundaries already).
+        Err(panic) => Err(Failed {
+            failure: RenderFailure::Panicked(panic_message(&*panic).to_owned()),
+            discarded: left.ids(),
+        }),
+    }
+}
+
+/// The check of a render's placements (see [`render_placing`]); panics
+/// when the engine refuses misplaced boundaries and one is.
+fn check(page: &PageShared, mut html: String, placements: placement::Placements) -> Rendered {
+    if placements.placed.is_empty() && placements.misused.is_empty() {
+        return Rendered {
+            html,
+            placed: Vec::new(),
+        };
+    }
+    let spans = locate(page, &html, &placements.placed);
+    let found: Vec<Range<usize>> = spans.iter().flatten().cloned().collect();
+    let mut verdicts = context::judge(&html, &found).into_iter();
+    let mut misplaced: Vec<(Label, Misplaced, Option<Range<usize>>)> = Vec::new();
+    let mut placed = Vec::with_capacity(spans.len());
+    for (at, span) in placements.placed.iter().zip(spans) {
+        let label = Label {
+            id: at.id,
+            name: at.name,
+        };
+        match span {
+            None => misplaced.push((label, Misplaced::Altered, None)),
+            Some(span) => match verdicts.next().flatten() {
+                Some(how) => misplaced.push((label, how, Some(span))),
+                None => placed.push(at.id),
+            },
+        }
+    }
+    for &(label, how) in &placements.misused {
+        misplaced.push((label, how, None));
+    }
+    if misplaced.is_empty() {
+        return Rendered { html, placed };
+    }
+    let report = |(label, how, span): &(Label, Misplaced, Option<Range<usize>>)| {
+        let near = span
+            .clone()
+            .map(|span| format!(", here: {}", context::excerpt(&html, span, 48)))
+            .unwrap_or_default();
+        format!("boundary {label} (b{}) is {how}{near}", label.id)
     };
-    (rendered, placed)
+    if page.engine.settings().refuse_misplaced {
+        let reports: Vec<String> = misplaced.iter().map(report).collect();
+        // Nothing of this render reaches the page: nothing waits for its
+        // boundaries.
+        for id in placements.ids() {
+            page.orphan(id);
+        }
+        panic!(
+            "axum-suspense refused the page: {} (EngineBuilder::refuse_misplaced(false), the \
+             default in release builds, logs this as an error and leaves the boundary out)",
+            reports.join("; ")
+        );
+    }
+    for entry in &misplaced {
+        tracing::error!(boundary = %entry.0, "{}; left out of the page", report(entry));
+    }
+    // Cut from the last to the first, so the earlier spans stay where they are.
+    let mut cuts: Vec<Range<usize>> = misplaced.iter().filter_map(|m| m.2.clone()).collect();
+    cuts.sort_by_key(|span| std::cmp::Reverse(span.start));
+    for span in cuts {
+        html.replace_range(span, "");
+    }
+    for (label, how, _) in &misplaced {
+        match how {
+            // Cancelled when it was dropped.
+            Misplaced::NeverRendered => {}
+            // Its first copy streams; the second was written empty.
+            Misplaced::Twice => {}
+            _ => page.orphan(label.id),
+        }
+    }
+    Rendered { html, placed }
+}
+
+/// Where each placeholder written by the render is in `html`: searched in
+/// order, each after the one before (`None`: not there as written).
+fn locate(
+    page: &PageShared,
+    html: &str,
+    placed: &[placement::Placed],
+) -> Vec<Option<Range<usize>>> {
+    let mut from = 0;
+    let mut needle = String::new();
+    placed
+        .iter()
+        .map(|at| {
+            needle.clear();
+            match page.mode {
+                RenderMode::Stream => wire::push_range_start(&mut needle, at.id),
+                RenderMode::InOrder | RenderMode::Buffered => {
+                    wire::write_marker(&mut needle, page.nonce, at.id).expect("a String takes it")
+                }
+            }
+            let start = from + memchr::memmem::find(&html.as_bytes()[from..], needle.as_bytes())?;
+            let end = start + at.len;
+            (end <= html.len()).then(|| {
+                from = end;
+                start..end
+            })
+        })
+        .collect()
 }
 
 impl End {
     /// The boundary's final HTML, for how its future ended.
-    fn resolve<T: Template, E: Display>(
+    fn resolve<T: Template, E: Into<BoxError>>(
         &self,
         ended: std::thread::Result<Result<T, E>>,
     ) -> Resolved {
-        let id = self.id;
+        let label = self.label;
         match ended {
-            Ok(Ok(content)) => {
-                let (rendered, placed) = render_placing(self.page_key, &content);
-                // Dropping the content drops the handles it rendered; they stay alive.
-                drop(content);
-                match rendered {
-                    Ok(html) => Resolved {
-                        id,
-                        html,
-                        children: placed,
-                        discarded: Vec::new(),
-                        outcome: Outcome::Resolved,
-                        at: Duration::ZERO,
-                    },
-                    Err(failure) => {
-                        tracing::warn!(boundary = id, %failure, "boundary content failed to render");
-                        failed(id, failure.outcome(), placed)
-                    }
+            Ok(Ok(content)) => match render_placing(&self.page, content) {
+                Ok(rendered) => Resolved {
+                    id: label.id,
+                    html: rendered.html,
+                    children: rendered.placed,
+                    discarded: Vec::new(),
+                    outcome: Outcome::Resolved,
+                    error: None,
+                    at: Duration::ZERO,
+                },
+                Err(failed) => {
+                    tracing::warn!(boundary = %label, failure = %failed.failure, "boundary content failed to render");
+                    let outcome = failed.failure.outcome();
+                    let mut resolved = self.failed(outcome, failed.failure.into_error());
+                    resolved.discarded = failed.discarded;
+                    resolved
                 }
-            }
+            },
             Ok(Err(error)) => {
-                tracing::warn!(boundary = id, %error, "boundary failed");
-                failed(id, Outcome::Failed, Vec::new())
+                let error: BoxError = error.into();
+                tracing::warn!(boundary = %label, error = %error::chain(&*error), "boundary failed");
+                self.failed(Outcome::Failed, error)
             }
             Err(panic) => {
-                let message = panic_message(&*panic);
-                tracing::error!(boundary = id, panic = message, "boundary panicked");
-                failed(id, Outcome::Panicked, Vec::new())
+                let message = panic_message(&*panic).to_owned();
+                tracing::error!(boundary = %label, panic = message, "boundary panicked");
+                self.failed(Outcome::Panicked, Box::new(Panicked { message }))
             }
+        }
+    }
+
+    /// A boundary that failed: the body puts in its error content.
+    fn failed(&self, outcome: Outcome, error: BoxError) -> Resolved {
+        Resolved {
+            id: self.label.id,
+            html: String::new(),
+            children: Vec::new(),
+            discarded: Vec::new(),
+            outcome,
+            error: Some(error),
+            at: Duration::ZERO,
         }
     }
 }
 
-/// A boundary that failed: the body puts in its error content.
-fn failed(id: u32, outcome: Outcome, discarded: Vec<u32>) -> Resolved {
-    Resolved {
-        id,
-        html: String::new(),
-        children: Vec::new(),
-        discarded,
-        outcome,
-        at: Duration::ZERO,
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

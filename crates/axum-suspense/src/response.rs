@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::body::PageBody;
 use crate::mode::{self, RenderMode};
-use crate::resolve::render_placing;
+use crate::resolve::{Rendered, render_placing};
 use crate::shared::PageShared;
-use crate::wire;
+use crate::{csp, wire};
 
 /// The response header that names the mode a page was sent in, when the
 /// engine is set to send it
@@ -23,88 +23,95 @@ use crate::wire;
 /// ```
 pub const RENDER_MODE_HEADER: &str = "x-render-mode";
 
-/// Renders `shell` for the page and answers with `status` and a body in the
+/// Renders `shell` for the page and answers `200 OK` with a body in the
 /// page's mode.
-pub(crate) fn page_response<S: Template>(
-    shared: Arc<PageShared>,
-    status: StatusCode,
-    shell: &S,
-) -> Response {
-    let (rendered, placed) = render_placing(shared.key(), shell);
-    let html = match rendered {
-        Ok(html) => html,
-        Err(failure) => {
-            tracing::error!(%failure, "page shell failed to render");
+pub(crate) fn page_response<S: Template>(shared: Arc<PageShared>, shell: S) -> Response {
+    let rendered = match render_placing(&shared, shell) {
+        Ok(rendered) => rendered,
+        Err(failed) => {
+            tracing::error!(failure = %failed.failure, "page shell failed to render");
             shared.close();
             return shell_error();
         }
     };
+    let nonce = csp::nonce(&shared.secret);
     let settings = shared.engine.settings();
-    let mode = shared.mode();
-    let nonce = wire::csp_nonce(&shared.secret);
     let policy = settings
         .content_security_policy
-        .as_deref()
-        .and_then(|parts| policy_with_nonce(parts, &nonce));
+        .as_ref()
+        .and_then(|policy| policy.with_nonce(&nonce));
+    let mode = shared.mode;
     let render_mode_header = settings.render_mode_header;
     let body = match mode {
         RenderMode::InOrder | RenderMode::Buffered => {
-            PageBody::in_document_order(shared, html, mode == RenderMode::Buffered)
+            PageBody::in_document_order(shared, rendered.html, mode == RenderMode::Buffered)
         }
-        RenderMode::Stream => {
-            let (mut head, tail) = wire::split_shell(html);
-            // Only now, and only when something is pending: most responses
-            // never need the URL.
-            let uri = shared.take_request_uri();
-            // A browser that patches natively streams without script, so
-            // it is never sent away from the stream.
-            let native = shared.patches_natively();
-            if !placed.is_empty()
-                && !native
-                && let Some(uri) = uri
-                && let Some(param) = settings.mode_param.as_deref()
-            {
-                let url = mode::url_in_mode(
-                    uri.path(),
-                    uri.query(),
-                    param,
-                    settings.debug_param.as_deref(),
-                    RenderMode::InOrder,
-                );
-                wire::insert_no_script_refresh(&mut head, &url);
-            }
-            if shared.debug() {
-                // Right after the shell: it runs while the page is still
-                // loading, when every first-level fallback is in the
-                // document.
-                wire::push_overlay(&mut head, &nonce);
-            }
-            // Those browsers fetch the runtime once, if the application
-            // serves it; everything else carries it inline, with the first
-            // fragment.
-            let linked = native && settings.external_runtime && !placed.is_empty();
-            if linked {
-                wire::push_runtime_link(&mut head, &nonce);
-            }
-            PageBody::streaming(shared, head, tail, placed, nonce, linked)
-        }
+        RenderMode::Stream => streaming_body(shared, rendered, nonce),
     };
     let mut response = Response::new(Body::from_stream(body));
     // Room for the engine's headers and an application's usual few more
     // (security headers), so the map is not grown and rehashed on the way.
     *response.headers_mut() = HeaderMap::with_capacity(12);
-    *response.status_mut() = status;
     response.extensions_mut().insert(mode);
-    let headers = response.headers_mut();
+    page_headers(
+        response.headers_mut(),
+        policy,
+        render_mode_header.then_some(mode),
+    );
+    response
+}
+
+/// The stream mode's body: the shell's head (with what the page needs before
+/// any part: the no-script refresh, the overlay, the runtime's link), then
+/// the parts, then the shell's tail.
+fn streaming_body(shared: Arc<PageShared>, rendered: Rendered, nonce: String) -> PageBody {
+    let settings = shared.engine.settings();
+    let (mut head, tail) = wire::split_shell(rendered.html);
+    let pending = !rendered.placed.is_empty();
+    // Only now, and only when something is pending: most responses never
+    // need the URL.
+    let uri = shared.take_request_uri();
+    // A browser that patches natively streams without script, so it is
+    // never sent away from the stream.
+    if pending
+        && !shared.native
+        && let Some(uri) = uri
+        && let Some(param) = settings.mode_param.as_deref()
+    {
+        let url = mode::url_in_mode(
+            uri.path(),
+            uri.query(),
+            param,
+            settings.debug_param.as_deref(),
+            RenderMode::InOrder,
+        );
+        wire::insert_no_script_refresh(&mut head, &url);
+    }
+    if shared.debug {
+        // Right after the shell: it runs while the page is still loading,
+        // when every first-level fallback is in the document.
+        wire::push_overlay(&mut head, &nonce);
+    }
+    // Those browsers fetch the runtime once, if the application serves it;
+    // everything else carries it inline, with the first fragment.
+    let linked = shared.native && settings.external_runtime && pending;
+    if linked {
+        wire::push_runtime_link(&mut head, &nonce);
+    }
+    PageBody::streaming(shared, head, tail, rendered.placed, nonce, linked)
+}
+
+/// The headers every page carries.
+fn page_headers(headers: &mut HeaderMap, policy: Option<HeaderValue>, mode: Option<RenderMode>) {
+    // Names made at compile time (`from_static` at run time validates).
+    const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+    const X_RENDER_MODE: HeaderName = HeaderName::from_static(RENDER_MODE_HEADER);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     // nginx (and other proxies that honour it) pass the stream through
     // instead of buffering it.
-    // Names made at compile time (`from_static` at run time validates).
-    const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
-    const X_RENDER_MODE: HeaderName = HeaderName::from_static(RENDER_MODE_HEADER);
     headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
     // A dynamic page: browsers revalidate, shared caches do not store, and
     // no proxy may rewrite (and so buffer) it.
@@ -116,34 +123,12 @@ pub(crate) fn page_response<S: Template>(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if render_mode_header {
+    if let Some(mode) = mode {
         headers.insert(X_RENDER_MODE, HeaderValue::from_static(mode.as_str()));
     }
     if let Some(policy) = policy {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
-    response
-}
-
-/// The pieces of `policy` between its `{nonce}`s (one piece if it has none).
-pub(crate) fn split_policy(policy: &str) -> Vec<String> {
-    policy.split("{nonce}").map(str::to_owned).collect()
-}
-
-/// The policy whose pieces [`split_policy`] made, with `nonce` between them:
-/// built in one allocation of the right size (this runs for every page),
-/// handed to the header without a copy.
-fn policy_with_nonce(parts: &[String], nonce: &str) -> Option<HeaderValue> {
-    let len =
-        parts.iter().map(String::len).sum::<usize>() + parts.len().saturating_sub(1) * nonce.len();
-    let mut value = String::with_capacity(len);
-    for (at, part) in parts.iter().enumerate() {
-        if at > 0 {
-            value.push_str(nonce);
-        }
-        value.push_str(part);
-    }
-    HeaderValue::try_from(value).ok()
 }
 
 /// A page that could not be rendered at all: a plain `500`, with nothing of
@@ -155,22 +140,4 @@ pub(crate) fn shell_error() -> Response {
         "internal error: the page could not be rendered\n",
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_nonce_goes_wherever_the_policy_says() {
-        let nonce = "abc+/=";
-        let value = |policy: &str| policy_with_nonce(&split_policy(policy), nonce).unwrap();
-        assert_eq!(
-            value("script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'"),
-            "script-src 'nonce-abc+/='; style-src 'nonce-abc+/='"
-        );
-        assert_eq!(value("{nonce}"), "abc+/=");
-        assert_eq!(value("default-src 'self'"), "default-src 'self'");
-        assert_eq!(value(""), "");
-    }
 }

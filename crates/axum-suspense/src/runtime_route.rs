@@ -16,7 +16,7 @@ use crate::wire::{runtime, runtime_path};
 ///
 /// ```
 /// use axum::Router;
-/// use axum_suspense::{Engine, runtime_router};
+/// use axum_suspense::{Engine, client::runtime_router};
 ///
 /// let engine = Engine::builder().external_runtime(true).build();
 /// let app: Router = Router::new()

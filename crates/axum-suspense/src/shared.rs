@@ -7,8 +7,8 @@
 //! orphaned ones) and closes it when it ends or is dropped, after which new
 //! boundaries are dropped at once.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::http::Uri;
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
+use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::resolve::{FailureContent, Resolved};
 use crate::wire;
@@ -38,14 +39,17 @@ pub(crate) struct PageShared {
     /// When the page was made (for a page taken from a request: when its
     /// handler started). Boundaries' resolution times count from here.
     pub(crate) started: Instant,
+    /// How the page is sent: fixed when it is built, like the three below
+    /// (a page has no setters, so a clone in a boundary's future cannot
+    /// change it while it streams).
+    pub(crate) mode: RenderMode,
     /// Send the timing overlay with the page.
-    debug: AtomicBool,
+    pub(crate) debug: bool,
     /// The request came from a browser that patches natively (see
     /// `native.rs`); false for a page not made from a request.
-    native: AtomicBool,
-    /// A [`RenderMode`] as its discriminant, which is its index in
-    /// [`RenderMode::ALL`].
-    mode: AtomicU8,
+    pub(crate) native: bool,
+    /// How long the page may stream, from `started`.
+    pub(crate) deadline: Option<Duration>,
     /// Makes this page's in-order and buffered markers its own (see
     /// `wire::write_marker`).
     pub(crate) nonce: u64,
@@ -67,8 +71,6 @@ struct PageState {
     orphans: Vec<u32>,
     /// The body is gone (or was never made): new boundaries are dropped.
     closed: bool,
-    /// How long the page may stream, from `started`.
-    deadline: Option<Duration>,
     /// Where a browser without JavaScript goes for the in-order page. Taken
     /// when the page is streamed: a clone of the request's URI shares the
     /// request's read buffer, which must not live as long as the stream.
@@ -81,7 +83,6 @@ impl std::fmt::Debug for PageState {
             .field("queued", &self.queued.len())
             .field("orphans", &self.orphans)
             .field("closed", &self.closed)
-            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -90,29 +91,42 @@ impl std::fmt::Debug for PageState {
 /// aborted from its handle; with what the body needs to end it early: how
 /// long it may take and what it shows when it fails or times out.
 pub(crate) struct Task {
-    pub(crate) id: u32,
+    pub(crate) label: Label,
     pub(crate) future: Abortable<BoxFuture<'static, Resolved>>,
     pub(crate) abort: AbortHandle,
     pub(crate) timeout: Option<Duration>,
     pub(crate) failure: FailureContent,
 }
 
+/// What a page is, decided before its first boundary exists (by
+/// [`PageBuilder`](crate::PageBuilder), or the extractor).
+#[derive(Debug, Clone)]
+pub(crate) struct PageOptions {
+    pub(crate) mode: RenderMode,
+    pub(crate) debug: bool,
+    pub(crate) native: bool,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) request_uri: Option<Uri>,
+    pub(crate) started: Instant,
+}
+
 impl PageShared {
-    /// A fresh page's state on `engine`, in stream mode.
-    pub(crate) fn new(engine: &Engine) -> Self {
-        let secret = wire::page_secret();
+    /// A fresh page's state on `engine`.
+    pub(crate) fn new(engine: &Engine, options: PageOptions) -> Self {
+        let secret = crate::csp::page_secret();
         PageShared {
             engine: engine.clone(),
             state: Mutex::new(PageState {
-                deadline: engine.settings().page_deadline,
+                request_uri: options.request_uri,
                 ..PageState::default()
             }),
             next_id: AtomicU32::new(0),
             waker: AtomicWaker::new(),
-            started: Instant::now(),
-            debug: AtomicBool::new(false),
-            native: AtomicBool::new(false),
-            mode: AtomicU8::new(0),
+            started: options.started,
+            mode: options.mode,
+            debug: options.debug,
+            native: options.native,
+            deadline: options.deadline,
             nonce: wire::marker_nonce(&secret),
             secret,
             aborted: engine.inner.abort_all.child_token(),
@@ -120,8 +134,8 @@ impl PageShared {
     }
 
     /// Identifies this page in render scopes.
-    pub(crate) fn key(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as usize
+    pub(crate) fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     fn lock(&self) -> MutexGuard<'_, PageState> {
@@ -132,42 +146,9 @@ impl PageShared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn mode(&self) -> RenderMode {
-        RenderMode::ALL[usize::from(self.mode.load(Ordering::Relaxed))]
-    }
-
-    pub(crate) fn set_mode(&self, mode: RenderMode) {
-        self.mode.store(mode as u8, Ordering::Relaxed);
-    }
-
-    pub(crate) fn set_debug(&self, on: bool) {
-        self.debug.store(on, Ordering::Relaxed);
-    }
-
-    pub(crate) fn debug(&self) -> bool {
-        self.debug.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn set_patches_natively(&self, on: bool) {
-        self.native.store(on, Ordering::Relaxed);
-    }
-
-    pub(crate) fn patches_natively(&self) -> bool {
-        self.native.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn set_deadline(&self, deadline: Option<Duration>) {
-        self.lock().deadline = deadline;
-    }
-
     /// When the page must end, if ever.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.lock().deadline.map(|after| self.started + after)
-    }
-
-    /// Keeps the first URI given.
-    pub(crate) fn set_request_uri(&self, uri: Uri) {
-        self.lock().request_uri.get_or_insert(uri);
+    pub(crate) fn deadline_at(&self) -> Option<Instant> {
+        self.deadline.map(|after| self.started + after)
     }
 
     pub(crate) fn take_request_uri(&self) -> Option<Uri> {
@@ -198,7 +179,7 @@ impl PageShared {
         let unqueued = state
             .queued
             .iter()
-            .position(|t| t.id == id)
+            .position(|t| t.label.id == id)
             .map(|at| state.queued.swap_remove(at));
         if unqueued.is_none() && !state.closed {
             state.orphans.push(id);

@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+#[cfg(feature = "metrics")]
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
 /// What an engine's pages are doing and have done, since the engine was
 /// made; read it with [`Engine::stats`](crate::Engine::stats).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use askama::Template;
-/// use axum_suspense::Engine;
+/// use axum_suspense::{Engine, Text};
 ///
 /// #[derive(Template)]
 /// #[template(source = "<body>{{ part }}</body>", ext = "html")]
@@ -24,18 +27,18 @@ use std::time::Duration;
 ///
 /// let engine = Engine::new();
 /// let page = engine.page();
-/// let part = page.suspend(Part, async { Ok::<_, String>(Part) });
+/// let part = page.suspend(Text::new("…"), async { Part });
 /// let response = page.stream(Shell { part });
 /// assert_eq!(engine.stats().active_streams(), 1);
 /// axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
 /// let stats = engine.stats().snapshot();
-/// assert_eq!((stats.resolved, stats.live_boundaries, stats.active_streams), (1, 0, 0));
+/// assert_eq!((stats.resolved, stats.pending_boundaries, stats.active_streams), (1, 0, 0));
 /// # });
 /// ```
 #[derive(Debug, Default)]
 pub struct Stats {
     /// Boundary futures that exist right now (created and not yet dropped).
-    live_boundaries: AtomicU64,
+    pending_boundaries: AtomicU64,
     /// Streamed page bodies that exist right now.
     active_streams: AtomicU64,
     /// Boundaries whose content rendered.
@@ -47,10 +50,10 @@ pub struct Stats {
     /// Boundaries that did not resolve within their timeout.
     timed_out: AtomicU64,
     /// Streams dropped before their last byte was produced (the client left).
-    abandoned_streams: AtomicU64,
+    client_disconnects: AtomicU64,
     /// Time to shell and to each fragment, for Prometheus.
     #[cfg(feature = "metrics")]
-    pub(crate) latency: crate::metrics::Latency,
+    pub(crate) latency: Latency,
 }
 
 /// A point-in-time copy of [`Stats`]; counts are since the engine was made.
@@ -58,7 +61,7 @@ pub struct Stats {
 #[non_exhaustive]
 pub struct StatsSnapshot {
     /// Boundary futures alive (created, not yet ended or dropped).
-    pub live_boundaries: u64,
+    pub pending_boundaries: u64,
     /// Page bodies alive (streaming, or held).
     pub active_streams: u64,
     /// Boundaries whose content was rendered.
@@ -72,7 +75,7 @@ pub struct StatsSnapshot {
     /// abort.
     pub timed_out: u64,
     /// Pages whose client left before their last byte.
-    pub abandoned_streams: u64,
+    pub client_disconnects: u64,
 }
 
 /// How a boundary ended, for counting and logging.
@@ -99,19 +102,19 @@ impl Stats {
     /// All the counts, read now.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
-            live_boundaries: self.live_boundaries.load(Relaxed),
+            pending_boundaries: self.pending_boundaries.load(Relaxed),
             active_streams: self.active_streams.load(Relaxed),
             resolved: self.resolved.load(Relaxed),
             failed: self.failed.load(Relaxed),
             panicked: self.panicked.load(Relaxed),
             timed_out: self.timed_out.load(Relaxed),
-            abandoned_streams: self.abandoned_streams.load(Relaxed),
+            client_disconnects: self.client_disconnects.load(Relaxed),
         }
     }
 
     /// Boundary futures alive right now.
-    pub fn live_boundaries(&self) -> u64 {
-        self.live_boundaries.load(Relaxed)
+    pub fn pending_boundaries(&self) -> u64 {
+        self.pending_boundaries.load(Relaxed)
     }
 
     /// Streamed page bodies alive right now.
@@ -129,8 +132,8 @@ impl Stats {
         counter.fetch_add(1, Relaxed);
     }
 
-    pub(crate) fn record_abandoned(&self) {
-        self.abandoned_streams.fetch_add(1, Relaxed);
+    pub(crate) fn record_disconnect(&self) {
+        self.client_disconnects.fetch_add(1, Relaxed);
     }
 
     /// A page's first chunk left its body, `after` its start.
@@ -183,7 +186,43 @@ impl Drop for LiveGuard {
 
 fn gauge(stats: &Stats, which: Gauge) -> &AtomicU64 {
     match which {
-        Gauge::Boundaries => &stats.live_boundaries,
+        Gauge::Boundaries => &stats.pending_boundaries,
         Gauge::Streams => &stats.active_streams,
+    }
+}
+
+/// Time to shell and to each fragment, kept as histograms (counters and
+/// gauges are read from [`Stats`] at each scrape instead).
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+pub(crate) struct Latency {
+    /// From a page's start to its first chunk leaving the body (the shell;
+    /// in buffered mode, the whole page).
+    pub(crate) shell: Histogram,
+    /// From a page's start to each boundary's content leaving the body.
+    pub(crate) fragment: Histogram,
+}
+
+#[cfg(feature = "metrics")]
+impl Default for Latency {
+    fn default() -> Self {
+        // 1 ms to 65 s, doubling: a shell takes about a millisecond, a
+        // fragment up to the boundary timeout.
+        let buckets = || exponential_buckets(0.001, 2.0, 17);
+        Latency {
+            shell: Histogram::new(buckets()),
+            fragment: Histogram::new(buckets()),
+        }
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Latency {
+    pub(crate) fn shell(&self, after: Duration) {
+        self.shell.observe(after.as_secs_f64());
+    }
+
+    pub(crate) fn fragment(&self, after: Duration) {
+        self.fragment.observe(after.as_secs_f64());
     }
 }

@@ -144,7 +144,7 @@ pub fn runtime_path() -> &'static str {
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use askama::Template;
-/// use axum_suspense::{Boundary, Engine, TIMINGS};
+/// use axum_suspense::{Boundary, Engine, Text, client::TIMINGS};
 ///
 /// #[derive(Template)]
 /// #[template(source = "<body>{{ part }}</body>", ext = "html")]
@@ -154,7 +154,7 @@ pub fn runtime_path() -> &'static str {
 /// struct Part;
 ///
 /// let page = Engine::new().page();
-/// let part = page.suspend(Part, async { Ok::<_, String>(Part) });
+/// let part = page.suspend(Text::new("…"), async { Part });
 /// let body = page.stream(Shell { part }).into_body();
 /// let html = axum::body::to_bytes(body, usize::MAX).await.unwrap();
 /// let html = std::str::from_utf8(&html).unwrap();
@@ -175,7 +175,7 @@ pub const TIMINGS: &str = "__suspense";
 /// ```
 ///
 /// ```
-/// assert_eq!(axum_suspense::REVEAL_EVENT, "suspense:reveal");
+/// assert_eq!(axum_suspense::client::REVEAL_EVENT, "suspense:reveal");
 /// ```
 pub const REVEAL_EVENT: &str = "suspense:reveal";
 
@@ -192,6 +192,9 @@ pub(crate) struct Swap {
     pub(crate) outcome: Outcome,
     /// The boundary whose content held its range, if it is nested.
     pub(crate) parent: Option<u32>,
+    /// Its name, if it has one: 1 to 64 of `A-Z a-z 0-9 _ . : -`, nothing
+    /// that needs escaping in a processing instruction.
+    pub(crate) name: Option<&'static str>,
 }
 
 /// A pending boundary's range: start marker, the fallback `render_fallback`
@@ -205,9 +208,7 @@ pub(crate) fn placeholder(
     render_fallback: impl FnOnce(&mut String) -> Result<(), ()>,
 ) -> (String, Range<usize>) {
     let mut out = String::with_capacity(128);
-    out.push_str("<?start name=\"b");
-    out.push_str(Decimal::new(id as u128).as_str());
-    out.push_str("\">");
+    push_range_start(&mut out, id);
     let start = out.len();
     if render_fallback(&mut out).is_err() {
         // A failed render leaves nothing half-written behind.
@@ -219,6 +220,14 @@ pub(crate) fn placeholder(
     }
     out.push_str("<?end>");
     (out, start..end)
+}
+
+/// A range's start marker, `<?start name="bI">`: how the placeholder of
+/// boundary `id` begins.
+pub(crate) fn push_range_start(out: &mut String, id: u32) {
+    out.push_str("<?start name=\"b");
+    out.push_str(Decimal::new(u128::from(id)).as_str());
+    out.push_str("\">");
 }
 
 /// The end tags of the elements `html` opens and does not close, innermost
@@ -347,21 +356,6 @@ impl<'a> OpenTags<'a> {
     }
 }
 
-/// A page's secret: 128 random bits, fresh for every page. Its first 64
-/// bits make the page's markers its own (see [`write_marker`]); all of it,
-/// in base64, is the page's Content-Security-Policy nonce (see
-/// [`csp_nonce`]).
-///
-/// From `rand`'s thread generator: ChaCha12, a cryptographically secure
-/// generator seeded from the operating system and reseeded from it every
-/// 64 KiB of output, so a page costs no system call (asking the OS for every
-/// page did: one `getrandom` per page).
-pub(crate) fn page_secret() -> [u8; 16] {
-    let mut secret = [0u8; 16];
-    rand::fill(&mut secret);
-    secret
-}
-
 /// The marker nonce of a page's secret.
 pub(crate) fn marker_nonce(secret: &[u8; 16]) -> u64 {
     let mut word = [0u8; 8];
@@ -369,11 +363,9 @@ pub(crate) fn marker_nonce(secret: &[u8; 16]) -> u64 {
     u64::from_le_bytes(word)
 }
 
-/// The Content-Security-Policy nonce of a page's secret: 22 characters of
-/// base64 (a `base64-value` as CSP defines it).
-pub(crate) fn csp_nonce(secret: &[u8; 16]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret)
+/// The length of [`write_marker`]'s marker for boundary `id`.
+pub(crate) fn marker_len(id: u32) -> usize {
+    "<!--".len() + 16 + ":".len() + Decimal::new(u128::from(id)).as_str().len() + "-->".len()
 }
 
 /// In the in-order and buffered modes a boundary is written as a marker the
@@ -488,6 +480,10 @@ pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
         Outcome::Resolved => {}
         Outcome::Failed | Outcome::Panicked => out.push_str(" o=error"),
         Outcome::TimedOut => out.push_str(" o=timeout"),
+    }
+    if let Some(name) = swap.name {
+        out.push_str(" n=");
+        out.push_str(name);
     }
     out.push('>');
 }
@@ -616,11 +612,11 @@ mod tests {
     fn markers_are_found_by_their_prefix_only() {
         let secret = [7u8; 16];
         assert_eq!(marker_nonce(&secret), 0x0707_0707_0707_0707);
-        assert_eq!(csp_nonce(&secret), "BwcHBwcHBwcHBwcHBwcHBw");
-        assert_ne!(page_secret(), page_secret());
         let prefix = marker_prefix(0xab);
         let mut text = String::from("<p>a</p><!--00000000000000ab:x--><!--00000000000000ab:");
+        let before = text.len();
         write_marker(&mut text, 0xab, 7).unwrap();
+        assert_eq!(text.len() - before, marker_len(7));
         text.push_str("<!--00000000000000ac:8-->");
         let (start, end, id) = find_marker(&text, 0, &prefix).unwrap();
         assert_eq!((&text[start..end], id), ("<!--00000000000000ab:7-->", 7));
@@ -656,6 +652,7 @@ mod tests {
             at: Duration::from_micros(ms),
             outcome,
             parent,
+            name: None,
         };
         let mut out = String::new();
         push_fragment(
@@ -668,12 +665,19 @@ mod tests {
             &swap(1, 30_000_040, Outcome::TimedOut, Some(0)),
             "t",
         );
-        push_fragment(&mut out, &swap(0, 7, Outcome::Panicked, None), "");
+        push_fragment(
+            &mut out,
+            &Swap {
+                name: Some("reviews"),
+                ..swap(0, 7, Outcome::Panicked, None)
+            },
+            "",
+        );
         assert_eq!(
             out,
             "<template for=\"b3\"><li>x</li></template><?s b3 1.3>\
              <template for=\"b1\">t</template><?s b1 30000.0 p=0 o=timeout>\
-             <template for=\"b0\"></template><?s b0 0.0 o=error>"
+             <template for=\"b0\"></template><?s b0 0.0 o=error n=reviews>"
         );
         let fallback = |html: &'static str| {
             move |out: &mut String| {

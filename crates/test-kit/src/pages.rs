@@ -8,7 +8,7 @@ use askama::Template;
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
-use axum_suspense::{Boundary, Engine, Page};
+use axum_suspense::{Boundary, Engine, Page, PageBuilder};
 use tokio::sync::oneshot;
 
 use crate::{RawResponse, Served, get as http_get};
@@ -38,14 +38,14 @@ pub fn text(s: &str) -> Text {
 /// A boundary whose content is ready on its first poll.
 pub fn ready(page: &Page, fallback: &str, content: &str) -> Boundary {
     let content = text(content);
-    page.suspend(text(fallback), async { Ok::<_, Infallible>(content) })
+    page.try_suspend(text(fallback), async { Ok::<_, Infallible>(content) })
 }
 
 /// A boundary that never resolves and never times out.
 pub fn never(page: &Page, fallback: &str) -> Boundary {
     page.boundary(text(fallback))
         .no_timeout()
-        .suspend(std::future::pending::<Result<Text, Infallible>>())
+        .try_suspend(std::future::pending::<Result<Text, Infallible>>())
 }
 
 /// Receivers handed to the handler once; the test keeps the senders.
@@ -74,7 +74,7 @@ pub fn gated_page(
             .map(|(i, gate)| {
                 page.boundary(text(&format!("loading-{i}")))
                     .no_timeout()
-                    .suspend(async move {
+                    .try_suspend(async move {
                         let _ = gate.await;
                         Ok::<_, Infallible>(text(&content(i)))
                     })
@@ -94,13 +94,23 @@ pub fn route(
     engine: &Engine,
     page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
 ) -> Router {
+    route_with(engine, |builder| builder, page)
+}
+
+/// As [`route`], on a page that `setup` makes (its mode, overlay, deadline).
+pub fn route_with(
+    engine: &Engine,
+    setup: impl Fn(PageBuilder) -> PageBuilder + Clone + Send + Sync + 'static,
+    page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
+) -> Router {
     let engine = engine.clone();
     Router::new().route(
         "/",
         get(move || {
             let page = page.clone();
+            let setup = setup.clone();
             let engine = engine.clone();
-            async move { page(engine.page()) }
+            async move { page(setup(engine.page_builder()).build()) }
         }),
     )
 }
@@ -111,7 +121,16 @@ pub async fn open(
     engine: &Engine,
     page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
 ) -> (Served, RawResponse) {
-    let server = Served::start(route(engine, page)).await;
+    open_with(engine, |builder| builder, page).await
+}
+
+/// As [`open`], on a page that `setup` makes.
+pub async fn open_with(
+    engine: &Engine,
+    setup: impl Fn(PageBuilder) -> PageBuilder + Clone + Send + Sync + 'static,
+    page: impl Fn(Page) -> Response + Clone + Send + Sync + 'static,
+) -> (Served, RawResponse) {
+    let server = Served::start(route_with(engine, setup, page)).await;
     let response = http_get(server.addr, "/").await;
     (server, response)
 }

@@ -78,7 +78,7 @@ async fn post(
     Path(id): Path<u32>,
 ) -> Result<Response, AppError> {
     let post = posts.get(&id).cloned().ok_or(AppError::NotFound)?;
-    let comments = page.suspend(Loading, async move {
+    let comments = page.try_suspend(Loading, async move {
         // The slow query.
         tokio::time::sleep(Duration::from_millis(500)).await;
         Ok::<_, String>(Comments {

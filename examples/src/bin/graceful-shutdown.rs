@@ -47,7 +47,7 @@ async fn home(page: Page) -> Response {
             text: "The server is restarting; reload in a moment.",
         })
         .no_timeout()
-        .suspend(async {
+        .try_suspend(async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok::<_, String>(Text { text: "Done." })
         });

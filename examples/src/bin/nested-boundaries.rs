@@ -82,13 +82,13 @@ async fn post(page: Page) -> Response {
     let loading = Item {
         text: "Loading comments…",
     };
-    let comments = page.suspend(loading, async move {
+    let comments = page.try_suspend(loading, async move {
         // The children start as soon as they are made, here, while their
         // parent still waits for its own data.
         let comments = [("First!", "ada", 1200), ("Nice post.", "linus", 100)]
             .into_iter()
             .map(|(text, name, ms)| {
-                let author = inner.suspend(Author { name: "…" }, async move {
+                let author = inner.try_suspend(Author { name: "…" }, async move {
                     wait(ms).await;
                     Ok::<_, String>(Author { name })
                 });
@@ -102,7 +102,7 @@ async fn post(page: Page) -> Response {
         Ok::<_, String>(Comments { comments })
     });
     // Inside a <tbody>, a fallback must be a row.
-    let scores = page.suspend(
+    let scores = page.try_suspend(
         Row {
             name: "Loading scores…",
             score: "",

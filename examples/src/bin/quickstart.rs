@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::{Router, response::Response, routing::get};
-use axum_suspense::{Boundary, Engine, Page};
+use axum_suspense::{Boundary, Engine, Page, Text};
 
 /// The page's shell: sent at once, with a fallback in place of each part.
 #[derive(Template)]
@@ -12,8 +12,8 @@ use axum_suspense::{Boundary, Engine, Page};
 <head><meta charset="utf-8"><title>Quick start</title></head>
 <body>
 <h1>Hello, streaming</h1>
-{{ news }}
-{{ weather }}
+<p>{{ news }}</p>
+<p>{{ weather }}</p>
 </body>
 </html>
 "#,
@@ -24,37 +24,30 @@ struct Shell {
     weather: Boundary,
 }
 
-/// A fallback, and a part's content once its data is in.
-#[derive(Template)]
-#[template(source = "<p>{{ text }}</p>\n", ext = "html")]
-struct Text {
-    text: &'static str,
-}
-
-/// A slow data source: a database, another service.
+/// A slow data source that can fail: a database, another service.
 async fn fetch(text: &'static str, ms: u64) -> Result<Text, std::io::Error> {
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    Ok(Text { text })
+    Ok(Text::new(text))
 }
 
 async fn home(page: Page) -> Response {
-    let news = page.suspend(
-        Text {
-            text: "Loading the news…",
-        },
+    let news = page.try_suspend(
+        Text::new("Loading the news…"),
         fetch("Nothing happened today.", 2000),
     );
-    let weather = page.suspend(
-        Text {
-            text: "Loading the weather…",
-        },
-        fetch("Sunny, 21 °C.", 1000),
-    );
+    let weather = page
+        .boundary(Text::new("Loading the weather…"))
+        .name("weather")
+        .on_error(Text::new("No weather today."))
+        .try_suspend(fetch("Sunny, 21 °C.", 1000));
     page.stream(Shell { news, weather })
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // Without a subscriber, a part that fails shows its error content and
+    // nothing says why.
+    tracing_subscriber::fmt::init();
     let app = Router::new()
         .route("/", get(home))
         .with_state(Engine::new());

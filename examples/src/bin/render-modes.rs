@@ -16,7 +16,8 @@ use askama::Template;
 use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::{Router, middleware, routing::get};
-use axum_suspense::{Boundary, BufferedModeLayer, Engine, Page, RenderMode};
+use axum_suspense::buffered::BufferedModeLayer;
+use axum_suspense::{Boundary, Engine, Page, RenderMode};
 
 #[derive(Template)]
 #[template(
@@ -47,7 +48,7 @@ async fn home(page: Page) -> Response {
             let fallback = Text {
                 text: format!("Loading part {i}…"),
             };
-            page.suspend(fallback, async move {
+            page.try_suspend(fallback, async move {
                 tokio::time::sleep(Duration::from_millis(1200 - 300 * i)).await;
                 Ok::<_, String>(Text {
                     text: format!("Part {i}."),
@@ -71,7 +72,7 @@ async fn main() -> std::io::Result<()> {
     let engine = Engine::builder()
         // The request's choice is `?render=` (the default name); crawlers
         // get buffered pages unless they ask (the default too).
-        .mode_param(Some("render"))
+        .mode_param("render")
         .buffer_for_crawlers(true)
         // And say it in a header, for curl.
         .render_mode_header(true)

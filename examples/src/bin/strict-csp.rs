@@ -46,7 +46,7 @@ struct Text {
 }
 
 async fn home(page: Page) -> Response {
-    let part = page.suspend(Text { text: "Loading…" }, async {
+    let part = page.try_suspend(Text { text: "Loading…" }, async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         Ok::<_, String>(Text { text: "Here." })
     });
@@ -63,9 +63,7 @@ const POLICY: &str = "default-src 'self'; script-src 'nonce-{nonce}'; \
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let engine = Engine::builder()
-        .content_security_policy(Some(POLICY))
-        .build();
+    let engine = Engine::builder().content_security_policy(POLICY).build();
     let app = Router::new().route("/", get(home)).with_state(engine);
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -227,14 +227,14 @@ async fn nesting_lists_and_tables(kind: Kind) {
             let a = page
                 .boundary(items(&["loading a"]))
                 .no_timeout()
-                .suspend(async {
+                .try_suspend(async {
                     let _ = a.await;
                     Ok::<_, Infallible>(items(&["a1", "a2"]))
                 });
             let b = page
                 .boundary(items(&["loading b"]))
                 .no_timeout()
-                .suspend(async {
+                .try_suspend(async {
                     let _ = b.await;
                     Ok::<_, Infallible>(items(&["b1", "b2", "b3"]))
                 });
@@ -243,7 +243,7 @@ async fn nesting_lists_and_tables(kind: Kind) {
                     rows: vec!["loading rows".into()],
                 })
                 .no_timeout()
-                .suspend(async {
+                .try_suspend(async {
                     let _ = r.await;
                     Ok::<_, Infallible>(Rows {
                         rows: vec!["r1".into(), "r2".into(), "r3".into(), "r4".into()],
@@ -253,9 +253,9 @@ async fn nesting_lists_and_tables(kind: Kind) {
             let outer = page
                 .boundary(text("loading outer"))
                 .no_timeout()
-                .suspend(async move {
+                .try_suspend(async move {
                     // The child's data is ready long before the parent's.
-                    let inner = nested.suspend(text("loading inner"), async {
+                    let inner = nested.try_suspend(text("loading inner"), async {
                         Ok::<_, Infallible>(text("inner"))
                     });
                     let _ = outer.await;
@@ -363,7 +363,7 @@ async fn hostile_data_is_text(kind: Kind) {
             .iter()
             .map(|s| {
                 let (fallback, content) = (text(s), text(s));
-                page.suspend(fallback, async move {
+                page.try_suspend(fallback, async move {
                     // The shell goes out alone before any boundary is polled,
                     // so this arrives as a fragment, swapped in by script.
                     tokio::task::yield_now().await;
@@ -422,7 +422,7 @@ async fn a_strict_policy_runs_only_scripts_with_the_page_nonce() {
     };
     let engine = Engine::new();
     let server = TestServer::start(route(&engine, |page: Page| {
-        let part = page.suspend(text("loading"), async {
+        let part = page.try_suspend(text("loading"), async {
             tokio::task::yield_now().await;
             Ok::<_, Infallible>(text("content"))
         });
@@ -477,7 +477,7 @@ async fn broken_fallback_markup_never_deletes_what_follows() {
             let part = page
                 .boundary(BrokenFallback)
                 .no_timeout()
-                .suspend(async move {
+                .try_suspend(async move {
                     let _ = gate.await;
                     Ok::<_, Infallible>(text("the part"))
                 });

@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum_suspense::{Boundary, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Engine, Page, RenderMode};
+use axum_suspense::error::{DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML};
+use axum_suspense::{Boundary, Engine, Page, RenderMode};
 use tokio::sync::watch;
 
 use crate::common::{TestServer, eventually, get as http_get, pos};
-use crate::pages::{SHELL_END, Shell, Text, gates, never, open, ready, route, take, text};
+use crate::pages::{
+    SHELL_END, Shell, Text, gates, never, open, open_with, ready, route, take, text,
+};
 
 #[derive(Template)]
 #[template(
@@ -32,7 +35,7 @@ async fn shell_first_then_each_boundary_as_released() {
             .into_iter()
             .enumerate()
             .map(|(i, gate)| {
-                page.suspend(text(&format!("loading-{i}")), async move {
+                page.try_suspend(text(&format!("loading-{i}")), async move {
                     gate.await.map(|()| text(&format!("content-{i}")))
                 })
             })
@@ -84,7 +87,7 @@ async fn shell_first_then_each_boundary_as_released() {
         1,
         "the runtime must be sent once: {body:?}"
     );
-    assert_eq!(engine.stats().live_boundaries(), 0);
+    assert_eq!(engine.stats().pending_boundaries(), 0);
 }
 
 #[tokio::test]
@@ -97,7 +100,7 @@ async fn boundaries_resolving_together_go_out_in_one_chunk() {
         let parts = (0..3)
             .map(|i| {
                 let mut released = released.clone();
-                page.suspend(text("loading"), async move {
+                page.try_suspend(text("loading"), async move {
                     released
                         .wait_for(|r| *r)
                         .await
@@ -137,7 +140,7 @@ async fn nested_child_resolving_before_parent_waits_for_it() {
     let (_server, mut response) = open(&engine, move |page| {
         let gate = take(&receivers).pop().unwrap();
         let inner = page.clone();
-        let parent = page.suspend(text("parent-loading"), async move {
+        let parent = page.try_suspend(text("parent-loading"), async move {
             // The child's data is ready at once, long before the parent's.
             let child = ready(&inner, "child-loading", "child-content");
             gate.await.map(|()| Parent {
@@ -180,7 +183,7 @@ async fn nested_child_resolving_before_parent_waits_for_it() {
         body.contains(" p=0>"),
         "the child names its parent: {body:?}"
     );
-    assert_eq!(engine.stats().live_boundaries(), 0);
+    assert_eq!(engine.stats().pending_boundaries(), 0);
 }
 
 #[derive(Template)]
@@ -215,7 +218,7 @@ struct Rows {
 async fn boundaries_inside_list_and_table_keep_their_context() {
     let engine = Engine::new();
     let (_server, mut response) = open(&engine, |page| {
-        let items = page.suspend(
+        let items = page.try_suspend(
             Items {
                 texts: vec!["loading"],
             },
@@ -225,7 +228,7 @@ async fn boundaries_inside_list_and_table_keep_their_context() {
                 })
             },
         );
-        let rows = page.suspend(
+        let rows = page.try_suspend(
             Rows {
                 texts: vec!["loading"],
             },
@@ -272,8 +275,8 @@ async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
     let (_server, mut response) = open(&engine, |page| {
         let parts = vec![
             ready(&page, "l0", "fine-before"),
-            page.suspend(text("l1"), async { Err::<Text, _>("database is down") }),
-            page.suspend(text("l2"), async {
+            page.try_suspend(text("l1"), async { Err::<Text, _>("database is down") }),
+            page.try_suspend(text("l2"), async {
                 if true {
                     panic!("boundary bug");
                 }
@@ -281,10 +284,10 @@ async fn failing_panicking_and_slow_boundaries_stay_inside_their_boundary() {
             }),
             page.boundary(text("l3"))
                 .timeout(Duration::from_millis(50))
-                .suspend(std::future::pending::<Result<Text, Infallible>>()),
+                .try_suspend(std::future::pending::<Result<Text, Infallible>>()),
             page.boundary(text("l4"))
                 .on_error(CustomError)
-                .suspend(async { Err::<Text, _>("custom failure") }),
+                .try_suspend(async { Err::<Text, _>("custom failure") }),
             ready(&page, "l5", "fine-after"),
         ];
         page.stream(Shell { parts })
@@ -350,7 +353,7 @@ async fn client_hanging_up_drops_every_boundary() {
     .await;
     response.read_until(SHELL_END).await;
     assert_eq!(
-        engine.stats().live_boundaries(),
+        engine.stats().pending_boundaries(),
         3,
         "the boundaries run while the shell is read"
     );
@@ -358,10 +361,10 @@ async fn client_hanging_up_drops_every_boundary() {
     let stats = engine.stats();
     eventually(
         "every boundary future dropped after the client left",
-        || stats.live_boundaries() == 0 && stats.active_streams() == 0,
+        || stats.pending_boundaries() == 0 && stats.active_streams() == 0,
     )
     .await;
-    assert_eq!(stats.snapshot().abandoned_streams, 1);
+    assert_eq!(stats.snapshot().client_disconnects, 1);
 }
 
 #[tokio::test]
@@ -417,7 +420,7 @@ async fn a_boundary_never_rendered_is_cancelled() {
         "{body:?}"
     );
     assert_eq!(
-        engine.stats().live_boundaries(),
+        engine.stats().pending_boundaries(),
         0,
         "the forgotten boundary must be dropped"
     );
@@ -430,7 +433,7 @@ async fn a_failed_parent_cancels_its_children() {
     let (_server, mut response) = open(&engine, move |page| {
         let gate = take(&receivers).pop().unwrap();
         let inner = page.clone();
-        let parent = page.suspend(text("parent-loading"), async move {
+        let parent = page.try_suspend(text("parent-loading"), async move {
             let _child = never(&inner, "child-loading");
             gate.await.map_err(|_| "gate dropped")?;
             Err::<Parent, _>("parent failed after making a child")
@@ -448,7 +451,7 @@ async fn a_failed_parent_cancels_its_children() {
         "{body:?}"
     );
     assert_eq!(
-        engine.stats().live_boundaries(),
+        engine.stats().pending_boundaries(),
         0,
         "the orphaned child must be dropped"
     );
@@ -501,7 +504,7 @@ async fn a_client_that_stops_reading_stops_the_page() {
         let parts = (0..BOUNDARIES)
             .map(|i| {
                 let mut released = released.clone();
-                page.suspend(text("loading"), async move {
+                page.try_suspend(text("loading"), async move {
                     released.wait_for(|r| *r).await?;
                     Ok::<_, watch::error::RecvError>(Big {
                         text: format!("{i:04}").repeat(SIZE / 4),
@@ -612,7 +615,7 @@ mod handler_shape {
         Path(id): Path<u64>,
     ) -> Result<Response, AppError> {
         let (title, comments) = app.posts.get(&id).cloned().ok_or(AppError::NotFound)?;
-        let comments = page.suspend(CommentsFallback, async move {
+        let comments = page.try_suspend(CommentsFallback, async move {
             tokio::task::yield_now().await;
             Ok::<_, std::convert::Infallible>(CommentsList { comments })
         });
@@ -678,16 +681,19 @@ async fn a_page_past_its_deadline_ends_with_timeout_content() {
         RenderMode::Buffered,
     ] {
         let engine = Engine::builder()
-            .page_deadline(Some(Duration::from_millis(300)))
+            .page_deadline(Duration::from_millis(300))
             .build();
-        let (_server, mut response) = open(&engine, move |page| {
-            page.set_mode(mode);
-            let parts = vec![
-                never(&page, "loading-0"),
-                ready(&page, "loading-1", "ready-1"),
-            ];
-            page.stream(Shell { parts })
-        })
+        let (_server, mut response) = open_with(
+            &engine,
+            move |page| page.mode(mode),
+            |page| {
+                let parts = vec![
+                    never(&page, "loading-0"),
+                    ready(&page, "loading-1", "ready-1"),
+                ];
+                page.stream(Shell { parts })
+            },
+        )
         .await;
         let body = response.read_to_end().await;
         assert!(body.contains("ready-1"), "{mode:?}: {body:?}");
@@ -700,7 +706,7 @@ async fn a_page_past_its_deadline_ends_with_timeout_content() {
         let stats = engine.stats().snapshot();
         assert_eq!((stats.timed_out, stats.resolved), (1, 1), "{mode:?}");
         eventually("the page's boundaries are dropped", || {
-            engine.stats().live_boundaries() == 0
+            engine.stats().pending_boundaries() == 0
         })
         .await;
     }
@@ -718,7 +724,7 @@ async fn an_aborted_page_ends_at_once() {
             .boundary(text("loading"))
             .no_timeout()
             .on_timeout(text("ended early"))
-            .suspend(std::future::pending::<Result<Text, Infallible>>());
+            .try_suspend(std::future::pending::<Result<Text, Infallible>>());
         handed.send_replace(Some(page.clone()));
         page.stream(Shell { parts: vec![part] })
     })
@@ -743,11 +749,14 @@ async fn an_aborted_page_ends_at_once() {
 #[tokio::test]
 async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
     let engine = Engine::new();
-    let (_server, mut response) = open(&engine, |page| {
-        page.set_debug(true);
-        let parts = vec![ready(&page, "loading-0", "ready-0")];
-        page.stream(Shell { parts })
-    })
+    let (_server, mut response) = open_with(
+        &engine,
+        |page| page.debug(true),
+        |page| {
+            let parts = vec![ready(&page, "loading-0", "ready-0")];
+            page.stream(Shell { parts })
+        },
+    )
     .await;
     let policy = response
         .header("content-security-policy")
@@ -778,7 +787,7 @@ async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
     assert_ne!(other, policy, "a nonce is used once");
 
     let own = Engine::builder()
-        .content_security_policy(Some("default-src 'self'; script-src 'nonce-{nonce}'"))
+        .content_security_policy("default-src 'self'; script-src 'nonce-{nonce}'")
         .build();
     let (_server, response) = open(&own, |page| page.stream(Shell { parts: vec![] })).await;
     let policy = response.header("content-security-policy").unwrap();
@@ -787,7 +796,7 @@ async fn pages_carry_a_fresh_csp_nonce_on_every_script() {
         "the application's own policy, with the nonce in place: {policy}"
     );
 
-    let quiet = Engine::builder().content_security_policy(None).build();
+    let quiet = Engine::builder().no_content_security_policy().build();
     let (_server, response) = open(&quiet, |page| page.stream(Shell { parts: vec![] })).await;
     assert_eq!(response.header("content-security-policy"), None);
 }
@@ -806,7 +815,7 @@ async fn the_shell_is_on_the_wire_before_any_part_is_first_polled() {
     let peek = client.clone();
     let server = TestServer::start(route(&engine, move |page| {
         let peek = peek.lock().unwrap().take().expect("requested once");
-        let part = page.suspend(text("loading"), async move {
+        let part = page.try_suspend(text("loading"), async move {
             let mut seen = vec![0u8; 64 * 1024];
             let n = peek.peek(&mut seen).unwrap_or(0);
             let on_the_wire = String::from_utf8_lossy(&seen[..n]).contains(SHELL_END);
@@ -845,17 +854,17 @@ async fn the_page_timer_moves_up_for_a_boundary_made_later_with_an_earlier_timeo
         let slow = page
             .boundary(text("slow-loading"))
             .timeout(Duration::from_millis(600))
-            .suspend(std::future::pending::<Result<Text, Infallible>>());
+            .try_suspend(std::future::pending::<Result<Text, Infallible>>());
         let inner = page.clone();
         let parent = page
             .boundary(text("parent-loading"))
             .no_timeout()
-            .suspend(async move {
+            .try_suspend(async move {
                 gate.await.map_err(|_| "gate dropped")?;
                 let child = inner
                     .boundary(text("child-loading"))
                     .timeout(Duration::from_millis(30))
-                    .suspend(std::future::pending::<Result<Text, Infallible>>());
+                    .try_suspend(std::future::pending::<Result<Text, Infallible>>());
                 Ok::<_, &str>(Parent {
                     text: "parent-content".to_owned(),
                     child,

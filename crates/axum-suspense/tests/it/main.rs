@@ -7,6 +7,7 @@
 
 mod browser;
 mod engine;
+mod misplaced;
 mod modes;
 mod ordering;
 mod transport;

@@ -4,21 +4,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum_suspense::{DEFAULT_ERROR_HTML, Engine, Page, RenderMode};
+use axum_suspense::error::DEFAULT_ERROR_HTML;
+use axum_suspense::{Engine, Page, RenderMode};
 use tokio::sync::oneshot;
 
 use crate::common::{RawResponse, TestServer, send};
 
-use crate::pages::{Gates, Shell, gated_page, gates, open, section, take, text};
-
-/// A page of gated boundaries in `mode`.
-fn gated(mode: RenderMode, gates: Gates) -> impl Fn(Page) -> axum::response::Response + Clone {
-    let page = gated_page(&gates, section);
-    move |p: Page| {
-        p.set_mode(mode);
-        page(p)
-    }
-}
+use crate::pages::{Shell, gated_page, gates, open_with, section, take, text};
 
 const HEAD: &str =
     "<!doctype html><html><head><title>t</title></head><body><main><div class=\"slot\">";
@@ -38,7 +30,12 @@ fn assert_plain(body: &str) {
 async fn in_order_writes_each_section_when_those_before_it_are_in() {
     let engine = Engine::builder().render_mode_header(true).build();
     let (senders, gates) = gates(3);
-    let (_server, mut response) = open(&engine, gated(RenderMode::InOrder, gates)).await;
+    let (_server, mut response) = open_with(
+        &engine,
+        |page| page.mode(RenderMode::InOrder),
+        gated_page(&gates, section),
+    )
+    .await;
     assert_eq!(response.header("x-render-mode"), Some("in-order"));
 
     // The shell up to the first boundary, and nothing of any fallback.
@@ -72,7 +69,7 @@ async fn in_order_writes_each_section_when_those_before_it_are_in() {
     assert_plain(&body);
     // Three writes at least: the shell, section 0, sections 1 and 2 with the end.
     assert!(response.chunks.len() >= 3, "{:?}", response.chunks);
-    assert_eq!(engine.stats().live_boundaries(), 0);
+    assert_eq!(engine.stats().pending_boundaries(), 0);
 }
 
 #[tokio::test]
@@ -80,28 +77,28 @@ async fn buffered_sends_one_complete_document_with_failures_in_place() {
     let engine = Engine::builder().render_mode_header(true).build();
     let (senders, gates) = gates(1);
     let page = move |page: Page| {
-        page.set_mode(RenderMode::Buffered);
         let [gate]: [oneshot::Receiver<()>; 1] = take(&gates).try_into().unwrap();
         let nested = page.clone();
         let parts = vec![
-            page.suspend(text("loading-0"), async move {
-                let inner = nested.suspend(text("loading-inner"), async {
+            page.try_suspend(text("loading-0"), async move {
+                let inner = nested.try_suspend(text("loading-inner"), async {
                     Ok::<_, Infallible>(text("inner"))
                 });
                 let _ = gate.await;
                 Ok::<_, Infallible>(Shell { parts: vec![inner] })
             }),
-            page.suspend(text("loading-1"), async {
+            page.try_suspend(text("loading-1"), async {
                 Err::<crate::pages::Text, _>("the data source is down")
             }),
             page.boundary(text("loading-2"))
                 .timeout(Duration::from_millis(1))
                 .on_timeout(text("too slow"))
-                .suspend(std::future::pending::<Result<crate::pages::Text, Infallible>>()),
+                .try_suspend(std::future::pending::<Result<crate::pages::Text, Infallible>>()),
         ];
         page.stream(Shell { parts })
     };
-    let (_server, mut response) = open(&engine, page).await;
+    let (_server, mut response) =
+        open_with(&engine, |page| page.mode(RenderMode::Buffered), page).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.header("x-render-mode"), Some("buffered"));
     // Not a byte until every boundary is in.
@@ -120,7 +117,7 @@ async fn buffered_sends_one_complete_document_with_failures_in_place() {
     );
     assert_plain(&body);
     assert_eq!(response.chunks.len(), 1, "one write: {:?}", response.chunks);
-    assert_eq!(engine.stats().live_boundaries(), 0);
+    assert_eq!(engine.stats().pending_boundaries(), 0);
 }
 
 /// A minimal application with pages taken as handler arguments: one route,
@@ -129,7 +126,7 @@ async fn buffered_sends_one_complete_document_with_failures_in_place() {
 fn mode_app(engine: Engine) -> axum::Router {
     use axum::http::HeaderValue;
     use axum::routing::get;
-    use axum_suspense::BufferedModeLayer;
+    use axum_suspense::buffered::BufferedModeLayer;
 
     async fn two_parts(page: Page) -> axum::response::Response {
         let parts = vec![
@@ -245,8 +242,8 @@ async fn the_request_picks_the_mode_and_middleware_reads_it() {
 #[tokio::test]
 async fn the_engine_names_the_parameters() {
     let engine = Engine::builder()
-        .mode_param(Some("view"))
-        .debug_param(Some("timings"))
+        .mode_param("view")
+        .debug_param("timings")
         .buffer_for_crawlers(false)
         .render_mode_header(true)
         .build();
@@ -277,7 +274,7 @@ async fn the_engine_names_the_parameters() {
     let in_order = fetch(addr, "/p?view=in-order", BROWSER).await;
     assert_eq!(in_order.header("x-render-mode"), Some("in-order"));
 
-    let closed = Engine::builder().mode_param(None).build();
+    let closed = Engine::builder().no_mode_param().build();
     let server = TestServer::start(mode_app(closed)).await;
     let page = fetch(server.addr, "/p?render=fast", BROWSER).await;
     assert_eq!(page.status(), 200);
@@ -290,9 +287,9 @@ async fn the_engine_names_the_parameters() {
 #[tokio::test]
 async fn patching_browsers_fetch_the_runtime_once_when_it_is_served() {
     let engine = Engine::builder().external_runtime(true).build();
-    let app = mode_app(engine).merge(axum_suspense::runtime_router());
+    let app = mode_app(engine).merge(axum_suspense::client::runtime_router());
     let server = TestServer::start(app).await;
-    let path = axum_suspense::runtime_path();
+    let path = axum_suspense::client::runtime_path();
 
     // Chromium 150+: the shell links the runtime; no inline script at all.
     let patching = fetch(server.addr, "/p", PATCHING).await;
@@ -321,5 +318,5 @@ async fn patching_browsers_fetch_the_runtime_once_when_it_is_served() {
         file.header("content-type"),
         Some("text/javascript; charset=utf-8")
     );
-    assert_eq!(file.body(), axum_suspense::runtime());
+    assert_eq!(file.body(), axum_suspense::client::runtime());
 }

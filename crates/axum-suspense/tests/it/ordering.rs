@@ -121,7 +121,7 @@ fn make(page: &Page, tree: &Arc<Tree>, gates: &Gates, id: usize) -> Boundary {
         .remove(&id)
         .expect("one gate per node");
     let (inner, tree, gates) = (page.clone(), tree.clone(), gates.clone());
-    page.suspend(Fallback { id }, async move {
+    page.try_suspend(Fallback { id }, async move {
         let make_children = || {
             tree.children[id]
                 .iter()
@@ -267,8 +267,7 @@ async fn run(seed: u64, mode: RenderMode) {
             Router::new().route(
                 "/",
                 get(move || {
-                    let page = engine.page();
-                    page.set_mode(mode);
+                    let page = engine.page_builder().mode(mode).build();
                     let roots = tree
                         .roots
                         .iter()
@@ -321,6 +320,6 @@ async fn run(seed: u64, mode: RenderMode) {
         if mode == RenderMode::Buffered {
             assert_eq!(response.chunks.len(), 1, "buffered: one chunk");
         }
-        assert_eq!(engine.stats().live_boundaries(), 0, "seed {seed}");
+        assert_eq!(engine.stats().pending_boundaries(), 0, "seed {seed}");
     }
 }

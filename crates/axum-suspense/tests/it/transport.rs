@@ -94,14 +94,13 @@ fn render(data: &str, turns: [u8; 4], mode: RenderMode) -> String {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let page: Page = Engine::new().page();
-        page.set_mode(mode);
+        let page: Page = Engine::new().page_builder().mode(mode).build();
         let d = || data.to_owned();
         let fallback = |context| Fallback { context, data: d() };
         let inner_page = page.clone();
         let inner_data = d();
-        let a = page.suspend(fallback("main"), async move {
-            let inner = inner_page.suspend(
+        let a = page.try_suspend(fallback("main"), async move {
+            let inner = inner_page.try_suspend(
                 Fallback {
                     context: "p",
                     data: inner_data.clone(),
@@ -122,8 +121,8 @@ fn render(data: &str, turns: [u8; 4], mode: RenderMode) -> String {
             )
             .await
         });
-        let b = page.suspend(fallback("ul"), after(turns[1], Item { data: d() }));
-        let c = page.suspend(fallback("tbody"), after(turns[2], Row { data: d() }));
+        let b = page.try_suspend(fallback("ul"), after(turns[1], Item { data: d() }));
+        let c = page.try_suspend(fallback("tbody"), after(turns[2], Row { data: d() }));
         let response = page.stream(Shell { data: d(), a, b, c });
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
