@@ -7,7 +7,9 @@
 //   amber  while its fallback showed,
 //   green  from when its content was revealed,
 //   blue   tick: when the server had its data ready (request start + s).
-// Each row carries its numbers as data attributes (data-id, data-server,
+// A row is labelled by the boundary's name if it has one (`n`), else by its
+// id (#I); a nested one also shows its parent's. Each row carries its
+// numbers as data attributes (data-id, data-name, data-server,
 // data-fallback, data-revealed, data-outcome) for tests and tools.
 (function () {
   var d = document;
@@ -35,10 +37,11 @@
   style.nonce = nonce;
   style.textContent =
     ".p{font:11px/1.35 ui-monospace,Menlo,Consolas,monospace;color:#e8e8ee;background:rgba(22,22,30,.93);" +
-    "border-radius:6px;padding:6px 8px 5px;width:470px;box-shadow:0 2px 10px rgba(0,0,0,.35)}" +
+    "border-radius:6px;padding:6px 8px 5px;width:526px;box-shadow:0 2px 10px rgba(0,0,0,.35)}" +
     ".h{display:flex;gap:6px;align-items:baseline;margin-bottom:4px}.h b{color:#fff}.h .s{flex:1;color:#aab}" +
     "button{all:unset;cursor:pointer;color:#aab;padding:0 3px}button:hover{color:#fff}" +
-    ".r{display:grid;grid-template-columns:40px 1fr 172px;gap:6px;align-items:center;height:14px}" +
+    ".r{display:grid;grid-template-columns:96px 1fr 172px;gap:6px;align-items:center;height:14px}" +
+    ".l{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
     ".t{position:relative;height:8px;background:rgba(255,255,255,.06);border-radius:2px}" +
     ".t span{position:absolute;top:0;bottom:0}.w{background:#555a66}.f{background:#f5a623}" +
     ".c{background:#3ecf8e}.x{background:#e5534b}.v{width:2px;top:-2px!important;bottom:-2px!important;background:#4aa3ff}" +
@@ -62,6 +65,10 @@
     root.querySelector(".k").hidden = rows.hidden;
   };
 
+  // What a row calls boundary `k`: its name, or #k.
+  function called(k) {
+    return (R[k] && R[k].n) || "#" + k;
+  }
   function ms(v) {
     return v == null ? "–" : Math.round(v) + "";
   }
@@ -97,14 +104,18 @@
       var row = d.createElement("div");
       row.className = "r";
       row.dataset.id = k;
+      if (x.n) row.dataset.name = x.n;
       if (x.s != null) row.dataset.server = x.s;
       if (x.f != null) row.dataset.fallback = x.f;
       if (x.r != null) row.dataset.revealed = x.r;
       if (x.o) row.dataset.outcome = x.o;
       if (x.r != null) done++;
       var label = d.createElement("span");
-      label.textContent = "#" + k + (x.p != null ? "\u21b3" + x.p : "");
-      label.title = x.p != null ? "inside boundary " + x.p : "in the shell";
+      label.className = "l";
+      label.textContent = called(k) + (x.p != null ? "\u21b3" + ((R[x.p] && R[x.p].n) || x.p) : "");
+      label.title =
+        (x.n ? x.n + " (boundary " + k + ")" : "boundary " + k) +
+        (x.p != null ? ", inside " + called(x.p) : ", in the shell");
       var track = d.createElement("div");
       track.className = "t";
       bar(track, "w", 0, x.f, scale);

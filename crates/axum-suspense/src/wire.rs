@@ -54,62 +54,14 @@ use std::time::Duration;
 
 use crate::stats::Outcome;
 
-/// The client runtime's source (readable, commented: `runtime.js`).
-const RUNTIME_SOURCE: &str = include_str!("runtime.js");
-
-/// The client runtime as it is sent: `runtime.js` without its comment lines
-/// and indentation, its lines joined, and the spaces beside punctuation
-/// dropped outside string literals (the source is written so that this is
-/// safe: whole-line comments, a semicolon or brace at every line's end, no
-/// space inside a regular expression). It observes, or where the browser
-/// does not patch natively applies, the page's parts; records [`TIMINGS`];
-/// and dispatches [`REVEAL_EVENT`].
+/// The client runtime as it is sent: `runtime.min.js`, which
+/// `scripts/runtime/build` makes from the readable, commented `runtime.js`
+/// with terser (`scripts/runtime/build --check`, run by `scripts/test`,
+/// fails if the committed file is not that). It observes, or where the
+/// browser does not patch natively applies, the page's parts; records
+/// [`TIMINGS`]; and dispatches [`REVEAL_EVENT`].
 pub fn runtime() -> &'static str {
-    static RUNTIME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let joined: String = RUNTIME_SOURCE
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with("//"))
-            .collect();
-        squeeze(&joined)
-    })
-}
-
-/// Drops the spaces next to punctuation, outside `"…"` and `'…'`.
-fn squeeze(source: &str) -> String {
-    const TIGHT: &[char] = &[
-        '{', '}', '(', ')', '[', ']', ';', ',', '=', '+', '-', '*', '<', '>', '?', ':', '!', '&',
-        '|',
-    ];
-    let chars: Vec<char> = source.chars().collect();
-    let mut out = String::with_capacity(source.len());
-    let mut quote: Option<char> = None;
-    for (i, &c) in chars.iter().enumerate() {
-        match quote {
-            Some(q) => {
-                if c == q && chars.get(i.wrapping_sub(1)) != Some(&'\\') {
-                    quote = None;
-                }
-                out.push(c);
-            }
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == ' ' => {
-                let before = out.chars().last();
-                let after = chars.get(i + 1);
-                if !before.is_some_and(|b| TIGHT.contains(&b))
-                    && !after.is_some_and(|a| TIGHT.contains(a))
-                {
-                    out.push(c);
-                }
-            }
-            None => out.push(c),
-        }
-    }
-    out
+    include_str!("runtime.min.js")
 }
 
 /// Where [`crate::runtime_router`] serves the runtime: a name with the
@@ -578,8 +530,8 @@ mod tests {
     #[test]
     fn runtime_is_small() {
         assert!(
-            runtime().len() <= 2500,
-            "the runtime grew to {} bytes, over its 2,500-byte budget",
+            runtime().len() <= 1024,
+            "the runtime grew to {} bytes, over its 1,024-byte budget",
             runtime().len()
         );
         assert!(

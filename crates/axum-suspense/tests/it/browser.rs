@@ -510,3 +510,73 @@ async fn broken_fallback_markup_never_deletes_what_follows() {
         browser.close().await;
     }
 }
+
+/// A page as the engine will write it once boundaries have names: stamps
+/// with an ` n=NAME` field, anywhere after the time. Written by hand (with
+/// the engine's runtime) so that the runtime's side is tested before the
+/// engine's; boundary 2 is nested in boundary 1's content.
+fn named_page() -> String {
+    format!(
+        r#"<!doctype html><html><head><script>
+window.__reveals = [];
+document.addEventListener("suspense:reveal", e => window.__reveals.push([e.detail.id, e.detail.name]));
+</script></head><body><main><?start name="b0"><p class="text">loading-0</p><?end><?start name="b1"><p class="text">loading-1</p><?end></main><footer>end</footer><script>{runtime}</script><template for="b1"><div class="slot"><p class="text">section-1</p><?start name="b2"><p class="text">loading-2</p><?end></div></template><?s b1 1.5 n=reviews o=error><template for="b0"><p class="text">section-0</p></template><?s b0 2.0><template for="b2"><p class="text">section-2</p></template><?s b2 3.5 p=1 n=reviews.author:1_x-Y></body></html>"#,
+        runtime = axum_suspense::runtime()
+    )
+}
+
+#[tokio::test]
+async fn boundary_names_are_recorded_and_told() {
+    // Both ways of applying: the name is on the record (`n`) and in the
+    // event (`name`, null without one), and the other fields still parse.
+    for kind in Kind::WITH_JAVASCRIPT {
+        let Some(browser) = Browser::launch_as("boundary_names", kind).await else {
+            return;
+        };
+        let name = kind.name();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async { axum::response::Html(named_page()) }),
+        );
+        let server = TestServer::start(app).await;
+        browser.open(&url(&server, "/")).await;
+        browser.wait_loaded().await;
+        let texts = browser
+            .eval(
+                "return [...document.querySelectorAll('p.text')].map(p => p.textContent)",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            texts,
+            json!(["section-0", "section-1", "section-2"]),
+            "{name}: every part in place"
+        );
+        let seen = browser
+            .eval(
+                "const t = window.__suspense;
+                 return {
+                     names: [0, 1, 2].map(i => t[i].n ?? null),
+                     outcome: t[1].o,
+                     nested: [t[2].p, t[2].f === t[1].r, t[2].s],
+                     reveals: window.__reveals,
+                     native: t.$.native,
+                 };",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            seen,
+            json!({
+                "names": [null, "reviews", "reviews.author:1_x-Y"],
+                "outcome": "error",
+                "nested": [1, true, 3.5],
+                "reveals": [[1, "reviews"], [0, null], [2, "reviews.author:1_x-Y"]],
+                "native": kind.native,
+            }),
+            "{name}: what the runtime recorded and told"
+        );
+        no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+        browser.close().await;
+    }
+}
