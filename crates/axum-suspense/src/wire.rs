@@ -13,13 +13,14 @@
 //! 2. **Fragments**, in the order their data resolves: each is the
 //!    boundary's HTML in `<template for="bI">` (its content is parsed in
 //!    "in template" mode, so `<li>`, `<tr>` and `<td>` survive outside their
-//!    parents), then `<?s bI MS [p=J] [o=OUTCOME]>`: when the server had it
+//!    parents), then `<?s bI MS [p=J] [o=OUTCOME] [n=NAME]>`: when the server had it
 //!    ready (ms from the page's start), its parent boundary if it is nested,
-//!    and `error` or `timeout` if it shows failure content. The first
+//!    `error` or `timeout` if it shows failure content, and its name if it
+//!    has one. The first
 //!    fragment chunk starts with the runtime (see [`runtime`]), inline with
 //!    the page's CSP nonce, unless the shell already linked it (a browser
 //!    that patches natively, when the application serves the runtime file:
-//!    [`crate::runtime_router`]).
+//!    [`crate::client::runtime_router`]).
 //! 3. **The tail**: the shell's `</body></html>`, held back until every
 //!    boundary is in, so the document ends where a document should.
 //!
@@ -79,7 +80,7 @@ pub fn runtime_path() -> &'static str {
 }
 
 /// What the runtime records, for tests and tools: `window.__suspense` maps
-/// each boundary id to `{s, r, f, p, o}`, all times in ms:
+/// each boundary id to `{s, r, f, p, o, n}`, all times in ms:
 ///
 /// - `s`: when the server had the boundary's content ready, counted from the
 ///   page's start on the server (its handler);
@@ -88,7 +89,9 @@ pub fn runtime_path() -> &'static str {
 /// - `f`, `p`: for a nested boundary, its parent's id and when its fallback
 ///   entered the document (the parent's reveal). The debug overlay also sets
 ///   `f` for the boundaries that came with the shell;
-/// - `o`: `"error"` or `"timeout"` if the boundary shows failure content.
+/// - `o`: `"error"` or `"timeout"` if the boundary shows failure content;
+/// - `n`: the boundary's name, if it has one
+///   ([`BoundaryBuilder::name`](crate::BoundaryBuilder::name)).
 ///
 /// A browser test reads it with `return window[TIMINGS]`; the runtime, the
 /// first script of a streamed page, writes it:
@@ -116,7 +119,7 @@ pub fn runtime_path() -> &'static str {
 pub const TIMINGS: &str = "__suspense";
 
 /// The event the runtime dispatches on `document` after each reveal; its
-/// `detail` holds the boundary's `id`, the revealed `nodes` and their
+/// `detail` holds the boundary's `id`, its `name` (or `null`), the revealed `nodes` and their
 /// `parent` element. A page's own script enhances each part as it arrives
 /// (selective hydration):
 ///

@@ -521,7 +521,7 @@ fn named_page() -> String {
 window.__reveals = [];
 document.addEventListener("suspense:reveal", e => window.__reveals.push([e.detail.id, e.detail.name]));
 </script></head><body><main><?start name="b0"><p class="text">loading-0</p><?end><?start name="b1"><p class="text">loading-1</p><?end></main><footer>end</footer><script>{runtime}</script><template for="b1"><div class="slot"><p class="text">section-1</p><?start name="b2"><p class="text">loading-2</p><?end></div></template><?s b1 1.5 n=reviews o=error><template for="b0"><p class="text">section-0</p></template><?s b0 2.0><template for="b2"><p class="text">section-2</p></template><?s b2 3.5 p=1 n=reviews.author:1_x-Y></body></html>"#,
-        runtime = axum_suspense::runtime()
+        runtime = axum_suspense::client::runtime()
     )
 }
 

@@ -452,3 +452,28 @@ async fn a_well_placed_boundary_is_not_judged_by_text_that_looks_like_markup() {
     assert!(page.contains("PART") && page.contains("AFTER"), "{page}");
     assert!(!logs.contains("ERROR"), "{logs}");
 }
+
+#[tokio::test]
+async fn a_named_boundary_is_named_in_the_log_and_on_the_wire() {
+    let engine = Engine::new();
+    let page = engine.page();
+    let part = page
+        .boundary(Text::new("loading"))
+        .name("reviews")
+        .try_suspend(async { Err::<Text, _>(std::io::Error::other("the review service is down")) });
+    let response = page.stream(OnePart { part });
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let page = body(response).await;
+    let logs = logs.text();
+    assert!(page.contains(" o=error n=reviews>"), "{page}");
+    assert!(
+        logs.contains("boundary=reviews") && logs.contains("the review service is down"),
+        "{logs}"
+    );
+}
