@@ -38,7 +38,7 @@ mkdir -p "$out"
 raise_fd_limit
 need_load_tool
 build_release
-git -C "$root" rev-parse --short HEAD >"$out/tree.txt" 2>/dev/null || true
+git -C "$root" describe --always --dirty >"$out/tree.txt" 2>/dev/null || true
 
 start() { # name -> sets base, server_pid
   local name="$1" port
@@ -129,6 +129,13 @@ for n in names:
         "hold_rss": f"{mem.get('rss_peak_sampled_kb', 0) / 1024:.1f} MiB (idle {mem.get('rss_before_kb', 0) / 1024:.1f})",
         "after_hold": f"{int(open(f'{out}/{n}.after-hold.txt').read()) / 1024:.1f} MiB",
     }
+try:
+    tree = open(f"{out}/tree.txt").read().strip()
+except OSError:
+    tree = "?"
+tools = sorted({m for n in names for m in re.findall(r"tool=(\S+)", open(f"{out}/{n}.load.txt").read())})
+print(f"`{out}`, tree {tree}, load from {', '.join(tools)}")
+print()
 print("| measurement | " + " | ".join(label.get(n, n) for n in names) + " |")
 print("|---" * (len(names) + 1) + "|")
 def line(title, key, fmt=str):

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: its variables are for the scripts
 # benches/lib.sh: what every benches/*.sh script needs, sourced first:
 #
 #   . "$(dirname "$0")/lib.sh"
