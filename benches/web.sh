@@ -5,7 +5,7 @@
 #      nginx peer, benches/peers/nginx) on the same file;
 #   2. parallelism: /bench?delay=0 with --threads 1 against --threads 2;
 #   3. concurrency: CONC streams held at /bench?delay=2000 by ONE thread;
-#   4. nginx in front (deploy/nginx.conf, two instances of --threads 1)
+#   4. nginx in front (deploy/nginx.conf over plain HTTP, two instances of --threads 1)
 #      against one instance of --threads 2 direct: throughput and first byte.
 #
 # Env: DUR (seconds per load run, 10), RUNS (runs per point, median, 3),
@@ -35,8 +35,9 @@ load() { # name url -> RUNS lines in $out/name.txt
   : >"$out/$1.txt"
   for _ in $(seq 1 "$RUNS"); do "$LOAD" "$2" "$DUR" 64 | tee -a "$out/$1.txt"; done
 }
-# A free port for each of the eight servers (others may run on this machine).
-read -r p_static p_nginx p_t1 p_t2 p_held p_a p_b p_edge < <(for _ in 1 2 3 4 5 6 7 8; do free_port; done | tr '\n' ' ')
+# A free port for each server and the edge's two listeners (others may
+# run on this machine).
+read -r p_static p_nginx p_t1 p_t2 p_held p_a p_b p_edge p_http <<<"$(for _ in 1 2 3 4 5 6 7 8 9; do free_port; done | tr '\n' ' ')"
 
 # 1. static file
 ssr "$p_static" 2
@@ -67,9 +68,19 @@ stop_all
 ssr "$p_a" 1
 ssr "$p_b" 1
 prefix="$out/nginx"
-mkdir -p "$prefix/tmp"
+mkdir -p "$prefix/tmp" "$prefix/acme" "$prefix/tls"
+# The edge as deployed, served over plain HTTP on a loopback port, as
+# tests/it/nginx.rs runs it: the instances' ports, the paths and the
+# listeners rewritten; a throwaway certificate for the TLS lines it keeps.
+need_tool openssl
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+  -keyout "$prefix/tls/privkey.pem" -out "$prefix/tls/fullchain.pem" 2>/dev/null
 sed -e "s/server 127.0.0.1:3001/server 127.0.0.1:$p_a/" -e "s/server 127.0.0.1:3002/server 127.0.0.1:$p_b/" \
-    -e "s/listen 8080;/listen 127.0.0.1:$p_edge;/" -e "s#root /srv/suspense-ssr;#root $root;#" \
+  "$root/deploy/nginx-upstreams.inc" >"$prefix/upstreams.inc"
+sed -e "s#include /etc/nginx/suspense-ssr/upstreams.inc;#include $prefix/upstreams.inc;#" \
+    -e "s#listen 80;#listen 127.0.0.1:$p_http;#" -e "s#listen 443 ssl http2;#listen 127.0.0.1:$p_edge;#" \
+    -e "s#/etc/nginx/suspense-ssr/tls/#$prefix/tls/#g" -e "s#root /var/www/acme;#root $prefix/acme;#" \
+    -e "s#root /srv/suspense-ssr;#root $root;#" \
     "$root/deploy/nginx.conf" >"$prefix/suspense-ssr.conf"
 cat >"$prefix/nginx.conf" <<CONF
 daemon off;
