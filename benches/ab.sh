@@ -19,6 +19,7 @@
 # with its own target dir: a cold build, minutes). Servers listen on
 # 127.0.0.1 only, each bounded by `timeout`. Load from oha if installed,
 # else wrk (2 threads; installed if missing).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 if [ "${1:?usage: benches/ab.sh REV}" = . ]; then
   rev=.

@@ -12,6 +12,7 @@
 #
 # Env: URL (/bench?delay=0), FEW (500), MANY (1500), BIN (this tree's
 # release build), FLAGS. Results: target/allocations/<time>/.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 URL="${URL:-/bench?delay=0}"
 FEW="${FEW:-500}"

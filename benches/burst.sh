@@ -13,6 +13,7 @@
 #
 # Env: N (10000), LEVELS ("info warn"), BIN (this tree's release build).
 # Servers listen on 127.0.0.1 only, each bounded by `timeout`.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 N="${N:-10000}"
 LEVELS="${LEVELS:-info warn}"

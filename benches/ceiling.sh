@@ -20,6 +20,7 @@
 #
 #   benches/ceiling.sh
 # Env: DUR (10), RUNS (3). Results: target/bench/ceiling-<time>/table.md.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 export RUST_LOG="${RUST_LOG:-warn}"
 DUR="${DUR:-10}"

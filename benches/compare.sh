@@ -23,6 +23,7 @@
 # benches/README.md), TOOL (load.sh's load generator: oha if installed, else
 # wrk). Servers listen on 127.0.0.1 only, each bounded by `timeout`, and are
 # stopped by PID. Results: target/bench/<time>/, with table.md the summary.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # No per-request log lines while measuring, as the nginx peer runs with
 # access_log off (warnings and errors still go to the instance's log).

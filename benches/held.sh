@@ -8,6 +8,7 @@
 #   N=1000 BIN=target/ab/6964ad6/target/release/suspense-ssr benches/held.sh
 #
 # Env: N (1000), BIN (this tree's release build).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 N="${N:-1000}"
 export RUST_LOG=warn

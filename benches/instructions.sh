@@ -14,6 +14,7 @@
 # Env: URL (/bench?delay=0), FEW (200), MANY (1200), BIN (this tree's
 # release build), FLAGS, UA (a User-Agent to send; none by default, as
 # wrk sends none). Results: target/instructions/<time>/.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 URL="${URL:-/bench?delay=0}"
 FEW="${FEW:-200}"

@@ -15,6 +15,7 @@
 # forgotten allocation per request, 16 bytes or more, fails it).
 # Env: SHORT (10), LONG (40) soak seconds; CLIENTS (200). Results:
 # target/leaks/<time>/ (each run's heaptrack file, soak summary, server log).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 SHORT="${SHORT:-10}"
 LONG="${LONG:-40}"

@@ -17,6 +17,7 @@
 #   start_server LOG PORT CMD…  CMD under `timeout` in $root, output to LOG;
 #                               waits for PORT; sets $server_pid, $wrapper_pid
 #   stop_server [WRAPPER] [SIG] signal that server (TERM), wait; $server_status
+#   stop_all_servers            stop_server for every server still running
 #   descendants PID             PID and every process under it
 #   at_exit 'COMMAND'           run COMMAND when the script exits
 #
@@ -75,8 +76,8 @@ declare -A _servers=()
 _cleanups=()
 at_exit() { _cleanups+=("$1"); }
 _on_exit() {
-  local w c
-  for w in "${!_servers[@]}"; do stop_server "$w"; done
+  local c
+  stop_all_servers
   for c in "${_cleanups[@]}"; do eval "$c" || true; done
 }
 trap _on_exit EXIT
@@ -132,4 +133,9 @@ stop_server() {
     kill -TERM "$w" 2>/dev/null || true
   fi
   wait "$w" 2>/dev/null || server_status=$?
+}
+
+stop_all_servers() {
+  local w
+  for w in "${!_servers[@]}"; do stop_server "$w"; done
 }

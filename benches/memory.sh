@@ -14,6 +14,7 @@
 #
 # Env: HELD, PROFILED, BIN (this tree's release build), FLAGS (extra server
 # flags). Needs heaptrack (installed with apt-get when missing). Results: target/memory/<time>/ (rss.json, peaks.txt, table.md).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 HELD="${HELD:-10000}"
 PROFILED="${PROFILED:-2000}"

@@ -9,6 +9,7 @@
 # FLAGS (more server flags, e.g. '--db-pool-size 4'). Results:
 # target/soak/<time>/ (summary.json, server.log).
 # Exit 0 only if every check passed (see soak.py).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 SECONDS_="${SECONDS_:-60}"
 CLIENTS="${CLIENTS:-400}"

@@ -11,6 +11,7 @@
 # Env: READERS (200), URL (path, /bench?boundaries=64&items=1000&delay=0),
 # SEND_TIMEOUT (10s), BIN (this tree's release build), FLAGS (extra flags,
 # --send-timeout $SEND_TIMEOUT; empty for a build without it), THREADS (2).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 READERS="${READERS:-200}"
 URL="${URL:-/bench?boundaries=64&items=1000&delay=0}"

@@ -12,6 +12,7 @@
 # CONC (held streams, 10000). Servers listen on
 # 127.0.0.1 only, each bounded by `timeout`, stopped by PID. Results:
 # target/bench/web-<time>/, table.md the summary.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # No per-request log lines while measuring, as the nginx peer runs with
 # access_log off (warnings and errors still go to the instance's log).
@@ -29,7 +30,7 @@ build_release
 ssr() { # port threads -> starts an instance; $server_pid
   start_server "$out/ssr-$1.log" "$1" "$BIN" --addr "127.0.0.1:$1" --threads "$2"
 }
-stop_all() { for w in "${!_servers[@]}"; do stop_server "$w"; done; sleep 0.5; }
+stop_all() { stop_all_servers; sleep 0.5; }
 load() { # name url -> RUNS lines in $out/name.txt
   "$LOAD" "$2" 2 >/dev/null
   : >"$out/$1.txt"
