@@ -14,13 +14,13 @@
 # --no-compression), BEFORE_FLAGS (more flags for REV's server only),
 # FIRST (1: also the first body byte, each server's p50 of SINGLES (21)
 # single requests to FIRST_URL (/bench?delay=100) on fresh connections,
-# 200 ms apart, as compare.sh times it; ../shared/bench/measure.py, or
-# BENCH=). REV is built once into target/ab/<rev>/ (a worktree
+# 200 ms apart, as compare.sh times it; benches/measure.py). REV is built
+# once into target/ab/<rev>/ (a worktree
 # with its own target dir: a cold build, minutes). Servers listen on
 # 127.0.0.1 only, each bounded by `timeout`. Load from oha if installed,
 # else wrk (2 threads; installed if missing).
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 if [ "${1:?usage: benches/ab.sh REV}" = . ]; then
   rev=.
 else
@@ -33,9 +33,7 @@ CONNS="${CONNS:-64}"
 THREADS="${THREADS:-2}"
 FLAGS="${FLAGS:---no-compression}"
 export RUST_LOG=warn
-command -v oha >/dev/null || command -v wrk >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-}
+need_load_tool
 load() { # seconds url -> req/s
   if command -v oha >/dev/null; then
     oha -z "${1}s" -c "$CONNS" --no-tui "$2" 2>/dev/null | awk '/Requests\/sec/{printf "%.0f", $2}'
@@ -44,10 +42,11 @@ load() { # seconds url -> req/s
   fi
 }
 
-dir="$root/target/ab/$rev"
+dir="$target_dir/ab/$rev"
+build_release
 if [ "$1" = . ]; then
   rev="this tree${BEFORE_FLAGS:+ $BEFORE_FLAGS}"
-  before_bin="$root/target/release/suspense-ssr"
+  before_bin="$BIN"
 else
   before_bin="$dir/target/release/suspense-ssr"
 fi
@@ -58,44 +57,28 @@ if [ "$1" != . ] && [ ! -x "$before_bin" ]; then
   (cd "$dir/src" && CARGO_TARGET_DIR="$dir/target" cargo build --release --quiet)
   (cd "$root" && git worktree remove -f "$dir/src")
 fi
-echo "== building this tree (release)" >&2
-(cd "$root" && cargo build --release --quiet)
-
-BENCH="${BENCH:-$root/../shared/bench}"
 SINGLES="${SINGLES:-21}"
 FIRST_URL="${FIRST_URL:-/bench?delay=100}"
 run() { # binary [more flags] -> req/s (and, with FIRST=1, " first-byte-ms")
   local port db bin="$1"
   shift
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
   db="$(mktemp -d)"
   # BEFORE_FLAGS may set the threads itself (`--threads 1`).
   local threads=(--threads "$THREADS")
   case " $* " in *" --threads "*) threads=() ;; esac
   # shellcheck disable=SC2086
-  (cd "$root" && exec timeout $((DUR + 120)) "$bin" --addr "127.0.0.1:$port" "${threads[@]}" \
-    $FLAGS "$@" --database "$db/board.sqlite3" >"$db/server.log" 2>&1) &
-  local wrapper=$!
-  local started=false
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { started=true; break; }
-    sleep 0.1
-  done
-  if ! $started; then
-    echo "the server did not start: $bin $*" >&2
-    cat "$db/server.log" >&2
-    return 1
-  fi
+  SERVER_TIMEOUT=$((DUR + 120)) START_SECONDS=10 start_server "$db/server.log" "$port" \
+    "$bin" --addr "127.0.0.1:$port" "${threads[@]}" $FLAGS "$@" --database "$db/board.sqlite3" || return 1
   load 2 "http://127.0.0.1:$port$URL" >/dev/null
   load "$DUR" "http://127.0.0.1:$port$URL"
   if [ "${FIRST:-0}" = 1 ]; then
     sleep 1
-    python3 "$BENCH/measure.py" single "http://127.0.0.1:$port" "$FIRST_URL" --repeat "$SINGLES" \
+    python3 "$MEASURE" single "http://127.0.0.1:$port" "$FIRST_URL" --repeat "$SINGLES" \
       --pause-ms 200 --brief --out "$db/first.json" >/dev/null
     python3 -c 'import json, sys; print(" %.3f" % json.load(open(sys.argv[1]))["summary"]["first_body_byte_ms"]["p50"], end="")' "$db/first.json"
   fi
-  pkill -TERM -P "$wrapper" 2>/dev/null || true
-  wait "$wrapper" 2>/dev/null || true
+  stop_server
   rm -rf "$db"
 }
 before=(); after=(); before_first=(); after_first=()
@@ -104,7 +87,7 @@ for i in $(seq 1 "$RUNS"); do
   read -r rps first < <(run "$before_bin" ${BEFORE_FLAGS:-}; echo)
   [ -n "$rps" ] || { echo "no figure from $rev's server" >&2; exit 1; }
   before+=("$rps"); before_first+=("${first:-0}")
-  read -r rps first < <(run "$root/target/release/suspense-ssr"; echo)
+  read -r rps first < <(run "$BIN"; echo)
   [ -n "$rps" ] || { echo "no figure from this tree's server" >&2; exit 1; }
   after+=("$rps"); after_first+=("${first:-0}")
   echo "run $i: $rev ${before[-1]} req/s, this tree ${after[-1]} req/s${first:+; first body byte ${before_first[-1]} ms, ${after_first[-1]} ms}"

@@ -12,31 +12,25 @@
 #
 # Env: URL (/bench?delay=0), FEW (500), MANY (1500), BIN (this tree's
 # release build), FLAGS. Results: target/allocations/<time>/.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 URL="${URL:-/bench?delay=0}"
 FEW="${FEW:-500}"
 MANY="${MANY:-1500}"
 FLAGS="${FLAGS:-}"
 export RUST_LOG=warn
-out="$root/target/allocations/$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/allocations/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-command -v heaptrack >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq heaptrack >/dev/null
-}
-if [ -z "${BIN:-}" ]; then
-  (cd "$root" && cargo build --release --locked --quiet)
-  BIN="$root/target/release/suspense-ssr"
-fi
-run() { # requests -> allocation calls
+need_tool heaptrack
+build_release
+run() { # requests -> $calls, the allocation calls heaptrack counted
   local n=$1 port
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
+  # heaptrack runs the server as its child: signal that one (SERVER_COMM).
   # shellcheck disable=SC2086
-  timeout 600 heaptrack -o "$out/heaptrack.$n" "$BIN" --addr "127.0.0.1:$port" --threads 1 \
-    --latency 0 --static-dir "$root/static" --database "$out/db-$n/board.sqlite3" $FLAGS \
-    >"$out/server-$n.log" 2>&1 &
-  local wrapper=$!
-  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+  SERVER_TIMEOUT=600 START_SECONDS=120 SERVER_COMM=suspense-ssr start_server "$out/server-$n.log" "$port" \
+    heaptrack -o "$out/heaptrack.$n" "$BIN" --addr "127.0.0.1:$port" --threads 1 \
+    --latency 0 --static-dir "$root/static" --database "$out/db-$n/board.sqlite3" $FLAGS
   python3 - "$port" "$n" "$URL" <<'PY'
 import http.client, sys
 port, n, url = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -47,13 +41,12 @@ for _ in range(n):
     r.read()
     assert r.status == 200, r.status
 PY
-  pkill -INT -f -- "--addr 127.0.0.1:$port" || true
-  wait "$wrapper" 2>/dev/null || true
-  heaptrack_print -f "$out/heaptrack.$n.zst" 2>/dev/null \
-    | awk '/^calls to allocation functions/ {print $5}'
+  stop_server "" INT
+  calls="$(heaptrack_print -f "$out/heaptrack.$n.zst" 2>/dev/null \
+    | awk '/^calls to allocation functions/ {print $5}')"
 }
-few="$(run "$FEW")"
-many="$(run "$MANY")"
+run "$FEW"; few=$calls
+run "$MANY"; many=$calls
 per=$(( (many - few) / (MANY - FEW) ))
 heaptrack_print -f "$out/heaptrack.$MANY.zst" --flamegraph-cost-type allocations \
   -F "$out/folded.txt" >/dev/null 2>&1 || true

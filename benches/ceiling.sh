@@ -19,57 +19,46 @@
 # its routes (as benches/instructions.sh counts suspense-ssr's).
 #
 #   benches/ceiling.sh
-# Env: DUR (10), RUNS (3), BENCH (../shared/bench). Results:
-# target/bench/ceiling-<time>/table.md.
-set -euo pipefail
+# Env: DUR (10), RUNS (3). Results: target/bench/ceiling-<time>/table.md.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 export RUST_LOG="${RUST_LOG:-warn}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-BENCH="$(cd "${BENCH:-$root/../shared/bench}" && pwd)"
 DUR="${DUR:-10}"
 RUNS="${RUNS:-3}"
-out="$root/target/bench/ceiling-$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/bench/ceiling-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-command -v wrk >/dev/null || command -v oha >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-}
-echo "== building suspense-ssr and benches/ceiling (release)" >&2
-(cd "$root" && cargo build --release --locked --quiet)
-CARGO_TARGET_DIR="$root/target/ceiling" cargo build --release --quiet --manifest-path "$root/benches/ceiling/Cargo.toml"
-ceiling="$root/target/ceiling/release/ceiling"
+need_load_tool
+need_tool valgrind
+build_release
+echo "== building benches/ceiling (release)" >&2
+CARGO_TARGET_DIR="$target_dir/ceiling" cargo build --release --quiet --manifest-path "$bench_dir/ceiling/Cargo.toml"
+ceiling="$target_dir/ceiling/release/ceiling"
 
-pids=()
-stop_all() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
-trap stop_all EXIT
-wait_port() {
-  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "port $1 did not open" >&2; return 1
-}
 # First body byte on a fresh connection, p50 of 100 (measure.py, a new
 # connection each): name base path -> NAME.first.json
 first() {
-  python3 "$BENCH/measure.py" single "$2" "$3" --repeat 100 --pause-ms 10 --brief --out "$out/$1.first.json" >/dev/null
+  python3 "$MEASURE" single "$2" "$3" --repeat 100 --pause-ms 10 --brief --out "$out/$1.first.json" >/dev/null
 }
-# CPU time (clock ticks, user and system) of a process tree: the server
+# CPU time (clock ticks, user and system) of the process tree of the server
 # started last (the `timeout` in front of it, the server, nginx's workers).
 ticks() {
-  local p all="${pids[-1]}" u=0 s=0 pu ps
-  for p in $(pgrep -P "${pids[-1]}"); do all="$all $p $(pgrep -P "$p" | tr '\n' ' ')"; done
-  for p in $all; do
+  local p u=0 s=0 pu ps
+  for p in $(descendants "$wrapper_pid"); do
     read -r pu ps < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo "0 0")
     u=$((u + pu)); s=$((s + ps))
   done
   echo "$u $s"
 }
-# name port url -> NAME.load.txt (RUNS lines), and NAME.cpu.txt: CPU time
+# name url -> NAME.load.txt (RUNS lines), and NAME.cpu.txt: CPU time
 # per request over the runs, the server's (user, system) and the load
 # generator's (user + system), in microseconds. On shared cores a request
 # costs all three.
 load() {
-  "$BENCH/load.sh" "$3" 2 >/dev/null
+  "$LOAD" "$2" 2 >/dev/null
   : >"$out/$1.load.txt"
   local before after client
   before="$(ticks)"
-  client="$( (for _ in $(seq 1 "$RUNS"); do "$BENCH/load.sh" "$3" "$DUR" 64 | tee -a "$out/$1.load.txt" >&2; done; times) | tail -1)"
+  client="$( (for _ in $(seq 1 "$RUNS"); do "$LOAD" "$2" "$DUR" 64 | tee -a "$out/$1.load.txt" >&2; done; times) | tail -1)"
   after="$(ticks)"
   python3 - "$out/$1" "$before" "$after" "$client" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
@@ -83,44 +72,46 @@ PY
   cat "$out/$1.cpu.txt" >&2
 }
 
-timeout 900 "$root/target/release/suspense-ssr" --addr 127.0.0.1:3010 --static-dir "$root/static" \
-  --database "$out/board.sqlite3" >"$out/ssr.log" 2>&1 & pids+=($!)
-wait_port 3010
+port="$(free_port)"
+start_server "$out/ssr.log" "$port" "$BIN" --addr "127.0.0.1:$port" --static-dir "$root/static" \
+  --database "$out/board.sqlite3"
+ssr="http://127.0.0.1:$port"
 # The bytes a client without Accept-Encoding gets (as the load tool asks).
-curl -s --raw -o /dev/null -w '%{size_download}\n' 'http://127.0.0.1:3010/bench?delay=0' >"$out/chunked-size.txt"
-curl -s -o "$out/page.html" 'http://127.0.0.1:3010/bench?delay=0'
-load ssr 3010 'http://127.0.0.1:3010/bench?delay=0'
-first ssr http://127.0.0.1:3010 '/bench?delay=50'
-stop_all
+curl -s --raw -o /dev/null -w '%{size_download}\n' "$ssr/bench?delay=0" >"$out/chunked-size.txt"
+curl -s -o "$out/page.html" "$ssr/bench?delay=0"
+load ssr "$ssr/bench?delay=0"
+first ssr "$ssr" '/bench?delay=50'
+stop_server
 
-timeout 900 "$ceiling" "$out/page.html" 3012 "$(nproc)" >"$out/ceiling.log" 2>&1 & pids+=($!)
-wait_port 3012
-load hyper-full 3012 'http://127.0.0.1:3012/full'
-load hyper-chunked 3012 'http://127.0.0.1:3012/chunked'
-load hyper-askama 3012 'http://127.0.0.1:3012/askama'
-load hyper-askama-escape 3012 'http://127.0.0.1:3012/askama-escape'
-load hyper-askama-streamed 3012 'http://127.0.0.1:3012/askama-streamed'
-first hyper-full http://127.0.0.1:3012 /full
-first hyper-chunked http://127.0.0.1:3012 /chunked
-first hyper-askama http://127.0.0.1:3012 /askama
-first hyper-askama-escape http://127.0.0.1:3012 /askama-escape
-first hyper-askama-streamed http://127.0.0.1:3012 /askama-streamed
-first hyper-askama-streamed-50 http://127.0.0.1:3012 /askama-streamed-50
-stop_all
+port="$(free_port)"
+start_server "$out/ceiling.log" "$port" "$ceiling" "$out/page.html" "$port" "$(nproc)"
+hyper="http://127.0.0.1:$port"
+load hyper-full "$hyper/full"
+load hyper-chunked "$hyper/chunked"
+load hyper-askama "$hyper/askama"
+load hyper-askama-escape "$hyper/askama-escape"
+load hyper-askama-streamed "$hyper/askama-streamed"
+first hyper-full "$hyper" /full
+first hyper-chunked "$hyper" /chunked
+first hyper-askama "$hyper" /askama
+first hyper-askama-escape "$hyper" /askama-escape
+first hyper-askama-streamed "$hyper" /askama-streamed
+first hyper-askama-streamed-50 "$hyper" /askama-streamed-50
+stop_server
 
-PORT=3002 timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/nginx.log" 2>&1 & pids+=($!)
-wait_port 3002
-curl -s -o "$out/nginx.html" 'http://127.0.0.1:3002/bench'
-load nginx 3002 'http://127.0.0.1:3002/bench'
-first nginx http://127.0.0.1:3002 /bench
-stop_all
+port="$(free_port)"
+start_server "$out/nginx.log" "$port" env PORT="$port" "$PEERS_DIR/nginx/start.sh"
+curl -s -o "$out/nginx.html" "http://127.0.0.1:$port/bench"
+load nginx "http://127.0.0.1:$port/bench"
+first nginx "http://127.0.0.1:$port" /bench
+stop_server
 
 # Instructions per request for hyper alone: (Ir(1200) - Ir(200)) / 1000.
-count() { # n path -> total Ir
-  local port=3013
-  timeout 600 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1" \
-    "$ceiling" "$out/page.html" "$port" 1 >/dev/null 2>&1 & local w=$!
-  wait_port "$port"
+count() { # n path -> $ir, total Ir
+  local port
+  port="$(free_port)"
+  SERVER_TIMEOUT=600 START_SECONDS=120 start_server "$out/callgrind-$1.log" "$port" \
+    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$1" "$ceiling" "$out/page.html" "$port" 1
   python3 - "$port" "$1" "$2" <<'PY'
 import http.client, sys
 port, n, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -128,12 +119,12 @@ c = http.client.HTTPConnection("127.0.0.1", port)
 for _ in range(n):
     c.request("GET", path); r = c.getresponse(); assert r.status == 200; r.read()
 PY
-  kill -INT "$w" 2>/dev/null || true; pkill -INT -f "ceiling $out/page.html $port" || true
-  wait "$w" 2>/dev/null || true
-  grep '^totals:' "$out/callgrind.$1" | awk '{print $2}'
+  stop_server "" INT
+  ir="$(grep '^totals:' "$out/callgrind.$1" | awk '{print $2}')"
 }
 for path in chunked askama askama-escape askama-streamed; do
-  few="$(count 200 "/$path")"; many="$(count 1200 "/$path")"
+  count 200 "/$path"; few=$ir
+  count 1200 "/$path"; many=$ir
   echo "$(( (many - few) / 1000 ))" >"$out/hyper-$path.instructions.txt"
 done
 

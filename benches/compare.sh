@@ -1,100 +1,74 @@
 #!/usr/bin/env bash
-# benches/compare.sh: suspense-ssr beside its peers, measured in one run with
-# the shared tools (../shared/bench: load.sh, measure.py), one server at a
-# time on the same two cores as the load generator.
+# benches/compare.sh: suspense-ssr beside its peers (benches/peers: React 18,
+# nginx, Leptos), measured in one run with benches/load.sh and
+# benches/measure.py, one server at a time on the same two cores as the load
+# generator. The page is benches/PAGE.md.
 #
 #   benches/compare.sh                 suspense-ssr as shipped (gzip for clients that
 #                                      ask, as oha does) and with --no-compression (as
 #                                      the peers send), React 18 (1 process), nginx
 #   PEERS="ssr react1 nginx leptos" benches/compare.sh    also Leptos (cold build: minutes)
+#   PEERS="ssr nginx" RUNS=1 DUR=3 SINGLES=3 CONC=500 PEER_CONC=500 benches/compare.sh
+#                                      the smallest run: does everything start and answer
+#
+# What it needs besides this repository (benches/README.md): cargo, python3;
+# Node 20 and npm for React (start.sh runs `npm ci`); nginx (start.sh
+# installs it with apt-get when missing); oha or wrk (wrk installed when
+# neither is). Leptos is built from crates.io on first use.
 #
 # Env: DUR (load seconds, 10), RUNS (load runs per server, median reported, 3),
 # SINGLES (single requests at delay=1000 for the first and last byte, one
 # every 200 ms after the last ended, 21), CONC (connections held at delay=2000 for
-# suspense-ssr, 10000), PEER_CONC (the same for the peers, 2000, as in the
-# peers' README), TOOL (load.sh's load generator: oha if installed, else wrk),
-# BENCH (path of shared/bench). Servers listen on 127.0.0.1 only, each bounded
-# by `timeout`, and are stopped by PID. Results: target/bench/<time>/,
-# with table.md the summary.
-set -euo pipefail
+# suspense-ssr, 10000), PEER_CONC (the same for the peers, 2000, as in
+# benches/README.md), TOOL (load.sh's load generator: oha if installed, else
+# wrk). Servers listen on 127.0.0.1 only, each bounded by `timeout`, and are
+# stopped by PID. Results: target/bench/<time>/, with table.md the summary.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 # No per-request log lines while measuring, as the nginx peer runs with
 # access_log off (warnings and errors still go to the instance's log).
 export RUST_LOG="${RUST_LOG:-warn}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-BENCH="${BENCH:-$root/../shared/bench}"
-BENCH="$(cd "$BENCH" && pwd)"
 DUR="${DUR:-10}"
 RUNS="${RUNS:-3}"
 SINGLES="${SINGLES:-21}"
 CONC="${CONC:-10000}"
 PEER_CONC="${PEER_CONC:-2000}"
 read -r -a peers <<<"${PEERS:-ssr ssr-nc react1 nginx}"
-out="$root/target/bench/$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/bench/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-# 10,000 held connections need that many descriptors on each side.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_fd_limit
+need_load_tool
+build_release
+git -C "$root" describe --always --dirty >"$out/tree.txt" 2>/dev/null || true
 
-command -v wrk >/dev/null || command -v oha >/dev/null || {
-  echo "compare.sh: installing wrk" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-}
-
-echo "== building suspense-ssr (release)" >&2
-(cd "$root" && cargo build --release --locked --quiet)
-
-# The peers' directories are read-only here: run copies (node_modules and
-# Leptos's target/ are made inside the copies, under target/bench/peers).
-scratch="$root/target/bench/peers"
-mkdir -p "$scratch"
-for p in react18 leptos static; do
-  [ -d "$scratch/$p" ] || cp -r "$BENCH/peers/$p" "$scratch/$p"
-done
-if [[ " ${peers[*]} " == *" react1 "* ]] && [ ! -d "$scratch/react18/node_modules" ]; then
-  echo "== react18: npm ci" >&2
-  (cd "$scratch/react18" && npm ci --no-audit --no-fund >/dev/null 2>&1)
-fi
-
-wrapper_pid="" server_pid=""
-wait_port() {
-  for _ in $(seq 1 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "port $1 did not open" >&2
-  return 1
-}
 start() { # name -> sets base, server_pid
   local name="$1" port
+  # A free port each time: other servers may run on this machine.
+  port="$(free_port)"
   case "$name" in
-    ssr)    port=3010; timeout 900 "$root/target/release/suspense-ssr" --addr "127.0.0.1:$port" \
-              --static-dir "$root/static" >"$out/$name.server.log" 2>&1 & ;;
-    ssr-nc) port=3011; timeout 900 "$root/target/release/suspense-ssr" --addr "127.0.0.1:$port" \
-              --static-dir "$root/static" --no-compression >"$out/$name.server.log" 2>&1 & ;;
-    react1) port=3001; PORT=$port WORKERS=1 timeout 900 "$scratch/react18/start.sh" >"$out/$name.server.log" 2>&1 & ;;
-    nginx)  port=3002; PORT=$port timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/$name.server.log" 2>&1 & ;;
-    leptos) port=3003; PORT=$port timeout 900 "$scratch/leptos/start.sh" >"$out/$name.server.log" 2>&1 & ;;
+    ssr)    start_server "$out/$name.server.log" $port "$BIN" --addr "127.0.0.1:$port" \
+              --static-dir "$root/static" ;;
+    ssr-nc) start_server "$out/$name.server.log" $port "$BIN" --addr "127.0.0.1:$port" \
+              --static-dir "$root/static" --no-compression ;;
+    react1) start_server "$out/$name.server.log" $port env PORT=$port WORKERS=1 "$PEERS_DIR/react18/start.sh" ;;
+    nginx)  start_server "$out/$name.server.log" $port env PORT=$port "$PEERS_DIR/nginx/start.sh" ;;
+    leptos) start_server "$out/$name.server.log" $port env PORT=$port "$PEERS_DIR/leptos/start.sh" ;;
     *) echo "unknown peer $name" >&2; exit 2 ;;
   esac
-  wrapper_pid=$!
-  wait_port "$port"
-  server_pid="$(awk '{print $1}' "/proc/$wrapper_pid/task/$wrapper_pid/children")"
   base="http://127.0.0.1:$port"
   echo "== $name: pid $server_pid on $base" >&2
 }
-stop() {
-  [ -z "$server_pid" ] && return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$wrapper_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$wrapper_pid" "$server_pid" 2>/dev/null || true
-  wait "$wrapper_pid" 2>/dev/null || true
-  server_pid="" wrapper_pid=""
-}
-trap stop EXIT
+stop() { stop_server; }
 
 for name in "${peers[@]}"; do
+  # Install or build a peer before its port wait starts.
   if [ "$name" = leptos ]; then
     echo "== leptos: cargo build --release (cold: minutes)" >&2
-    BUILD_ONLY=1 "$scratch/leptos/start.sh" >"$out/leptos.build.log" 2>&1
+    BUILD_ONLY=1 "$PEERS_DIR/leptos/start.sh" >"$out/leptos.build.log" 2>&1
+  fi
+  if [ "$name" = react1 ] && [ ! -f "$PEERS_DIR/react18/node_modules/react-dom/package.json" ]; then
+    echo "== react18: npm ci" >&2
+    (cd "$PEERS_DIR/react18" && npm ci --no-audit --no-fund) >"$out/react1.npm.log" 2>&1
   fi
   if [ "$name" = nginx ]; then
     load_path="/bench"; t_path="/bench"; order_path="/bench"; hold_path="/bench"; conc=$PEER_CONC
@@ -104,22 +78,22 @@ for name in "${peers[@]}"; do
     [[ "$name" = ssr* ]] && conc=$CONC
   fi
   start "$name"
-  "$BENCH/load.sh" "$base$load_path" 2 >/dev/null # warm-up
+  "$LOAD" "$base$load_path" 2 >/dev/null # warm-up
   # RUNS load runs back to back; the table takes the median (this machine is
   # noisy: single runs of the same server vary by 20-30%).
   : >"$out/$name.load.txt"
   for _ in $(seq 1 "$RUNS"); do
-    RSS_PID="$server_pid" "$BENCH/load.sh" "$base$load_path" "$DUR" 64 | tee -a "$out/$name.load.txt"
+    RSS_PID="$server_pid" "$LOAD" "$base$load_path" "$DUR" 64 | tee -a "$out/$name.load.txt"
   done
   sleep 1
-  python3 "$BENCH/measure.py" single "$base" "$t_path" --repeat "$SINGLES" --pause-ms 200 --brief \
+  python3 "$MEASURE" single "$base" "$t_path" --repeat "$SINGLES" --pause-ms 200 --brief \
     --out "$out/$name.single-repeat.json" >/dev/null
-  python3 "$BENCH/measure.py" single "$base" "$order_path" --out "$out/$name.single.json" >/dev/null
+  python3 "$MEASURE" single "$base" "$order_path" --out "$out/$name.single.json" >/dev/null
   stop
   # The holding test on a fresh server, so its memory is not the load run's.
   start "$name"
   sleep 1
-  python3 "$BENCH/measure.py" concurrent "$base" "$hold_path" -c "$conc" --timeout 60 \
+  python3 "$MEASURE" concurrent "$base" "$hold_path" -c "$conc" --timeout 60 \
     --pid "$server_pid" --out "$out/$name.concurrent.json" >/dev/null
   # What the server keeps once they have all ended (KiB, with its children).
   sleep 3
@@ -156,6 +130,13 @@ for n in names:
         "hold_rss": f"{mem.get('rss_peak_sampled_kb', 0) / 1024:.1f} MiB (idle {mem.get('rss_before_kb', 0) / 1024:.1f})",
         "after_hold": f"{int(open(f'{out}/{n}.after-hold.txt').read()) / 1024:.1f} MiB",
     }
+try:
+    tree = open(f"{out}/tree.txt").read().strip()
+except OSError:
+    tree = "?"
+tools = sorted({m for n in names for m in re.findall(r"tool=(\S+)", open(f"{out}/{n}.load.txt").read())})
+print(f"`{out}`, tree {tree}, load from {', '.join(tools)}")
+print()
 print("| measurement | " + " | ".join(label.get(n, n) for n in names) + " |")
 print("|---" * (len(names) + 1) + "|")
 def line(title, key, fmt=str):

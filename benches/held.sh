@@ -8,27 +8,20 @@
 #   N=1000 BIN=target/ab/6964ad6/target/release/suspense-ssr benches/held.sh
 #
 # Env: N (1000), BIN (this tree's release build).
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 N="${N:-1000}"
 export RUST_LOG=warn
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ -z "${BIN:-}" ]; then
-  (cd "$root" && cargo build --release --locked --quiet)
-  BIN="$root/target/release/suspense-ssr"
-fi
+raise_fd_limit
+build_release
 tmp="$(mktemp -d /tmp/held.XXXXXX)"
-trap 'rm -rf "$tmp"' EXIT
+at_exit 'rm -rf "$tmp"'
 status=0
 for gzip in 1 0; do
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  timeout 300 "$BIN" --addr "127.0.0.1:$port" --static-dir "$root/static" \
-    --database "$tmp/board-$gzip.sqlite3" >"$tmp/server-$gzip.log" 2>&1 &
-  wrapper=$!
-  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  pid="$(pgrep -P "$wrapper" | head -1)"
-  python3 "$root/benches/held.py" "$port" "$pid" "$N" "$gzip" || status=1
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$wrapper" 2>/dev/null || true
+  port="$(free_port)"
+  SERVER_TIMEOUT=300 start_server "$tmp/server-$gzip.log" "$port" "$BIN" --addr "127.0.0.1:$port" \
+    --static-dir "$root/static" --database "$tmp/board-$gzip.sqlite3"
+  python3 "$bench_dir/held.py" "$port" "$server_pid" "$N" "$gzip" || status=1
+  stop_server
 done
 exit $status

@@ -14,31 +14,26 @@
 # Env: URL (/bench?delay=0), FEW (200), MANY (1200), BIN (this tree's
 # release build), FLAGS, UA (a User-Agent to send; none by default, as
 # wrk sends none). Results: target/instructions/<time>/.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 URL="${URL:-/bench?delay=0}"
 FEW="${FEW:-200}"
 MANY="${MANY:-1200}"
 FLAGS="${FLAGS:-}"
 export RUST_LOG=warn
-out="$root/target/instructions/$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/instructions/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-command -v valgrind >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
-}
-if [ -z "${BIN:-}" ]; then
-  (cd "$root" && cargo build --release --locked --quiet)
-  BIN="$root/target/release/suspense-ssr"
-fi
-run() { # requests -> total Ir
+need_tool valgrind
+build_release
+run() { # requests -> $ir, the total instructions callgrind counted
   local n=$1 port
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
+  # valgrind runs the server in its own process: signal that one.
   # shellcheck disable=SC2086
-  timeout 900 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$n" \
+  START_SECONDS=120 start_server "$out/server-$n.log" "$port" \
+    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$n" \
     "$BIN" --addr "127.0.0.1:$port" --threads 1 --latency 0 --static-dir "$root/static" \
-    --database "$out/db-$n/board.sqlite3" $FLAGS >"$out/server-$n.log" 2>&1 &
-  local wrapper=$!
-  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+    --database "$out/db-$n/board.sqlite3" $FLAGS
   python3 - "$port" "$n" "$URL" "${UA:-}" <<'PY'
 import http.client, sys
 port, n, url, ua = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -52,12 +47,11 @@ for _ in range(n):
     if r.getheader("content-type", "").startswith("text/html"):
         assert body.rstrip().endswith(b"</html>"), body[-80:]
 PY
-  pkill -INT -f -- "--addr 127.0.0.1:$port" || true
-  wait "$wrapper" 2>/dev/null || true
-  grep '^totals:' "$out/callgrind.$n" | awk '{print $2}'
+  stop_server "" INT
+  ir="$(grep '^totals:' "$out/callgrind.$n" | awk '{print $2}')"
 }
-few="$(run "$FEW")"
-many="$(run "$MANY")"
+run "$FEW"; few=$ir
+run "$MANY"; many=$ir
 per=$(( (many - few) / (MANY - FEW) ))
 {
   echo "URL $URL, flags '$FLAGS'${UA:+, user agent '$UA'}: $per instructions per request (callgrind: $few for $FEW requests, $many for $MANY)"

@@ -15,39 +15,35 @@
 # forgotten allocation per request, 16 bytes or more, fails it).
 # Env: SHORT (10), LONG (40) soak seconds; CLIENTS (200). Results:
 # target/leaks/<time>/ (each run's heaptrack file, soak summary, server log).
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 SHORT="${SHORT:-10}"
 LONG="${LONG:-40}"
 CLIENTS="${CLIENTS:-200}"
-out="$root/target/leaks/$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/leaks/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_fd_limit
 export RUST_LOG=warn
-command -v heaptrack >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq heaptrack >/dev/null
-}
-(cd "$root" && cargo build --release --locked --quiet)
+need_tool heaptrack
+unset BIN
+build_release
 
 run() { # seconds -> out/<seconds>/
-  local dir="$out/$1" port wrapper pid
+  local dir="$out/$1" port
   mkdir -p "$dir"
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  (cd "$dir" && exec timeout $(($1 + 300)) heaptrack -o "$dir/heap" "$root/target/release/suspense-ssr" \
-    --addr "127.0.0.1:$port" --threads 2 --latency 0 --static-dir "$root/static" \
-    --database "$dir/board.sqlite3" >"$dir/server.log" 2>&1) &
-  wrapper=$!
-  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
-  pid="$(pgrep -f -- "--addr 127.0.0.1:$port" | while read -r p; do
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = suspense-ssr ] && echo "$p"; done | head -1)"
+  port="$(free_port)"
+  # heaptrack runs the server as its child: signal and watch that one.
+  SERVER_TIMEOUT=$(($1 + 300)) START_SECONDS=120 SERVER_COMM=suspense-ssr start_server "$dir/server.log" "$port" \
+    heaptrack -o "$dir/heap" "$BIN" --addr "127.0.0.1:$port" --threads 2 --latency 0 \
+    --static-dir "$root/static" --database "$dir/board.sqlite3"
+  local pid=$server_pid
   # soak.py's own verdict includes its RSS mark, which is not this test's
   # question; the summary's checks are read below.
-  python3 "$root/benches/soak.py" "http://127.0.0.1:$port" "$pid" --seconds "$1" --warmup 3 \
+  python3 "$bench_dir/soak.py" "http://127.0.0.1:$port" "$pid" --seconds "$1" --warmup 3 \
     --clients "$CLIENTS" --out "$dir" >"$dir/soak.txt" 2>&1 || true
   # Pages a hung-up client left behind end at their next write or timer.
   sleep 2
-  kill -TERM "$pid"
-  wait "$wrapper" || true
+  stop_server
   heaptrack_print -f "$dir"/heap.*zst >"$dir/heaptrack.txt" 2>/dev/null
 }
 run "$SHORT"

@@ -2,7 +2,7 @@
 # benches/memory.sh: what a held stream costs, and where every byte of it
 # goes (issue 15). Two measurements of a release build on /bench?delay=2000:
 #
-#   1. RSS: HELD (10,000) pages held at once by ../shared/bench/measure.py
+#   1. RSS: HELD (10,000) pages held at once by benches/measure.py
 #      (concurrent mode, no Accept-Encoding); peak RSS over the idle RSS,
 #      per stream.
 #   2. Accounting: the same with PROFILED (2,000) pages under heaptrack;
@@ -13,51 +13,39 @@
 #   BIN=target/hyperpatch/release/suspense-ssr benches/memory.sh   # another build
 #
 # Env: HELD, PROFILED, BIN (this tree's release build), FLAGS (extra server
-# flags), BENCH (../shared/bench). Needs heaptrack (apt-get install
-# heaptrack). Results: target/memory/<time>/ (rss.json, peaks.txt, table.md).
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-BENCH="${BENCH:-$root/../shared/bench}"
+# flags). Needs heaptrack (installed with apt-get when missing). Results: target/memory/<time>/ (rss.json, peaks.txt, table.md).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 HELD="${HELD:-10000}"
 PROFILED="${PROFILED:-2000}"
 FLAGS="${FLAGS:-}"
 export RUST_LOG=warn
-out="$root/target/memory/$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/memory/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-command -v heaptrack >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq heaptrack >/dev/null
-}
-if [ -z "${BIN:-}" ]; then
-  (cd "$root" && cargo build --release --locked --quiet)
-  BIN="$root/target/release/suspense-ssr"
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+raise_fd_limit
+need_tool heaptrack
+build_release
 
 if [ -n "${TABLE_ONLY:-}" ]; then out="$TABLE_ONLY"; fi
 # 1. RSS per held stream.
 port="$(free_port)"
 # shellcheck disable=SC2086
-timeout 300 "$BIN" --addr "127.0.0.1:$port" --threads 2 --latency 0 --static-dir "$root/static" \
-  --database "$out/rss.sqlite3" $FLAGS >"$out/rss-server.log" 2>&1 &
-pid=$!
-wait_port "$port"
-python3 "$BENCH/measure.py" concurrent "http://127.0.0.1:$port" '/bench?delay=2000' \
-  -c "$HELD" --timeout 60 --pid "$pid" >"$out/rss.json"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+SERVER_TIMEOUT=300 start_server "$out/rss-server.log" "$port" "$BIN" --addr "127.0.0.1:$port" \
+  --threads 2 --latency 0 --static-dir "$root/static" --database "$out/rss.sqlite3" $FLAGS
+python3 "$MEASURE" concurrent "http://127.0.0.1:$port" '/bench?delay=2000' \
+  -c "$HELD" --timeout 60 --pid "$server_pid" >"$out/rss.json"
+stop_server
 
 # 2. Where it goes, under heaptrack.
 port="$(free_port)"
+# heaptrack runs the server as its child: signal that one (SERVER_COMM).
 # shellcheck disable=SC2086
-timeout 300 heaptrack -o "$out/heap" "$BIN" --addr "127.0.0.1:$port" --threads 2 --latency 0 \
-  --static-dir "$root/static" --database "$out/heap.sqlite3" $FLAGS >"$out/heap-server.log" 2>&1 &
-wrapper=$!
-wait_port "$port"
-python3 "$BENCH/measure.py" concurrent "http://127.0.0.1:$port" '/bench?delay=2000' \
+SERVER_TIMEOUT=300 START_SECONDS=120 SERVER_COMM=suspense-ssr start_server "$out/heap-server.log" "$port" \
+  heaptrack -o "$out/heap" "$BIN" --addr "127.0.0.1:$port" --threads 2 --latency 0 \
+  --static-dir "$root/static" --database "$out/heap.sqlite3" $FLAGS
+python3 "$MEASURE" concurrent "http://127.0.0.1:$port" '/bench?delay=2000' \
   -c "$PROFILED" --timeout 60 >"$out/heap-load.json"
-pkill -INT -f -- "--addr 127.0.0.1:$port" || true
-wait "$wrapper" 2>/dev/null || true
+stop_server "" INT
 heaptrack_print -f "$out/heap.zst" --print-peaks 1 --print-allocators 0 --print-temporary 0 \
   --print-leaks 0 --peak-limit 60 >"$out/peaks.txt" 2>/dev/null
 

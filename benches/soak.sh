@@ -9,40 +9,31 @@
 # FLAGS (more server flags, e.g. '--db-pool-size 4'). Results:
 # target/soak/<time>/ (summary.json, server.log).
 # Exit 0 only if every check passed (see soak.py).
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 SECONDS_="${SECONDS_:-60}"
 CLIENTS="${CLIENTS:-400}"
 THREADS="${THREADS:-2}"
-out="$root/target/soak/$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/soak/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_fd_limit
 # Warnings and errors only: every panic of /faults is logged.
 export RUST_LOG="${RUST_LOG:-warn}"
 
-if [ -z "${BIN:-}" ]; then
-  echo "== building suspense-ssr (release)" >&2
-  (cd "$root" && cargo build --release --locked --quiet)
-  BIN="$root/target/release/suspense-ssr"
-fi
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+build_release
+port="$(free_port)"
 # FLAGS is split into words on purpose.
 # shellcheck disable=SC2086
-(cd "$root" && exec timeout $((SECONDS_ + 300)) "$BIN" \
+SERVER_TIMEOUT=$((SECONDS_ + 300)) start_server "$out/server.log" "$port" "$BIN" \
   --addr "127.0.0.1:$port" --threads "$THREADS" --latency 0 \
-  --database "$out/board.sqlite3" ${FLAGS:-} >"$out/server.log" 2>&1) &
-wrapper=$!
-for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-pid="$(pgrep -P "$wrapper" | head -1)"
-trap 'kill -TERM "$pid" 2>/dev/null || true' EXIT
+  --database "$out/board.sqlite3" ${FLAGS:-}
 
 status=0
-python3 "$root/benches/soak.py" "http://127.0.0.1:$port" "$pid" \
+python3 "$bench_dir/soak.py" "http://127.0.0.1:$port" "$server_pid" \
   --seconds "$SECONDS_" --clients "$CLIENTS" --out "$out" || status=$?
 
-kill -TERM "$pid"
-if wait "$wrapper"; then echo "server: exit 0 after SIGTERM" | tee -a "$out/summary.txt"
-else echo "server: exit $? after SIGTERM" | tee -a "$out/summary.txt"; status=1; fi
-trap - EXIT
+stop_server
+echo "server: exit $server_status after SIGTERM" | tee -a "$out/summary.txt"
+[ "$server_status" = 0 ] || status=1
 echo "== soak $([ $status = 0 ] && echo PASSED || echo FAILED): $out" >&2
 exit $status

@@ -11,28 +11,23 @@
 # Env: READERS (200), URL (path, /bench?boundaries=64&items=1000&delay=0),
 # SEND_TIMEOUT (10s), BIN (this tree's release build), FLAGS (extra flags,
 # --send-timeout $SEND_TIMEOUT; empty for a build without it), THREADS (2).
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 READERS="${READERS:-200}"
 URL="${URL:-/bench?boundaries=64&items=1000&delay=0}"
 SEND_TIMEOUT="${SEND_TIMEOUT:-10s}"
 FLAGS="${FLAGS---send-timeout $SEND_TIMEOUT}"
 THREADS="${THREADS:-2}"
 export RUST_LOG="${RUST_LOG:-error}"
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ -z "${BIN:-}" ]; then
-  (cd "$root" && cargo build --release --locked --quiet)
-  BIN="$root/target/release/suspense-ssr"
-fi
+raise_fd_limit
+build_release
 db="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# The server's own warnings and errors are shown when the script ends.
+at_exit 'cat "$db/server.log" >&2; rm -rf "$db"'
+port="$(free_port)"
 # shellcheck disable=SC2086
-(cd "$root" && exec timeout 300 "$BIN" --addr "127.0.0.1:$port" --threads "$THREADS" \
-  --latency 0 --database "$db/board.sqlite3" $FLAGS) &
-wrapper=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true; rm -rf "$db"' EXIT
-for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-pid="$(pgrep -P "$wrapper" | head -1)"
+SERVER_TIMEOUT=300 start_server "$db/server.log" "$port" "$BIN" --addr "127.0.0.1:$port" --threads "$THREADS" \
+  --latency 0 --database "$db/board.sqlite3" $FLAGS
 expect=()
 case "$FLAGS" in *--send-timeout*) expect=(--expect-timeout "$(python3 -c "import re,sys; s='$SEND_TIMEOUT'; m=re.fullmatch(r'(\d+)(ms|s|m)',s); print(int(m[1])*{'ms':0.001,'s':1,'m':60}[m[2]])")");; esac
-python3 "$root/benches/stalled.py" "http://127.0.0.1:$port$URL" "$pid" --readers "$READERS" "${expect[@]}"
+python3 "$bench_dir/stalled.py" "http://127.0.0.1:$port$URL" "$server_pid" --readers "$READERS" "${expect[@]}"

@@ -2,87 +2,86 @@
 # benches/web.sh: the web server's half, measured in one run on this machine.
 #
 #   1. static file: /static/bench.css from suspense-ssr against nginx (the
-#      shared nginx peer) on the same file;
+#      nginx peer, benches/peers/nginx) on the same file;
 #   2. parallelism: /bench?delay=0 with --threads 1 against --threads 2;
 #   3. concurrency: CONC streams held at /bench?delay=2000 by ONE thread;
-#   4. nginx in front (deploy/nginx.conf, two instances of --threads 1)
+#   4. nginx in front (deploy/nginx.conf over plain HTTP, two instances of --threads 1)
 #      against one instance of --threads 2 direct: throughput and first byte.
 #
 # Env: DUR (seconds per load run, 10), RUNS (runs per point, median, 3),
-# CONC (held streams, 10000), BENCH (../shared/bench). Servers listen on
+# CONC (held streams, 10000). Servers listen on
 # 127.0.0.1 only, each bounded by `timeout`, stopped by PID. Results:
 # target/bench/web-<time>/, table.md the summary.
-set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 # No per-request log lines while measuring, as the nginx peer runs with
 # access_log off (warnings and errors still go to the instance's log).
 export RUST_LOG="${RUST_LOG:-warn}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-BENCH="${BENCH:-$root/../shared/bench}"
-BENCH="$(cd "$BENCH" && pwd)"
 DUR="${DUR:-10}"
 RUNS="${RUNS:-3}"
 CONC="${CONC:-10000}"
-out="$root/target/bench/web-$(date +%Y%m%d-%H%M%S)"
+out="$target_dir/bench/web-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-[ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+raise_fd_limit
+need_tool nginx
+need_load_tool
+build_release
 
-echo "== building suspense-ssr (release)" >&2
-(cd "$root" && cargo build --release --locked --quiet)
-bin="$root/target/release/suspense-ssr"
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-wait_port() {
-  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "port $1 did not open" >&2; return 1
+ssr() { # port threads -> starts an instance; $server_pid
+  start_server "$out/ssr-$1.log" "$1" "$BIN" --addr "127.0.0.1:$1" --threads "$2"
 }
-ssr() { # port threads -> starts an instance, appends its pid; server_pid
-  (cd "$root" && exec timeout 900 "$bin" --addr "127.0.0.1:$1" --threads "$2" >"$out/ssr-$1.log" 2>&1) &
-  pids+=($!); wait_port "$1"
-  server_pid="$(pgrep -P "${pids[-1]}" | head -1)"
-}
-stop_all() { cleanup; pids=(); sleep 0.5; }
-load() { # name url -> median of RUNS lines in $out/name.txt
-  "$BENCH/load.sh" "$2" 2 >/dev/null
+stop_all() { stop_all_servers; sleep 0.5; }
+load() { # name url -> RUNS lines in $out/name.txt
+  "$LOAD" "$2" 2 >/dev/null
   : >"$out/$1.txt"
-  for _ in $(seq 1 "$RUNS"); do "$BENCH/load.sh" "$2" "$DUR" 64 | tee -a "$out/$1.txt"; done
+  for _ in $(seq 1 "$RUNS"); do "$LOAD" "$2" "$DUR" 64 | tee -a "$out/$1.txt"; done
 }
+# A free port for each server and the edge's two listeners (others may
+# run on this machine).
+read -r p_static p_nginx p_t1 p_t2 p_held p_a p_b p_edge p_http <<<"$(for _ in 1 2 3 4 5 6 7 8 9; do free_port; done | tr '\n' ' ')"
 
 # 1. static file
-ssr 3020 2
-load static-ssr "http://127.0.0.1:3020/static/bench.css"
+ssr "$p_static" 2
+load static-ssr "http://127.0.0.1:$p_static/static/bench.css"
 stop_all
-(PORT=3021 exec timeout 900 "$BENCH/peers/nginx/start.sh" >"$out/nginx-peer.log" 2>&1) &
-pids+=($!); wait_port 3021
-load static-nginx "http://127.0.0.1:3021/static/bench.css"
+start_server "$out/nginx-peer.log" "$p_nginx" env PORT="$p_nginx" "$PEERS_DIR/nginx/start.sh"
+load static-nginx "http://127.0.0.1:$p_nginx/static/bench.css"
 stop_all
 
 # 2. one thread against two
-ssr 3022 1
-load threads-1 "http://127.0.0.1:3022/bench?delay=0"
+ssr "$p_t1" 1
+load threads-1 "http://127.0.0.1:$p_t1/bench?delay=0"
 stop_all
-ssr 3023 2
-load threads-2 "http://127.0.0.1:3023/bench?delay=0"
-python3 "$BENCH/measure.py" single http://127.0.0.1:3023 "/bench?delay=1000" --repeat 5 --pause-ms 200 \
+ssr "$p_t2" 2
+load threads-2 "http://127.0.0.1:$p_t2/bench?delay=0"
+python3 "$MEASURE" single "http://127.0.0.1:$p_t2" "/bench?delay=1000" --repeat 5 --pause-ms 200 \
   --brief --out "$out/direct-single.json" >/dev/null
 stop_all
 
 # 3. many streams, one thread
-ssr 3024 1
+ssr "$p_held" 1
 sleep 1
-python3 "$BENCH/measure.py" concurrent http://127.0.0.1:3024 "/bench?delay=2000" -c "$CONC" --timeout 60 \
+python3 "$MEASURE" concurrent "http://127.0.0.1:$p_held" "/bench?delay=2000" -c "$CONC" --timeout 60 \
   --pid "$server_pid" --out "$out/held-1-thread.json" >/dev/null
 stop_all
 
 # 4. nginx in front of two instances (the deploy file, ports and paths rewritten)
-ssr 3025 1
-ssr 3026 1
+ssr "$p_a" 1
+ssr "$p_b" 1
 prefix="$out/nginx"
-mkdir -p "$prefix/tmp"
-sed -e 's/server 127.0.0.1:3001/server 127.0.0.1:3025/' -e 's/server 127.0.0.1:3002/server 127.0.0.1:3026/' \
-    -e 's/listen 8080;/listen 127.0.0.1:3027;/' -e "s#root /srv/suspense-ssr;#root $root;#" \
+mkdir -p "$prefix/tmp" "$prefix/acme" "$prefix/tls"
+# The edge as deployed, served over plain HTTP on a loopback port, as
+# tests/it/nginx.rs runs it: the instances' ports, the paths and the
+# listeners rewritten; a throwaway certificate for the TLS lines it keeps.
+need_tool openssl
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+  -keyout "$prefix/tls/privkey.pem" -out "$prefix/tls/fullchain.pem" 2>/dev/null
+sed -e "s/server 127.0.0.1:3001/server 127.0.0.1:$p_a/" -e "s/server 127.0.0.1:3002/server 127.0.0.1:$p_b/" \
+  "$root/deploy/nginx-upstreams.inc" >"$prefix/upstreams.inc"
+sed -e "s#include /etc/nginx/suspense-ssr/upstreams.inc;#include $prefix/upstreams.inc;#" \
+    -e "s#listen 80;#listen 127.0.0.1:$p_http;#" -e "s#listen 443 ssl http2;#listen 127.0.0.1:$p_edge;#" \
+    -e "s#/etc/nginx/suspense-ssr/tls/#$prefix/tls/#g" -e "s#root /var/www/acme;#root $prefix/acme;#" \
+    -e "s#root /srv/suspense-ssr;#root $root;#" \
     "$root/deploy/nginx.conf" >"$prefix/suspense-ssr.conf"
 cat >"$prefix/nginx.conf" <<CONF
 daemon off;
@@ -100,10 +99,9 @@ http {
 }
 CONF
 chmod -R a+rX "$prefix"
-(exec timeout 900 /usr/sbin/nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log") &
-pids+=($!); wait_port 3027
-load via-nginx "http://127.0.0.1:3027/bench?delay=0"
-python3 "$BENCH/measure.py" single http://127.0.0.1:3027 "/bench?delay=1000" --repeat 5 --pause-ms 200 \
+start_server "$prefix/stdout.log" "$p_edge" "$(command -v nginx)" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+load via-nginx "http://127.0.0.1:$p_edge/bench?delay=0"
+python3 "$MEASURE" single "http://127.0.0.1:$p_edge" "/bench?delay=1000" --repeat 5 --pause-ms 200 \
   --brief --out "$out/nginx-single.json" >/dev/null
 stop_all
 
