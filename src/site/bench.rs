@@ -1,5 +1,5 @@
 //! `GET /bench?boundaries=N&items=K&delay=D`, exactly as
-//! `shared/bench/PAGE.md` defines it, so it can be measured beside the peers.
+//! `benches/PAGE.md` defines it, so it can be measured beside the peers.
 
 use std::convert::Infallible;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! suspense-ssr uses. What a request costs in hyper and tokio themselves:
 //! the most any server on this stack could do on this machine.
 //!
-//! `/askama` renders the bench page (PAGE.md's defaults: 3 sections of 20
+//! `/askama` renders the bench page (benches/PAGE.md's defaults: 3 sections of 20
 //! items) with askama on every request, from suspense-ssr's own section
 //! template and escaper, in document order into one body: no engine, no
 //! axum. What rendering the page's content costs on this stack, however
