@@ -354,8 +354,10 @@ impl PageBody {
     }
 
     fn on_resolved(&mut self, mut resolved: Resolved, out: &mut String) {
+        // Through the page: a discarded boundary may not have been taken
+        // over yet (it is then dropped from the queue).
         for id in &resolved.discarded {
-            self.orphan(*id);
+            self.shared.orphan(*id);
         }
         let slot = self.slot(resolved.id);
         if slot.abort.take().is_none() {

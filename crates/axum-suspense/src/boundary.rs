@@ -295,7 +295,15 @@ impl<'p> BoundaryBuilder<'p> {
             id: self.id,
             name: self.name,
         };
-        let task = resolve::task(shared, label, future, self.timeout, self.failure);
+        let task = resolve::task(
+            shared.render_for(),
+            shared.started,
+            shared.engine.inner.stats.clone(),
+            label,
+            future,
+            self.timeout,
+            self.failure,
+        );
         let abort = task.abort.clone();
         shared.register(task);
         Boundary {

@@ -7,13 +7,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::csp::{DEFAULT_CONTENT_SECURITY_POLICY, Policy};
-use crate::page::{Page, PageBuilder};
 use crate::stats::Stats;
 
 /// The settings and statistics an application's pages share, and the switch
 /// that ends them all at shutdown. Make one at startup, put it in the
 /// application's state, and take each page from it: as a handler argument
-/// ([`Page`] implements `FromRequestParts` for any state an `Engine` can be
+/// ([`Page`](crate::Page) implements `FromRequestParts` for any state an `Engine` can be
 /// taken from with `FromRef`), or with [`Engine::page`].
 ///
 /// Cheap to clone: clones share everything.
@@ -241,26 +240,6 @@ impl Engine {
                 refuse_misplaced: cfg!(debug_assertions),
             },
         }
-    }
-
-    /// A new, empty page with every default of [`PageBuilder`]
-    /// ([`RenderMode::Stream`](crate::RenderMode::Stream)), for code that is
-    /// not an axum handler (a handler takes [`Page`] as an argument instead,
-    /// set up from its request).
-    pub fn page(&self) -> Page {
-        self.page_builder().build()
-    }
-
-    /// Sets up a page other than with the defaults.
-    ///
-    /// ```
-    /// use axum_suspense::{Engine, RenderMode};
-    ///
-    /// let page = Engine::new().page_builder().mode(RenderMode::Buffered).build();
-    /// assert_eq!(page.mode(), RenderMode::Buffered);
-    /// ```
-    pub fn page_builder(&self) -> PageBuilder {
-        PageBuilder::new(self)
     }
 
     /// Ends every page of this engine now, those streaming and those still

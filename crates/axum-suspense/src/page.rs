@@ -202,6 +202,30 @@ impl Page {
     }
 }
 
+/// Pages are made on an engine: here rather than in `engine.rs`, so that
+/// the engine knows nothing of pages.
+impl Engine {
+    /// A new, empty page with every default of [`PageBuilder`]
+    /// ([`RenderMode::Stream`](crate::RenderMode::Stream)), for code that is
+    /// not an axum handler (a handler takes [`Page`] as an argument instead,
+    /// set up from its request).
+    pub fn page(&self) -> Page {
+        self.page_builder().build()
+    }
+
+    /// Sets up a page other than with the defaults.
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, RenderMode};
+    ///
+    /// let page = Engine::new().page_builder().mode(RenderMode::Buffered).build();
+    /// assert_eq!(page.mode(), RenderMode::Buffered);
+    /// ```
+    pub fn page_builder(&self) -> PageBuilder {
+        PageBuilder::new(self)
+    }
+}
+
 /// Decides what a page is before it has any boundary: its [`RenderMode`],
 /// deadline, timing overlay and URI. Made by [`Engine::page_builder`], or
 /// taken as a handler argument, set up from the request as a [`Page`]

@@ -81,6 +81,16 @@ pub(crate) fn take() -> Placements {
     })
 }
 
+/// Puts what [`take`] took back into the scope (a render that is about to
+/// panic leaves it there for whoever catches the panic).
+pub(crate) fn put_back(placements: Placements) {
+    SCOPE.with(|s| {
+        if let Some((_, scoped)) = s.borrow_mut().as_mut() {
+            *scoped = placements;
+        }
+    });
+}
+
 /// Records that a boundary of page `page_key` is being written. Returns
 /// false when no render of that page is in progress (the boundary was
 /// displayed some other way, or inside another page), so its placeholder

@@ -14,16 +14,38 @@ use std::time::Duration;
 
 use askama::Template;
 use futures::FutureExt;
-use futures::future::{AbortHandle, Abortable, CatchUnwind};
+use futures::future::{AbortHandle, Abortable, BoxFuture, CatchUnwind};
 
 use crate::context::{self, Misplaced};
 use crate::error::{self, BoxError, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Panicked, TimedOut};
 use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::placement;
-use crate::shared::{PageShared, Task};
-use crate::stats::{Gauge, LiveGuard, Outcome};
+use crate::stats::{Gauge, LiveGuard, Outcome, Stats};
 use crate::wire;
+
+/// A boundary's future, wrapped so it renders its own content and can be
+/// aborted from its handle; with what the body needs to end it early: how
+/// long it may take and what it shows when it fails or times out.
+pub(crate) struct Task {
+    pub(crate) label: Label,
+    pub(crate) future: Abortable<BoxFuture<'static, Resolved>>,
+    pub(crate) abort: AbortHandle,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) failure: FailureContent,
+}
+
+/// What rendering for a page needs to know of it: taken from the page
+/// once, so that a render needs no handle on the page itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RenderFor {
+    /// Identifies the page in render scopes.
+    pub(crate) key: usize,
+    pub(crate) mode: RenderMode,
+    /// The page's marker nonce (in-order and buffered modes).
+    pub(crate) nonce: u64,
+    pub(crate) refuse_misplaced: bool,
+}
 
 /// A boundary's future as the page's body runs it: resolved to its final
 /// HTML, counted in the engine's statistics while it lives, logged when it
@@ -31,7 +53,9 @@ use crate::wire;
 /// are the body's (`body.rs`: one timer and one listener per page, not one
 /// per boundary), and so is the failure content it shows then.
 pub(crate) fn task<F, T, E>(
-    shared: &Arc<PageShared>,
+    page: RenderFor,
+    started: tokio::time::Instant,
+    stats: Arc<Stats>,
     label: Label,
     future: F,
     timeout: Option<Duration>,
@@ -46,8 +70,9 @@ where
         inner: AssertUnwindSafe(future).catch_unwind(),
         end: Some(End {
             label,
-            page: shared.clone(),
-            live: LiveGuard::new(shared.engine.inner.stats.clone(), Gauge::Boundaries),
+            page,
+            started,
+            live: LiveGuard::new(stats, Gauge::Boundaries),
         }),
     };
     let (abort, registration) = AbortHandle::new_pair();
@@ -73,9 +98,10 @@ pin_project_lite::pin_project! {
 /// What a boundary's end needs besides how it ended.
 struct End {
     label: Label,
-    /// The page, for rendering the content into it (its mode, its checks).
-    /// The body holds the page too; this keeps nothing alive longer.
-    page: Arc<PageShared>,
+    /// What rendering the content for its page needs.
+    page: RenderFor,
+    /// The page's start, which its times count from.
+    started: tokio::time::Instant,
     live: LiveGuard,
 }
 
@@ -92,7 +118,7 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         let end = this.end.take().expect("polled after it ended");
         let mut resolved = end.resolve(result);
-        resolved.at = end.page.started.elapsed();
+        resolved.at = end.started.elapsed();
         end.live.stats().record(resolved.outcome);
         tracing::debug!(
             boundary = %end.label,
@@ -208,6 +234,8 @@ pub(crate) struct Rendered {
     pub(crate) html: String,
     /// In document order.
     pub(crate) placed: Vec<u32>,
+    /// Boundaries left out (misplaced): the caller cancels them.
+    pub(crate) cancelled: Vec<u32>,
 }
 
 /// A render that produced no HTML, and the boundaries it had placed (none
@@ -219,7 +247,9 @@ pub(crate) struct Failed {
 
 /// Renders `template` (the shell, or a part's content) for `page` and drops
 /// it, with a panic caught; tells which of the page's boundaries it placed,
-/// and checks that each is where it can stream (see `context.rs`).
+/// and checks that each is where it can stream (see `context.rs`). The
+/// boundaries it leaves out are the caller's to cancel (`cancelled`, or
+/// `discarded` when it fails).
 ///
 /// A misplaced boundary, or one rendered twice or never, is an error in the
 /// application. With the engine's
@@ -230,10 +260,10 @@ pub(crate) struct Failed {
 /// from the HTML (which stays well-formed, everything after it kept) and
 /// the boundary is cancelled.
 pub(crate) fn render_placing<T: Template>(
-    page: &Arc<PageShared>,
+    page: RenderFor,
     template: T,
 ) -> Result<Rendered, Failed> {
-    let (outcome, left) = placement::render_scoped(page.key(), || {
+    let (outcome, left) = placement::render_scoped(page.key, || {
         std::panic::catch_unwind(AssertUnwindSafe(|| {
             let rendered = render_sized(&template);
             // Inside the scope: a boundary it was given and did not render
@@ -253,7 +283,7 @@ pub(crate) fn render_placing<T: Template>(
             discarded,
         }),
         // What it placed before it panicked is still in the scope (a
-        // refused render has cancelled its boundaries already).
+        // refused render put it back).
         Err(panic) => Err(Failed {
             failure: RenderFailure::Panicked(panic_message(&*panic).to_owned()),
             discarded: left.ids(),
@@ -263,11 +293,12 @@ pub(crate) fn render_placing<T: Template>(
 
 /// The check of a render's placements (see [`render_placing`]); panics
 /// when the engine refuses misplaced boundaries and one is.
-fn check(page: &PageShared, mut html: String, placements: placement::Placements) -> Rendered {
+fn check(page: RenderFor, mut html: String, placements: placement::Placements) -> Rendered {
     if placements.placed.is_empty() && placements.misused.is_empty() {
         return Rendered {
             html,
             placed: Vec::new(),
+            cancelled: Vec::new(),
         };
     }
     let spans = locate(page, &html, &placements.placed);
@@ -292,7 +323,11 @@ fn check(page: &PageShared, mut html: String, placements: placement::Placements)
         misplaced.push((label, how, None));
     }
     if misplaced.is_empty() {
-        return Rendered { html, placed };
+        return Rendered {
+            html,
+            placed,
+            cancelled: Vec::new(),
+        };
     }
     let report = |(label, how, span): &(Label, Misplaced, Option<Range<usize>>)| {
         let near = span
@@ -301,13 +336,11 @@ fn check(page: &PageShared, mut html: String, placements: placement::Placements)
             .unwrap_or_default();
         format!("boundary {label} (b{}) is {how}{near}", label.id)
     };
-    if page.engine.settings().refuse_misplaced {
+    if page.refuse_misplaced {
         let reports: Vec<String> = misplaced.iter().map(report).collect();
-        // Nothing of this render reaches the page: nothing waits for its
-        // boundaries.
-        for id in placements.ids() {
-            page.orphan(id);
-        }
+        // Nothing of this render reaches the page: its boundaries are the
+        // caller's to cancel, as for any render that panicked.
+        placement::put_back(placements);
         panic!(
             "axum-suspense refused the page: {} (EngineBuilder::refuse_misplaced(false), the \
              default in release builds, logs this as an error and leaves the boundary out)",
@@ -323,25 +356,27 @@ fn check(page: &PageShared, mut html: String, placements: placement::Placements)
     for span in cuts {
         html.replace_range(span, "");
     }
-    for (label, how, _) in &misplaced {
-        match how {
+    let cancelled = misplaced
+        .iter()
+        .filter(|(_, how, _)| match how {
             // Cancelled when it was dropped.
-            Misplaced::NeverRendered => {}
+            Misplaced::NeverRendered => false,
             // Its first copy streams; the second was written empty.
-            Misplaced::Twice => {}
-            _ => page.orphan(label.id),
-        }
+            Misplaced::Twice => false,
+            _ => true,
+        })
+        .map(|(label, _, _)| label.id)
+        .collect();
+    Rendered {
+        html,
+        placed,
+        cancelled,
     }
-    Rendered { html, placed }
 }
 
 /// Where each placeholder written by the render is in `html`: searched in
 /// order, each after the one before (`None`: not there as written).
-fn locate(
-    page: &PageShared,
-    html: &str,
-    placed: &[placement::Placed],
-) -> Vec<Option<Range<usize>>> {
+fn locate(page: RenderFor, html: &str, placed: &[placement::Placed]) -> Vec<Option<Range<usize>>> {
     let mut from = 0;
     let mut needle = String::new();
     placed
@@ -372,12 +407,12 @@ impl End {
     ) -> Resolved {
         let label = self.label;
         match ended {
-            Ok(Ok(content)) => match render_placing(&self.page, content) {
+            Ok(Ok(content)) => match render_placing(self.page, content) {
                 Ok(rendered) => Resolved {
                     id: label.id,
                     html: rendered.html,
                     children: rendered.placed,
-                    discarded: Vec::new(),
+                    discarded: rendered.cancelled,
                     outcome: Outcome::Resolved,
                     error: None,
                     at: Duration::ZERO,

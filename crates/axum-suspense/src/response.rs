@@ -26,8 +26,13 @@ pub const RENDER_MODE_HEADER: &str = "x-render-mode";
 /// Renders `shell` for the page and answers `200 OK` with a body in the
 /// page's mode.
 pub(crate) fn page_response<S: Template>(shared: Arc<PageShared>, shell: S) -> Response {
-    let rendered = match render_placing(&shared, shell) {
-        Ok(rendered) => rendered,
+    let rendered = match render_placing(shared.render_for(), shell) {
+        Ok(rendered) => {
+            for id in &rendered.cancelled {
+                shared.orphan(*id);
+            }
+            rendered
+        }
         Err(failed) => {
             tracing::error!(failure = %failed.failure, "page shell failed to render");
             shared.close();

@@ -12,15 +12,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::http::Uri;
-use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::task::AtomicWaker;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
-use crate::label::Label;
 use crate::mode::RenderMode;
-use crate::resolve::{FailureContent, Resolved};
+use crate::resolve::{RenderFor, Task};
 use crate::wire;
 
 /// What a page's handles share with its body stream.
@@ -87,17 +85,6 @@ impl std::fmt::Debug for PageState {
     }
 }
 
-/// A boundary's future, wrapped so it renders its own content and can be
-/// aborted from its handle; with what the body needs to end it early: how
-/// long it may take and what it shows when it fails or times out.
-pub(crate) struct Task {
-    pub(crate) label: Label,
-    pub(crate) future: Abortable<BoxFuture<'static, Resolved>>,
-    pub(crate) abort: AbortHandle,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) failure: FailureContent,
-}
-
 /// What a page is, decided before its first boundary exists (by
 /// [`PageBuilder`](crate::PageBuilder), or the extractor).
 #[derive(Debug, Clone)]
@@ -144,6 +131,16 @@ impl PageShared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What rendering for this page needs to know.
+    pub(crate) fn render_for(&self) -> RenderFor {
+        RenderFor {
+            key: self.key(),
+            mode: self.mode,
+            nonce: self.nonce,
+            refuse_misplaced: self.engine.settings().refuse_misplaced,
+        }
     }
 
     /// When the page must end, if ever.
