@@ -113,7 +113,7 @@ impl EngineBuilder {
     }
 
     /// Sends no `Content-Security-Policy` header, for an application that
-    /// sets its own (with [`Page::csp_nonce`] in it). Defaults to
+    /// sets its own (with [`Page::csp_nonce`](crate::Page::csp_nonce) in it). Defaults to
     /// [`DEFAULT_CONTENT_SECURITY_POLICY`].
     pub fn no_content_security_policy(mut self) -> Self {
         self.settings.content_security_policy = None;

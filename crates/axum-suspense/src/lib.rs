@@ -121,7 +121,9 @@
 //!   `csp.rs`: the page's secret, nonce and policy.
 //! - `body.rs`: the body stream that runs the boundaries and orders the
 //!   chunks.
-//! - `wire.rs`: the wire format, with an example of the bytes; `runtime.js`
+//! - `wire.rs`: the wire format, with an example of the bytes (`tags.rs`
+//!   closes a fallback's open elements, `decimal.rs` writes its numbers);
+//!   `runtime.js`
 //!   and `overlay.js`: the client runtime and the timing overlay;
 //!   `native.rs`: which browsers patch natively; `runtime_route.rs`: the
 //!   runtime as a file ([`client`] gathers these).
@@ -142,6 +144,7 @@ mod content;
 mod context;
 pub mod crawlers;
 mod csp;
+mod decimal;
 mod engine;
 pub mod error;
 mod extract;
@@ -158,6 +161,7 @@ mod response;
 mod runtime_route;
 mod shared;
 pub mod stats;
+mod tags;
 mod wire;
 
 #[doc = include_str!("cookbook.md")]

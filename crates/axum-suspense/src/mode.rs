@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 /// argument is in the mode its request asks for (see
 /// [`EngineBuilder::mode_param`](crate::EngineBuilder::mode_param)); every
 /// page's response carries its mode in its extensions, for middleware such
-/// as [`BufferedModeLayer`](crate::BufferedModeLayer).
+/// as [`BufferedModeLayer`](crate::buffered::BufferedModeLayer).
 ///
 /// ```
 /// use axum_suspense::RenderMode;

@@ -53,6 +53,7 @@ use std::fmt::{self, Write};
 use std::ops::Range;
 use std::time::Duration;
 
+use crate::decimal::Decimal;
 use crate::stats::Outcome;
 
 /// The client runtime as it is sent: `runtime.min.js`, which
@@ -65,7 +66,7 @@ pub fn runtime() -> &'static str {
     include_str!("runtime.min.js")
 }
 
-/// Where [`crate::runtime_router`] serves the runtime: a name with the
+/// Where [`runtime_router`](crate::client::runtime_router) serves the runtime: a name with the
 /// runtime's own hash in it (`/_suspense/runtime.1a2b3c4d.js`), so it can be
 /// cached for ever and a new version is a new URL.
 pub fn runtime_path() -> &'static str {
@@ -157,7 +158,7 @@ pub(crate) struct Swap {
 /// leaves elements open would put the end marker (and what follows the
 /// boundary) inside them, where a browser that patches natively replaces
 /// all of it; so their end tags are written before the end marker (see
-/// [`unclosed`]). A fallback that fails to render is left out.
+/// `tags.rs`). A fallback that fails to render is left out.
 pub(crate) fn placeholder(
     id: u32,
     render_fallback: impl FnOnce(&mut String) -> Result<(), ()>,
@@ -170,7 +171,7 @@ pub(crate) fn placeholder(
         out.truncate(start);
     }
     let end = out.len();
-    if let Some(closing) = unclosed(&out[start..]) {
+    if let Some(closing) = crate::tags::unclosed(&out[start..]) {
         out.push_str(&closing);
     }
     out.push_str("<?end>");
@@ -183,132 +184,6 @@ pub(crate) fn push_range_start(out: &mut String, id: u32) {
     out.push_str("<?start name=\"b");
     out.push_str(Decimal::new(u128::from(id)).as_str());
     out.push_str("\">");
-}
-
-/// The end tags of the elements `html` opens and does not close, innermost
-/// first, if any. A tag scanner, not a parser: enough for what askama
-/// renders (every value escaped, so every `<` is markup); void elements,
-/// self-closed tags, comments and the contents of raw-text elements are
-/// skipped, and an end tag closes the nearest open element of its name and
-/// everything opened inside it (as the parser's does).
-pub(crate) fn unclosed(html: &str) -> Option<String> {
-    const VOID: &[&str] = &[
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr",
-    ];
-    const RAW: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
-    let bytes = html.as_bytes();
-    // Names are slices of `html`, compared without regard to case, on a
-    // stack that needs no allocation for the usual nesting: a fallback is
-    // scanned on every page.
-    let mut open = OpenTags::default();
-    let mut at = 0;
-    while let Some(found) = html[at..].find('<') {
-        at += found + 1;
-        if html[at..].starts_with("!--") {
-            at = html[at..]
-                .find("-->")
-                .map_or(html.len(), |end| at + end + 3);
-            continue;
-        }
-        let closing = bytes.get(at) == Some(&b'/');
-        let name_at = at + usize::from(closing);
-        let len = html[name_at..]
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            .count();
-        if len == 0 || !bytes[name_at].is_ascii_alphabetic() {
-            continue;
-        }
-        let name = &html[name_at..name_at + len];
-        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(name));
-        let end = html[name_at..]
-            .find('>')
-            .map_or(html.len(), |e| name_at + e);
-        if closing {
-            if let Some(depth) = open.rposition(name) {
-                open.truncate(depth);
-            }
-        } else if html[..end].ends_with('/') || is(VOID) {
-        } else if is(RAW) {
-            let close = format!("</{}", name.to_ascii_lowercase());
-            match html[end..].to_ascii_lowercase().find(&close) {
-                Some(c) => at = end + c,
-                None => {
-                    open.push(name);
-                    break;
-                }
-            }
-        } else {
-            // A new item closes the open one of its kind (no end tag needed):
-            // the same element, or its pair (`td`/`th`, `dt`/`dd`).
-            let pair = |n: &str| {
-                [["td", "th"], ["dt", "dd"]]
-                    .iter()
-                    .position(|pair| pair.iter().any(|k| k.eq_ignore_ascii_case(n)))
-            };
-            let sibling = |top: &str| {
-                top.eq_ignore_ascii_case(name) || pair(top).is_some_and(|p| pair(name) == Some(p))
-            };
-            if is(&["li", "p", "tr", "td", "th", "option", "dt", "dd"])
-                && open.last().is_some_and(sibling)
-            {
-                open.truncate(open.len - 1);
-            }
-            open.push(name);
-        }
-        at = at.max(end);
-    }
-    (open.len > 0).then(|| {
-        (0..open.len)
-            .rev()
-            .map(|depth| format!("</{}>", open.get(depth).to_ascii_lowercase()))
-            .collect()
-    })
-}
-
-/// The open elements' names, innermost last: the first 16 in place, deeper
-/// ones on the heap.
-#[derive(Default)]
-struct OpenTags<'a> {
-    inline: [&'a str; 16],
-    deeper: Vec<&'a str>,
-    len: usize,
-}
-
-impl<'a> OpenTags<'a> {
-    fn get(&self, depth: usize) -> &'a str {
-        match self.inline.get(depth) {
-            Some(name) => name,
-            None => self.deeper[depth - self.inline.len()],
-        }
-    }
-
-    fn push(&mut self, name: &'a str) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => *slot = name,
-            None => self.deeper.push(name),
-        }
-        self.len += 1;
-    }
-
-    fn last(&self) -> Option<&'a str> {
-        self.len.checked_sub(1).map(|depth| self.get(depth))
-    }
-
-    /// The depth of the innermost open element named `name` (any case).
-    fn rposition(&self, name: &str) -> Option<usize> {
-        (0..self.len)
-            .rev()
-            .find(|&depth| self.get(depth).eq_ignore_ascii_case(name))
-    }
-
-    /// Closes everything from `depth` in.
-    fn truncate(&mut self, depth: usize) {
-        self.deeper
-            .truncate(depth.saturating_sub(self.inline.len()));
-        self.len = self.len.min(depth);
-    }
 }
 
 /// The marker nonce of a page's secret.
@@ -441,33 +316,6 @@ pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
         out.push_str(name);
     }
     out.push('>');
-}
-
-/// An unsigned integer in decimal, on the stack (the wire's ids and times,
-/// without `fmt`'s machinery).
-struct Decimal {
-    digits: [u8; 39],
-    start: usize,
-}
-
-impl Decimal {
-    fn new(mut n: u128) -> Decimal {
-        let mut digits = [0u8; 39];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        Decimal { digits, start }
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..]).expect("ASCII digits")
-    }
 }
 
 /// Appends the runtime, inline, with the page's CSP `nonce` (so a policy
@@ -655,50 +503,5 @@ mod tests {
         });
         assert_eq!(failed, "<?start name=\"b12\"><?end>");
         assert!(range.is_empty());
-    }
-
-    #[test]
-    fn open_elements_are_found_and_closed_innermost_first() {
-        for (html, closing) in [
-            ("<p>fine</p><img src=x><br/>", None),
-            ("<DIV><span>a</span>", Some("</div>")),
-            ("<ul><li>one<li>two", Some("</li></ul>")),
-            ("<div><p>x</div>", None),
-            ("<!-- <div> --><b>bold", Some("</b>")),
-            ("<style>p > div { }</style><em>x", Some("</em>")),
-            ("<textarea><div></textarea>", None),
-            ("a < b and 1<2", None),
-            ("<table><tr><td>x", Some("</td></tr></table>")),
-            // A cell closes the other kind of cell; a `dd` closes a `dt`.
-            ("<tr><TH>h<td>d", Some("</td></tr>")),
-            ("<dl><dt>a<dd>b", Some("</dd></dl>")),
-            ("<dl><dt>a<li>b", Some("</li></dt></dl>")),
-        ] {
-            assert_eq!(unclosed(html).as_deref(), closing, "{html}");
-        }
-        // Deeper than the names kept in place: the rest on the heap, and
-        // closed back across the boundary between the two.
-        let deep = format!("{}<p>x", "<div>".repeat(20));
-        assert_eq!(
-            unclosed(&deep).as_deref(),
-            Some(format!("</p>{}", "</div>".repeat(20)).as_str())
-        );
-        let closed_back = format!("{}{}<em>", "<div>".repeat(20), "</div>".repeat(6));
-        assert_eq!(
-            unclosed(&closed_back).as_deref(),
-            Some(format!("</em>{}", "</div>".repeat(14)).as_str())
-        );
-        let inner_p = format!("{}<p>a<p>b", "<section>".repeat(17));
-        assert_eq!(
-            unclosed(&inner_p).as_deref(),
-            Some(format!("</p>{}", "</section>".repeat(17)).as_str())
-        );
-    }
-
-    #[test]
-    fn decimals_are_written_as_display_writes_them() {
-        for n in [0u128, 7, 10, 4_294_967_295, u128::MAX] {
-            assert_eq!(Decimal::new(n).as_str(), n.to_string());
-        }
     }
 }
