@@ -1,4 +1,4 @@
-//! The site as shipped: `/bench` as PAGE.md defines it, `/`, and `/static`.
+//! The site as shipped: `/bench` as benches/PAGE.md defines it, `/`, and `/static`.
 
 use crate::common::{TestServer, get, pos, send};
 

@@ -226,7 +226,9 @@ async fn stalled_readers_at_the_connection_cap_free_their_slots() {
         router,
         ServeOptions {
             max_connections: 50,
-            ..with_send_timeout(Duration::from_millis(500))
+            // Long enough that all 50 are in before the first is cut off,
+            // on a loaded machine too (500 ms was not, at load 12).
+            ..with_send_timeout(Duration::from_millis(2000))
         },
     );
     let mut stalled = Vec::new();

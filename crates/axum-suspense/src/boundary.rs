@@ -245,7 +245,9 @@ impl<'p> BoundaryBuilder<'p> {
 
     /// What to show if the future fails, made from the error: the future's
     /// own (converted to a [`BoxError`], its sources kept), a
-    /// [`Panicked`](crate::error::Panicked) if it panicked, or a
+    /// [`Panicked`](crate::error::Panicked) if it panicked, a
+    /// [`MisplacedBoundary`](crate::error::MisplacedBoundary) if its content
+    /// was refused, or a
     /// [`TimedOut`](crate::error::TimedOut) if it timed out and
     /// [`on_timeout`](Self::on_timeout) is not set. Runs at most once, when
     /// the part fails; if it panics, the default is shown. Say nothing in it

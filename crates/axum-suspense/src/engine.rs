@@ -188,8 +188,9 @@ impl EngineBuilder {
     /// `<textarea>`, a `<template>` or the `<head>`), rendered twice, or
     /// given to a template that never renders it, refuses the page: the
     /// render panics with a message that names the boundary, says where it
-    /// was and quotes the text around it, so the shell is answered with a
-    /// `500` (a part shows its error content). Off, each such boundary is
+    /// was and (for a misplaced one) quotes the text around it, so the shell
+    /// is answered with a `500` (a part shows its error content, made from a
+    /// [`MisplacedBoundary`](crate::error::MisplacedBoundary) error). Off, each such boundary is
     /// logged as an error and left out of the page, which is otherwise
     /// whole. Defaults to `true` in debug builds (`debug_assertions`) and
     /// `false` in release builds.

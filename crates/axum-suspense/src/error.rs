@@ -84,6 +84,23 @@ impl fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
+/// The error [`on_error_with`](crate::BoundaryBuilder::on_error_with) is
+/// given when a part's content placed a boundary where it cannot stream and
+/// the engine refused it
+/// ([`EngineBuilder::refuse_misplaced`](crate::EngineBuilder::refuse_misplaced)):
+/// the details are in the log, not in this error, so that error content
+/// made from it says nothing of the page's insides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MisplacedBoundary;
+
+impl fmt::Display for MisplacedBoundary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boundary in this part is where it cannot stream (see the log)")
+    }
+}
+
+impl std::error::Error for MisplacedBoundary {}
+
 /// `error` and its sources, `": "` between them, for a log line.
 pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();

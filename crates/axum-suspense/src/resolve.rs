@@ -17,7 +17,9 @@ use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable, BoxFuture, CatchUnwind};
 
 use crate::context::{self, Misplaced};
-use crate::error::{self, BoxError, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, Panicked, TimedOut};
+use crate::error::{
+    self, BoxError, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, MisplacedBoundary, Panicked, TimedOut,
+};
 use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::placement;
@@ -196,17 +198,22 @@ impl FailureContent {
     }
 }
 
+/// What every refusal of a misplaced boundary starts with.
+const REFUSED: &str = "axum-suspense refused a render: ";
+
 /// Why a template produced no HTML.
 #[derive(Debug)]
 pub(crate) enum RenderFailure {
     Error(askama::Error),
     Panicked(String),
+    /// A misplaced boundary, with the engine's message.
+    Refused(String),
 }
 
 impl RenderFailure {
     fn outcome(&self) -> Outcome {
         match self {
-            RenderFailure::Error(_) => Outcome::Failed,
+            RenderFailure::Error(_) | RenderFailure::Refused(_) => Outcome::Failed,
             RenderFailure::Panicked(_) => Outcome::Panicked,
         }
     }
@@ -215,6 +222,7 @@ impl RenderFailure {
         match self {
             RenderFailure::Error(error) => Box::new(error),
             RenderFailure::Panicked(message) => Box::new(Panicked { message }),
+            RenderFailure::Refused(_) => Box::new(MisplacedBoundary),
         }
     }
 }
@@ -224,6 +232,7 @@ impl Display for RenderFailure {
         match self {
             RenderFailure::Error(error) => write!(f, "render error: {error}"),
             RenderFailure::Panicked(message) => write!(f, "panicked while rendering: {message}"),
+            RenderFailure::Refused(message) => f.write_str(message),
         }
     }
 }
@@ -284,10 +293,18 @@ pub(crate) fn render_placing<T: Template>(
         }),
         // What it placed before it panicked is still in the scope (a
         // refused render put it back).
-        Err(panic) => Err(Failed {
-            failure: RenderFailure::Panicked(panic_message(&*panic).to_owned()),
-            discarded: left.ids(),
-        }),
+        Err(panic) => {
+            let message = panic_message(&*panic).to_owned();
+            let failure = if message.starts_with(REFUSED) {
+                RenderFailure::Refused(message)
+            } else {
+                RenderFailure::Panicked(message)
+            };
+            Err(Failed {
+                failure,
+                discarded: left.ids(),
+            })
+        }
     }
 }
 
@@ -342,13 +359,19 @@ fn check(page: RenderFor, mut html: String, placements: placement::Placements) -
         // caller's to cancel, as for any render that panicked.
         placement::put_back(placements);
         panic!(
-            "axum-suspense refused the page: {} (EngineBuilder::refuse_misplaced(false), the \
-             default in release builds, logs this as an error and leaves the boundary out)",
+            "{REFUSED}{} (a shell answers 500, a part shows its error content; \
+             EngineBuilder::refuse_misplaced(false), the default in release builds, logs this \
+             as an error and leaves the boundary out)",
             reports.join("; ")
         );
     }
     for entry in &misplaced {
-        tracing::error!(boundary = %entry.0, "{}; left out of the page", report(entry));
+        let done = match entry.1 {
+            Misplaced::Twice => "the second copy is left empty, the first streams",
+            Misplaced::NeverRendered => "its part is cancelled",
+            _ => "left out of the page",
+        };
+        tracing::error!(boundary = %entry.0, "{}; {done}", report(entry));
     }
     // Cut from the last to the first, so the earlier spans stay where they are.
     let mut cuts: Vec<Range<usize>> = misplaced.iter().filter_map(|m| m.2.clone()).collect();
@@ -418,7 +441,11 @@ impl End {
                     at: Duration::ZERO,
                 },
                 Err(failed) => {
-                    tracing::warn!(boundary = %label, failure = %failed.failure, "boundary content failed to render");
+                    if let RenderFailure::Refused(_) = failed.failure {
+                        tracing::error!(boundary = %label, failure = %failed.failure, "boundary content refused");
+                    } else {
+                        tracing::warn!(boundary = %label, failure = %failed.failure, "boundary content failed to render");
+                    }
                     let outcome = failed.failure.outcome();
                     let mut resolved = self.failed(outcome, failed.failure.into_error());
                     resolved.discarded = failed.discarded;
