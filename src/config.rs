@@ -91,8 +91,10 @@ pub struct ServeArgs {
     /// thread of the server (100us..=100ms), or `off` for the kernel's
     /// default. A short one lets a thread woken by a request preempt the
     /// process that sent it when they share a core, instead of waiting out
-    /// its turn (docs/benchmarks.md, "First byte on an idle server").
-    #[arg(long, default_value = "100us", value_parser = parse_sched_slice)]
+    /// its turn: it helps only a client on the same host, such as a load
+    /// generator on a small machine (docs/benchmarks.md, "First byte on an
+    /// idle server"). Defaults to `off`.
+    #[arg(long, default_value = "off", value_parser = parse_sched_slice)]
     pub sched_slice: SchedSlice,
     /// How long a client may take to send a request's headers.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
