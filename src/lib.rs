@@ -26,6 +26,8 @@
 //! - [`server`]: accept loop with a connection cap, hyper connections with
 //!   header and body timeouts and size limits, TCP_NODELAY, graceful
 //!   shutdown that ends pending pages with their timeout content.
+//! - `socket`: what each connection leaves in the kernel: a fixed send
+//!   buffer, and a reset when the send timeout gives up on a client.
 //! - `heap`: after a burst of connections ends, the heap's free memory
 //!   goes back to the system (glibc keeps it otherwise).
 //! - [`observe`]: a `tracing` span per request (id, route, status, time to
@@ -46,3 +48,4 @@ mod heap;
 pub mod observe;
 pub mod server;
 pub mod site;
+mod socket;
