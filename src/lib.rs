@@ -22,7 +22,8 @@
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
 //!   precompressed brotli/gzip variants made at startup, revalidation;
-//!   `assets/memory.rs` answers small files from memory.
+//!   `assets/memory.rs` answers small files from memory; `/favicon.ico`
+//!   answers the directory's icon.
 //! - [`server`]: accept loop with a connection cap, hyper connections with
 //!   header and body timeouts and size limits, TCP_NODELAY, graceful
 //!   shutdown that ends pending pages with their timeout content.

@@ -173,7 +173,10 @@ pub async fn run(
             tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
         }
     }
-    let router = site::app(state, &config.static_dir);
+    // Browsers ask for `/favicon.ico` on pages that link no icon (the
+    // board's link theirs): the same icon, not a 404.
+    let router = site::app(state, &config.static_dir)
+        .route("/favicon.ico", axum::routing::get(crate::assets::favicon));
     let options = ServeOptions {
         engine: Some(engine),
         store: Some(store),

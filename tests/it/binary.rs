@@ -49,6 +49,14 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     let healthy = check(format!("0.0.0.0:{}", addr.port())).await;
     assert!(healthy.status.success(), "{healthy:?}");
 
+    // Browsers ask for /favicon.ico on a page that links no icon: the
+    // site's icon, not a 404.
+    let mut icon = get(addr, "/favicon.ico").await;
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+    let icon = icon.read_to_end().await.to_owned();
+    assert!(icon.starts_with("<svg"), "{icon:?}");
+
     let mut response = get(addr, "/bench?boundaries=2&items=1&delay=50").await;
     assert_eq!(response.status(), 200);
     let body = response.read_to_end().await.to_owned();
