@@ -91,8 +91,10 @@ pub struct ServeArgs {
     /// thread of the server (100us..=100ms), or `off` for the kernel's
     /// default. A short one lets a thread woken by a request preempt the
     /// process that sent it when they share a core, instead of waiting out
-    /// its turn (docs/benchmarks.md, "First byte on an idle server").
-    #[arg(long, default_value = "100us", value_parser = parse_sched_slice)]
+    /// its turn: it helps only a client on the same host, such as a load
+    /// generator on a small machine (docs/benchmarks.md, "First byte on an
+    /// idle server"). Defaults to `off`.
+    #[arg(long, default_value = "off", value_parser = parse_sched_slice)]
     pub sched_slice: SchedSlice,
     /// How long a client may take to send a request's headers.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
@@ -104,6 +106,13 @@ pub struct ServeArgs {
     /// (no byte taken) before the connection is closed and its page dropped.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub send_timeout: Duration,
+    /// The send buffer of each accepted connection, in bytes (Linux keeps
+    /// twice this, and at most twice `net.core.wmem_max`), so a client that
+    /// stops reading holds no more than that in the kernel; 0 leaves the
+    /// kernel's autotuning (up to `net.ipv4.tcp_wmem`'s maximum, often
+    /// 4 MiB).
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub send_buffer_bytes: usize,
     /// On shutdown, how long in-flight pages may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
@@ -212,6 +221,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub send_timeout: Duration,
+    /// `None`: the kernel's autotuning; else at least 4 KiB.
+    pub send_buffer_bytes: Option<usize>,
     pub drain_timeout: Duration,
     pub boundary_timeout: Duration,
     pub page_deadline: Duration,
@@ -266,6 +277,11 @@ impl Config {
         if args.max_header_bytes < 1024 {
             return Err("--max-header-bytes: must be at least 1024".into());
         }
+        if (1..4096).contains(&args.send_buffer_bytes) {
+            return Err(
+                "--send-buffer-bytes: must be 0 (the kernel's autotuning) or at least 4096".into(),
+            );
+        }
         if !(256..=args.max_header_bytes).contains(&args.max_uri_bytes) {
             return Err(format!(
                 "--max-uri-bytes: must be between 256 and --max-header-bytes ({})",
@@ -280,6 +296,7 @@ impl Config {
             header_read_timeout: args.header_read_timeout,
             body_read_timeout: args.body_read_timeout,
             send_timeout: args.send_timeout,
+            send_buffer_bytes: (args.send_buffer_bytes > 0).then_some(args.send_buffer_bytes),
             drain_timeout: args.drain_timeout,
             boundary_timeout: args.boundary_timeout,
             page_deadline: args.page_deadline,

@@ -22,10 +22,13 @@
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
 //!   precompressed brotli/gzip variants made at startup, revalidation;
-//!   `assets/memory.rs` answers small files from memory.
+//!   `assets/memory.rs` answers small files from memory; `/favicon.ico`
+//!   answers the directory's icon.
 //! - [`server`]: accept loop with a connection cap, hyper connections with
 //!   header and body timeouts and size limits, TCP_NODELAY, graceful
 //!   shutdown that ends pending pages with their timeout content.
+//! - `socket`: what each connection leaves in the kernel: a fixed send
+//!   buffer, and a reset when the send timeout gives up on a client.
 //! - `heap`: after a burst of connections ends, the heap's free memory
 //!   goes back to the system (glibc keeps it otherwise).
 //! - [`observe`]: a `tracing` span per request (id, route, status, time to
@@ -46,3 +49,4 @@ mod heap;
 pub mod observe;
 pub mod server;
 pub mod site;
+mod socket;

@@ -20,7 +20,11 @@
 //!   stalled readers cannot keep every connection slot; and while it does
 //!   not read, hyper holds at most [`WRITE_BUFFER_BYTES`] of its response
 //!   (beyond the kernel's socket buffer), so it cannot hold much memory
-//!   either: the page is only rendered as far as the client takes it.
+//!   either: the page is only rendered as far as the client takes it. The
+//!   kernel's share is bounded too: each accepted socket's send buffer is
+//!   fixed (`--send-buffer-bytes`), and a connection cut off by the send
+//!   timeout is reset, so the kernel keeps none of its unsent bytes
+//!   (`src/socket.rs`).
 //!
 //! Shutdown: stop accepting, let in-flight responses finish for up to the
 //! drain timeout, then abort the engine's pages (every pending boundary
@@ -42,7 +46,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
-use tokio_io_timeout::TimeoutWriter;
 use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -50,6 +53,7 @@ use crate::config::Config;
 use crate::data::{self, Store};
 use crate::observe::Observability;
 use crate::site::{self, AppState};
+use crate::socket::{self, TimedSocket};
 use axum_suspense::Engine;
 
 /// How connections are served.
@@ -62,8 +66,14 @@ pub struct ServeOptions {
     pub body_read_timeout: Duration,
     /// A response write that makes no progress for this long (the client
     /// has stopped reading and the socket's buffer is full) closes the
-    /// connection, and drops its page with every pending boundary.
+    /// connection (with a reset, so the kernel drops what it still holds of
+    /// the response), and drops its page with every pending boundary.
     pub send_timeout: Duration,
+    /// The send buffer each accepted socket gets (`SO_SNDBUF`; Linux keeps
+    /// twice this), so a client that stops reading holds at most about
+    /// that much of the host's memory in the kernel. `None` leaves the
+    /// kernel's autotuning (or what the listener's sockets inherit).
+    pub send_buffer_bytes: Option<usize>,
     /// After shutdown is asked for, how long in-flight responses may take.
     pub drain_timeout: Duration,
     /// Connections open at once; at the cap the server stops accepting.
@@ -91,6 +101,7 @@ impl From<&Config> for ServeOptions {
             header_read_timeout: config.header_read_timeout,
             body_read_timeout: config.body_read_timeout,
             send_timeout: config.send_timeout,
+            send_buffer_bytes: config.send_buffer_bytes,
             drain_timeout: config.drain_timeout,
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
@@ -162,7 +173,10 @@ pub async fn run(
             tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
         }
     }
-    let router = site::app(state, &config.static_dir);
+    // Browsers ask for `/favicon.ico` on pages that link no icon (the
+    // board's link theirs): the same icon, not a 404.
+    let router = site::app(state, &config.static_dir)
+        .route("/favicon.ico", axum::routing::get(crate::assets::favicon));
     let options = ServeOptions {
         engine: Some(engine),
         store: Some(store),
@@ -215,7 +229,7 @@ pub async fn serve(
         .header_read_timeout(options.header_read_timeout)
         .max_header_size(options.max_header_bytes)
         .max_buf_size(WRITE_BUFFER_BYTES.max(options.max_header_bytes));
-    let send_timeout = options.send_timeout;
+    let (send_timeout, send_buffer_bytes) = (options.send_timeout, options.send_buffer_bytes);
     let observability = Observability::new(options.engine.as_ref(), options.store.as_deref());
     let send_timeouts = observability.send_timeouts();
     let (max_uri, max_body) = (options.max_uri_bytes, options.max_body_bytes);
@@ -271,15 +285,20 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, %peer, "could not set TCP_NODELAY");
         }
+        // What a client that stops reading leaves in the kernel: at most
+        // this buffer (twice it, as Linux counts), not what autotuning
+        // would grow it to.
+        if let Some(bytes) = send_buffer_bytes
+            && let Err(error) = socket::fix_send_buffer(&stream, bytes)
+        {
+            tracing::debug!(%error, %peer, "could not set SO_SNDBUF");
+        }
         // Every write of the response (page or file) that the socket does not
         // take for `send_timeout` fails with `TimedOut`, which ends the
-        // connection. The timer runs only while a write waits, so a page
-        // waiting for its data, or a client reading slowly but steadily, is
-        // never cut off. (Boxed: the timer inside must not move.)
-        let mut stream = TimeoutWriter::new(stream);
-        stream.set_timeout(Some(send_timeout));
+        // connection with a reset.
+        let stream = TimedSocket::new(stream, send_timeout);
         let service = TowerToHyperService::new(service.clone());
-        let connection = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         let mut closing = closing.clone();
         let send_timeouts = send_timeouts.clone();
@@ -291,7 +310,7 @@ pub async fn serve(
                     if let Err(error) = result {
                         if is_send_timeout(&error) {
                             send_timeouts.inc();
-                            tracing::warn!(%peer, timeout = ?send_timeout, "send timeout: the client took nothing of the response for that long; connection closed, its page dropped");
+                            tracing::warn!(%peer, timeout = ?send_timeout, "send timeout: the client took nothing of the response for that long; connection reset, its page dropped");
                         } else {
                             tracing::debug!(%error, %peer, "connection ended with an error");
                         }

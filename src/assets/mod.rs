@@ -368,6 +368,23 @@ fn brotli_bytes(content: &[u8]) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The site's icon, in the static directory; pages link it with
+/// `<link rel="icon">`.
+pub const FAVICON: &str = "favicon.svg";
+
+/// `GET /favicon.ico`, which browsers ask for on any page that links no icon
+/// of its own: [`FAVICON`] from the [`install`]ed directory, answered as
+/// `/static/favicon.svg` is (its type, validators, compressed variants), so
+/// the question never ends in a `404`.
+pub async fn favicon(request: Request) -> Response {
+    let Some(assets) = INSTALLED.get() else {
+        return not_found();
+    };
+    let (mut parts, body) = request.into_parts();
+    parts.uri = Uri::from_static("/favicon.svg");
+    serve(State(assets.clone()), Request::from_parts(parts, body)).await
+}
+
 static INSTALLED: OnceLock<Arc<Assets>> = OnceLock::new();
 
 /// Makes `assets` the ones [`url`] links (once per process; later calls

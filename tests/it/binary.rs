@@ -49,6 +49,14 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     let healthy = check(format!("0.0.0.0:{}", addr.port())).await;
     assert!(healthy.status.success(), "{healthy:?}");
 
+    // Browsers ask for /favicon.ico on a page that links no icon: the
+    // site's icon, not a 404.
+    let mut icon = get(addr, "/favicon.ico").await;
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+    let icon = icon.read_to_end().await.to_owned();
+    assert!(icon.starts_with("<svg"), "{icon:?}");
+
     let mut response = get(addr, "/bench?boundaries=2&items=1&delay=50").await;
     assert_eq!(response.status(), 200);
     let body = response.read_to_end().await.to_owned();
@@ -74,7 +82,7 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
 
 /// `--sched-slice` reaches every thread of the server, the runtime's
 /// workers and its blocking threads included (they inherit it from the main
-/// thread), and `off` leaves the kernel's default. On a kernel that keeps no
+/// thread), and `off`, the default, leaves the kernel's. On a kernel that keeps no
 /// slice per thread (before Linux 6.12) there is nothing to see, and the
 /// test says so.
 #[tokio::test]
@@ -109,11 +117,18 @@ async fn every_thread_gets_the_scheduling_slice_asked_for() {
     let threads = slices(&asked);
     assert!(threads.len() >= 3, "main, workers, blocking: {threads:?}");
     assert!(threads.iter().all(|&s| s == 300_000), "{threads:?}");
-    let (mut off, _) = serve(&["--sched-slice", "off"]).await;
-    let threads = slices(&off);
-    assert!(threads.iter().all(|&s| s != 300_000), "{threads:?}");
     asked.kill().await.unwrap();
-    off.kill().await.unwrap();
+    // The kernel's slice is not 100 µs: a server that asked for nothing
+    // must not show the shortest one either.
+    for flags in [&["--sched-slice", "off"][..], &[][..]] {
+        let (mut off, _) = serve(flags).await;
+        let threads = slices(&off);
+        assert!(
+            threads.iter().all(|&s| s != 300_000 && s != 100_000),
+            "{flags:?}: {threads:?}"
+        );
+        off.kill().await.unwrap();
+    }
 }
 
 /// Sends the process SIGTERM.

@@ -509,3 +509,93 @@ async fn plain_forms_work_without_javascript_in_chromium() {
     );
     browser.close().await;
 }
+
+/// What an audit (Lighthouse's accessibility, best-practice and SEO checks)
+/// looks for on the board's pages, checked in Chromium: a meta description,
+/// an icon the page links and the server answers, and grey text that keeps
+/// WCAG's 4.5:1 contrast against what is behind it (the footer and its
+/// `code` were 4.29:1).
+#[tokio::test]
+async fn board_pages_have_a_description_an_icon_and_readable_grey_in_chromium() {
+    let Some(browser) = Browser::launch("board_audit").await else {
+        return;
+    };
+    let board = browser_board().await;
+    for path in ["/", "/posts/7"] {
+        browser
+            .open(&format!("http://{}{path}", board.server.addr))
+            .await;
+        browser.wait_loaded().await;
+        let description = browser
+            .eval(
+                "const m = document.querySelector('meta[name=description]');
+                 return m && m.content",
+                vec![],
+            )
+            .await;
+        assert!(
+            description.as_str().is_some_and(|d| d.len() >= 50),
+            "{path}: a meta description of a sentence or more, got {description}"
+        );
+        browser
+            .eval(
+                "window.__icon = null;
+                 const link = document.querySelector('link[rel=icon]');
+                 if (!link) { window.__icon = 'no <link rel=icon>'; return; }
+                 fetch(link.href).then(r => { window.__icon = [r.status, r.headers.get('content-type')]; },
+                                       e => { window.__icon = String(e); });",
+                vec![],
+            )
+            .await;
+        let icon = browser
+            .wait_for("the icon's answer", "return window.__icon", vec![])
+            .await;
+        assert_eq!(
+            icon,
+            json!([200, "image/svg+xml"]),
+            "{path}: the linked icon"
+        );
+        // Each element's text colour against the first opaque background
+        // behind it (the page's own, else white), as WCAG 2 computes it.
+        let contrasts = browser
+            .eval(
+                "const rgb = s => s.match(/[\\d.]+/g).map(Number);
+                 const lum = ([r, g, b]) => [r, g, b]
+                   .map(c => c / 255)
+                   .map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+                   .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+                 const behind = el => {
+                   for (; el; el = el.parentElement) {
+                     const bg = rgb(getComputedStyle(el).backgroundColor);
+                     if (bg.length < 4 || bg[3] > 0) return bg;
+                   }
+                   return [255, 255, 255];
+                 };
+                 return [...document.querySelectorAll('footer, footer code, small, .meta, .none')]
+                   .map(el => {
+                     const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(behind(el))];
+                     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+                     return [el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''),
+                             getComputedStyle(el).color, Math.round(ratio * 100) / 100];
+                   });",
+                vec![],
+            )
+            .await;
+        let contrasts = contrasts.as_array().expect("a list");
+        for wanted in ["footer.foot", "code"] {
+            assert!(
+                contrasts.iter().any(|c| c[0] == wanted),
+                "{path}: no {wanted} measured: {}",
+                json!(contrasts)
+            );
+        }
+        for contrast in contrasts {
+            assert!(
+                contrast[2].as_f64().is_some_and(|ratio| ratio >= 4.5),
+                "{path}: {contrast} is under 4.5:1 (all: {})",
+                json!(contrasts)
+            );
+        }
+    }
+    browser.close().await;
+}

@@ -74,8 +74,8 @@ impl Nginx {
         std::fs::write(prefix.join("upstreams.inc"), instances).unwrap();
         let p = prefix.display();
         let listen = match edge {
-            Edge::Tls => format!("listen 127.0.0.1:{port} ssl http2;"),
-            Edge::Plain => format!("listen 127.0.0.1:{port};"),
+            Edge::Tls => format!("listen 127.0.0.1:{port} ssl http2"),
+            Edge::Plain => format!("listen 127.0.0.1:{port}"),
         };
         let mut site = file("deploy/nginx.conf");
         for (from, to) in [
@@ -87,7 +87,8 @@ impl Nginx {
                 "listen 80;".to_owned(),
                 format!("listen 127.0.0.1:{http_port};"),
             ),
-            ("listen 443 ssl http2;".to_owned(), listen),
+            // The address and protocols only: the socket options stay.
+            ("listen 443 ssl http2".to_owned(), listen),
             (
                 "ssl_certificate /etc/nginx/suspense-ssr/tls/".to_owned(),
                 format!("ssl_certificate {}/", certificate.dir.display()),

@@ -2,10 +2,11 @@
 //! and drops their pages, what a stalled page holds is bounded, and a slow
 //! but steady reader is never cut off.
 //!
-//! Every socket here has a tiny buffer (the client's receive buffer, and
+//! Most sockets here have a tiny buffer (the client's receive buffer, and
 //! the server's send buffer through its listener, which accepted
 //! connections inherit), so the kernel holds only a few KiB and what the
-//! server holds shows.
+//! server holds shows. The last test reads what the kernel holds, with the
+//! server's own send buffer.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use axum_suspense::{Engine, Page};
 use suspense_ssr::server::{ServeOptions, WRITE_BUFFER_BYTES};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-use crate::common::{RawResponse, TestServer, eventually, get, options, send_on};
+use crate::common::{RawResponse, TestServer, WAIT, eventually, get, have_tool, options, send_on};
 use crate::pages::{Shell, never, route, text};
 
 /// The smallest buffer the tests ask the kernel for (it doubles it and
@@ -102,9 +103,12 @@ pub(crate) async fn stalled_reader(addr: SocketAddr, path: &str) -> TcpStream {
     stream
 }
 
+/// The tiny listener's send buffer kept (not the server's own), and the
+/// send timeout at `timeout`.
 fn with_send_timeout(timeout: Duration) -> ServeOptions {
     ServeOptions {
         send_timeout: timeout,
+        send_buffer_bytes: None,
         ..options()
     }
 }
@@ -290,4 +294,140 @@ async fn stalled_readers_of_static_files_are_cut_off_too() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop((mid, big));
+}
+
+/// `ss`, which shows each socket's memory in the kernel.
+const SS: &str = "/usr/bin/ss";
+
+/// The server's side of the connection from `client`, as `ss -tm` shows
+/// it: its state (`ESTAB`, `FIN-WAIT-1`, …) and the bytes of the host's
+/// memory its send queue holds (`skmem`'s `w`: the data and the kernel's
+/// overhead; 0 where `ss` shows no `skmem`). `None` once it is gone.
+fn server_side(server: SocketAddr, client: SocketAddr) -> Option<(String, u64)> {
+    let filter = format!("sport = :{} and dport = :{}", server.port(), client.port());
+    let output = std::process::Command::new(SS)
+        .args(["-tmnH", "state", "all", &filter])
+        .output()
+        .expect("run ss");
+    assert!(output.status.success(), "ss {filter}: {output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let state = text.split_whitespace().next()?.to_owned();
+    let queued = text
+        .split("skmem:(")
+        .nth(1)
+        .and_then(|skmem| {
+            skmem
+                .split([',', ')'])
+                .find_map(|field| field.strip_prefix('w')?.parse().ok())
+        })
+        .unwrap_or(0);
+    Some((state, queued))
+}
+
+/// The most a stalled connection may hold in the kernel.
+const KERNEL_BOUND: u64 = 256 * 1024;
+
+/// A client that stops reading costs the host little in the kernel too, and
+/// nothing once the send timeout has cut it off.
+///
+/// Linux grows an accepted socket's send buffer by itself (up to
+/// `net.ipv4.tcp_wmem`'s maximum, often 4 MiB) and a reader that takes
+/// nothing lets it fill; and a normal close keeps the unsent bytes, as an
+/// orphan in `FIN-WAIT-1`, for as long as the client keeps its window shut.
+/// The server fixes each socket's send buffer (`--send-buffer-bytes`) and
+/// resets a connection the send timeout cuts off. Read with `ss -tm`: the
+/// server's side of the one connection, sampled while it is stalled, then
+/// gone right after the timeout.
+#[tokio::test]
+async fn a_stalled_reader_holds_little_in_the_kernel_and_nothing_after_the_send_timeout() {
+    if !have_tool(
+        "a_stalled_reader_holds_little_in_the_kernel",
+        std::path::Path::new(SS),
+        "iproute2",
+    ) {
+        return;
+    }
+    // A 4 MiB page that never ends, on a plain listener: the send buffer is
+    // the server's default.
+    let engine = Engine::new();
+    let rendered = Arc::new(AtomicUsize::new(0));
+    let router = route(&engine, large_page(256, true, &rendered));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = TestServer::start_on(
+        listener,
+        router,
+        ServeOptions {
+            send_timeout: Duration::from_secs(1),
+            ..options()
+        },
+    );
+    let stalled = stalled_reader(server.addr, "/").await;
+    let client = stalled.local_addr().unwrap();
+
+    // While the client takes nothing: the server's send queue, sampled until
+    // the send timeout ends the connection.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut peak = 0;
+    let mut last = loop {
+        match server_side(server.addr, client) {
+            Some((state, queued)) if state == "ESTAB" => peak = peak.max(queued),
+            other => break other,
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled connection was never cut off (its send queue peaked at {peak} bytes)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!("a stalled reader's send queue in the kernel peaked at {peak} bytes");
+    assert!(
+        peak >= 32 * 1024,
+        "the send queue peaked at {peak} bytes: the buffer never filled, so this measured nothing"
+    );
+    assert!(
+        peak <= KERNEL_BOUND,
+        "a stalled reader held {peak} bytes in the kernel (bound {KERNEL_BOUND})"
+    );
+
+    // The send timeout reset the connection: the server's side is gone, not
+    // an orphan holding its queue until the client drains it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while let Some(seen) = last {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "after the send timeout the server's socket is still there: {seen:?} (state, bytes queued)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        last = server_side(server.addr, client);
+    }
+    let mut metrics = get(server.addr, "/metrics").await;
+    let metrics = metrics.read_to_end().await;
+    assert!(
+        metrics.contains("http_send_timeouts_total 1\n"),
+        "the connection must have ended by the send timeout: {metrics}"
+    );
+    // And the client sees a reset after what its buffer held, not a clean
+    // end (which would mean the rest was still on its way).
+    let ended = tokio::time::timeout(WAIT, async {
+        use tokio::io::AsyncReadExt;
+        let mut stalled = stalled;
+        let mut buf = [0u8; 16 * 1024];
+        let mut received = 0;
+        loop {
+            match stalled.read(&mut buf).await {
+                Ok(0) => return (received, None),
+                Ok(n) => received += n,
+                Err(error) => return (received, Some(error.kind())),
+            }
+        }
+    })
+    .await
+    .expect("the connection must be over");
+    assert_eq!(
+        ended.1,
+        Some(std::io::ErrorKind::ConnectionReset),
+        "the client read {} bytes, then {:?}",
+        ended.0,
+        ended.1
+    );
 }
