@@ -21,7 +21,7 @@
 
 use std::fmt;
 
-use memchr::{memchr, memchr3, memmem};
+use memchr::memchr;
 
 /// Why a boundary cannot stream where it was put.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,10 +148,10 @@ impl<'h> Scan<'h> {
                         self.open_markup(target);
                     }
                 },
-                State::Comment => match memmem::find(rest, b"-->") {
+                State::Comment => match find_comment_end(rest) {
                     None => self.at = target,
-                    Some(found) => {
-                        self.at += found + 3;
+                    Some(end) => {
+                        self.at += end;
                         self.state = State::Text;
                     }
                 },
@@ -162,31 +162,35 @@ impl<'h> Scan<'h> {
                         self.state = State::Text;
                     }
                 },
+                // Tags and their values are short: a plain loop, not a
+                // memchr (whose setup costs more than a few bytes' scan).
                 State::Tag {
                     kind,
                     quote: Some(quote),
-                } => match memchr(quote, rest) {
+                } => match rest.iter().position(|&b| b == quote) {
                     None => self.at = target,
                     Some(found) => {
                         self.at += found + 1;
                         self.state = State::Tag { kind, quote: None };
                     }
                 },
-                State::Tag { kind, quote: None } => match memchr3(b'>', b'"', b'\'', rest) {
-                    None => self.at = target,
-                    Some(found) => {
-                        let byte = rest[found];
-                        self.at += found + 1;
-                        if byte == b'>' {
-                            self.close_tag(kind);
-                        } else {
-                            self.state = State::Tag {
-                                kind,
-                                quote: Some(byte),
-                            };
+                State::Tag { kind, quote: None } => {
+                    match rest.iter().position(|&b| matches!(b, b'>' | b'"' | b'\'')) {
+                        None => self.at = target,
+                        Some(found) => {
+                            let byte = rest[found];
+                            self.at += found + 1;
+                            if byte == b'>' {
+                                self.close_tag(kind);
+                            } else {
+                                self.state = State::Tag {
+                                    kind,
+                                    quote: Some(byte),
+                                };
+                            }
                         }
                     }
-                },
+                }
                 State::RawText(name) => match find_end_tag(rest, name) {
                     None => self.at = target,
                     Some(found) => {
@@ -230,16 +234,7 @@ impl<'h> Scan<'h> {
         } else if next.is_some_and(|b| b.is_ascii_alphabetic()) {
             let name = tag_name(&html[self.at + 1..]);
             self.at += 1 + name.len();
-            let raw = RAW_TEXT
-                .iter()
-                .find(|raw| name.eq_ignore_ascii_case(raw.as_bytes()));
-            let kind = match raw {
-                Some(raw) => TagKind::Raw(raw),
-                None if name.eq_ignore_ascii_case(b"head") => TagKind::Head,
-                None if name.eq_ignore_ascii_case(b"body") => TagKind::Body,
-                None if name.eq_ignore_ascii_case(b"template") => TagKind::Template,
-                None => TagKind::Other,
-            };
+            let kind = start_tag_kind(name);
             self.state = State::Tag { kind, quote: None };
         } else if matches!(next, Some(b'!' | b'?' | b'/')) {
             self.at += 2;
@@ -268,6 +263,35 @@ impl<'h> Scan<'h> {
     }
 }
 
+/// What a start tag named `name` is to the scan. Most tags are none of the
+/// kept ones: a length and first-letter test turns them away before any
+/// name is compared.
+fn start_tag_kind(name: &[u8]) -> TagKind {
+    if !(3..=9).contains(&name.len())
+        || !matches!(
+            name[0].to_ascii_lowercase(),
+            b'b' | b'h' | b'i' | b'n' | b'p' | b's' | b't' | b'x'
+        )
+    {
+        return TagKind::Other;
+    }
+    if let Some(raw) = RAW_TEXT
+        .iter()
+        .find(|raw| name.eq_ignore_ascii_case(raw.as_bytes()))
+    {
+        return TagKind::Raw(raw);
+    }
+    if name.eq_ignore_ascii_case(b"head") {
+        TagKind::Head
+    } else if name.eq_ignore_ascii_case(b"body") {
+        TagKind::Body
+    } else if name.eq_ignore_ascii_case(b"template") {
+        TagKind::Template
+    } else {
+        TagKind::Other
+    }
+}
+
 /// A tag name: letters, digits, `-` (enough to tell the names the scan
 /// keeps from the rest).
 fn tag_name(from: &[u8]) -> &[u8] {
@@ -282,8 +306,12 @@ fn tag_name(from: &[u8]) -> &[u8] {
 /// ends a tag name.
 fn find_end_tag(text: &[u8], name: &str) -> Option<usize> {
     let mut from = 0;
-    while let Some(found) = memmem::find(&text[from..], b"</") {
+    while let Some(found) = memchr(b'<', &text[from..]) {
         let at = from + found;
+        from = at + 1;
+        if text.get(at + 1) != Some(&b'/') {
+            continue;
+        }
         let candidate = &text[at + 2..];
         if candidate.len() >= name.len()
             && candidate[..name.len()].eq_ignore_ascii_case(name.as_bytes())
@@ -293,33 +321,75 @@ fn find_end_tag(text: &[u8], name: &str) -> Option<usize> {
         {
             return Some(at);
         }
-        from = at + 2;
     }
     None
 }
 
-/// Judges each placeholder of one render: `spans` are their byte ranges in
-/// `html`, in document order and not overlapping. Returns, for each, why
-/// it cannot stream there, if it cannot.
-pub(crate) fn judge(html: &str, spans: &[std::ops::Range<usize>]) -> Vec<Option<Misplaced>> {
-    let mut scan = Scan::new(html);
-    let mut verdicts = Vec::with_capacity(spans.len());
-    let mut before_body = Vec::new();
-    for (index, span) in spans.iter().enumerate() {
-        let (misplaced, pre_body) = scan.advance(span.start);
-        if pre_body {
-            before_body.push(index);
+/// Where a comment that started before `text` ends: just past its `-->`
+/// (a `>` after two dashes; searched by its `>`, a `memchr`, with no
+/// searcher to build for a few bytes).
+fn find_comment_end(text: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = memchr(b'>', &text[from..]) {
+        let at = from + found;
+        if at >= 2 && &text[at - 2..at] == b"--" {
+            return Some(at + 1);
         }
-        verdicts.push(misplaced);
-        // The placeholder is the engine's own markup: skipped whole.
-        scan.at = span.end;
+        from = at + 1;
     }
-    // Text before any `<body>` is the head's if a `<body>` tag follows (a
-    // shell without one, a fragment, is all body).
-    if !before_body.is_empty() && has_body_tag(&html.as_bytes()[scan.at..]) {
-        for index in before_body {
-            verdicts[index] = Some(Misplaced::Head);
+    None
+}
+
+/// Judges the placeholders of one render, one after another in document
+/// order (each span after the one before, none overlapping), in one pass
+/// over the HTML.
+pub(crate) struct Judge<'h> {
+    scan: Scan<'h>,
+    /// Placeholders in text before any `<body>`, by their order: the head's
+    /// if a `<body>` tag comes later.
+    before_body: Vec<usize>,
+    judged: usize,
+}
+
+impl<'h> Judge<'h> {
+    pub(crate) fn new(html: &'h str) -> Self {
+        Judge {
+            scan: Scan::new(html),
+            before_body: Vec::new(),
+            judged: 0,
         }
+    }
+
+    /// Why the placeholder at `span` cannot stream there, if it cannot.
+    pub(crate) fn next(&mut self, span: std::ops::Range<usize>) -> Option<Misplaced> {
+        let (misplaced, pre_body) = self.scan.advance(span.start);
+        if pre_body {
+            self.before_body.push(self.judged);
+        }
+        self.judged += 1;
+        // The placeholder is the engine's own markup: skipped whole.
+        self.scan.at = span.end;
+        misplaced
+    }
+
+    /// The placeholders (by their order) that turned out to be in the head:
+    /// in text before a `<body>` tag that came after them (a shell without
+    /// one, a fragment, is all body).
+    pub(crate) fn in_head(self) -> Vec<usize> {
+        if self.before_body.is_empty() || !has_body_tag(&self.scan.html[self.scan.at..]) {
+            return Vec::new();
+        }
+        self.before_body
+    }
+}
+
+/// Judges each placeholder of one render at once (see [`Judge`]).
+#[cfg(test)]
+fn judge(html: &str, spans: &[std::ops::Range<usize>]) -> Vec<Option<Misplaced>> {
+    let mut judge = Judge::new(html);
+    let mut verdicts: Vec<_> = spans.iter().map(|span| judge.next(span.clone())).collect();
+    for index in judge.in_head() {
+        verdicts[index] = Some(Misplaced::Head);
     }
     verdicts
 }

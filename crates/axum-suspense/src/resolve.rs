@@ -17,6 +17,7 @@ use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable, BoxFuture, CatchUnwind};
 
 use crate::context::{self, Misplaced};
+use crate::decimal::Decimal;
 use crate::error::{
     self, BoxError, DEFAULT_ERROR_HTML, DEFAULT_TIMEOUT_HTML, MisplacedBoundary, Panicked, TimedOut,
 };
@@ -318,23 +319,32 @@ fn check(page: RenderFor, mut html: String, placements: placement::Placements) -
             cancelled: Vec::new(),
         };
     }
-    let spans = locate(page, &html, &placements.placed);
-    let found: Vec<Range<usize>> = spans.iter().flatten().cloned().collect();
-    let mut verdicts = context::judge(&html, &found).into_iter();
     let mut misplaced: Vec<(Label, Misplaced, Option<Range<usize>>)> = Vec::new();
-    let mut placed = Vec::with_capacity(spans.len());
-    for (at, span) in placements.placed.iter().zip(spans) {
+    let mut placed = Vec::with_capacity(placements.placed.len());
+    let mut spans = Vec::with_capacity(placements.placed.len());
+    let mut judge = context::Judge::new(&html);
+    let mut locate = Locate::new(page);
+    for at in &placements.placed {
         let label = Label {
             id: at.id,
             name: at.name,
         };
-        match span {
+        let span = locate.next(&html, at);
+        match span.clone().map(|span| judge.next(span)) {
             None => misplaced.push((label, Misplaced::Altered, None)),
-            Some(span) => match verdicts.next().flatten() {
-                Some(how) => misplaced.push((label, how, Some(span))),
-                None => placed.push(at.id),
-            },
+            Some(Some(how)) => misplaced.push((label, how, span.clone())),
+            Some(None) => placed.push(at.id),
         }
+        spans.push(span);
+    }
+    for index in judge.in_head() {
+        let at = placements.placed[index];
+        placed.retain(|id| *id != at.id);
+        let label = Label {
+            id: at.id,
+            name: at.name,
+        };
+        misplaced.push((label, Misplaced::Head, spans[index].clone()));
     }
     for &(label, how) in &placements.misused {
         misplaced.push((label, how, None));
@@ -397,29 +407,57 @@ fn check(page: RenderFor, mut html: String, placements: placement::Placements) -
     }
 }
 
-/// Where each placeholder written by the render is in `html`: searched in
-/// order, each after the one before (`None`: not there as written).
-fn locate(page: RenderFor, html: &str, placed: &[placement::Placed]) -> Vec<Option<Range<usize>>> {
-    let mut from = 0;
-    let mut needle = String::new();
-    placed
-        .iter()
-        .map(|at| {
-            needle.clear();
-            match page.mode {
-                RenderMode::Stream => wire::push_range_start(&mut needle, at.id),
-                RenderMode::InOrder | RenderMode::Buffered => {
-                    wire::write_marker(&mut needle, page.nonce, at.id).expect("a String takes it")
-                }
-            }
-            let start = from + memchr::memmem::find(&html.as_bytes()[from..], needle.as_bytes())?;
+/// Finds each placeholder a render wrote in its HTML, in order, each after
+/// the one before: one searcher for what every placeholder starts with, then
+/// the id compared in place (a searcher built per boundary cost more than
+/// the rest of the check).
+struct Locate {
+    finder: std::borrow::Cow<'static, memchr::memmem::Finder<'static>>,
+    end_of_id: &'static str,
+    from: usize,
+}
+
+impl Locate {
+    fn new(page: RenderFor) -> Self {
+        static RANGE_START: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(wire::RANGE_START.as_bytes()));
+        match page.mode {
+            RenderMode::Stream => Locate {
+                finder: std::borrow::Cow::Borrowed(&*RANGE_START),
+                end_of_id: "\">",
+                from: 0,
+            },
+            RenderMode::InOrder | RenderMode::Buffered => Locate {
+                finder: std::borrow::Cow::Owned(
+                    memchr::memmem::Finder::new(wire::marker_prefix(page.nonce).as_bytes())
+                        .into_owned(),
+                ),
+                end_of_id: "-->",
+                from: 0,
+            },
+        }
+    }
+
+    /// Where `at`'s placeholder is (`None`: not there as written).
+    fn next(&mut self, html: &str, at: &placement::Placed) -> Option<Range<usize>> {
+        let prefix = self.finder.needle().len();
+        let id = Decimal::new(u128::from(at.id));
+        let mut search = self.from;
+        loop {
+            let start = search + self.finder.find(&html.as_bytes()[search..])?;
+            let rest = &html[start + prefix..];
             let end = start + at.len;
-            (end <= html.len()).then(|| {
-                from = end;
-                start..end
-            })
-        })
-        .collect()
+            if rest.starts_with(id.as_str())
+                && rest[id.as_str().len()..].starts_with(self.end_of_id)
+                && end <= html.len()
+            {
+                self.from = end;
+                return Some(start..end);
+            }
+            // Text that only looks like a placeholder (trusted HTML).
+            search = start + 1;
+        }
+    }
 }
 
 impl End {

@@ -178,10 +178,13 @@ pub(crate) fn placeholder(
     (out, start..end)
 }
 
+/// What every range's start marker begins with.
+pub(crate) const RANGE_START: &str = "<?start name=\"b";
+
 /// A range's start marker, `<?start name="bI">`: how the placeholder of
 /// boundary `id` begins.
 pub(crate) fn push_range_start(out: &mut String, id: u32) {
-    out.push_str("<?start name=\"b");
+    out.push_str(RANGE_START);
     out.push_str(Decimal::new(u128::from(id)).as_str());
     out.push_str("\">");
 }
