@@ -403,7 +403,7 @@ impl PageBody {
         {
             // The first fragment of the response: the runtime goes first
             // (room for it and the fragment at once: the runtime alone is
-            // 2.4 KB, which a growing String would copy on the way).
+            // about 1 KB, which a growing String would copy on the way).
             out.reserve(wire::runtime().len() + nonce.len() + resolved.html.len() + 128);
             wire::push_runtime(out, nonce);
             *runtime_sent = true;
