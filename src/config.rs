@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::app::Latency;
 use crate::data::{Database, DatabaseOptions};
-use crate::site::Latency;
 
 /// Streaming HTML server-side rendering with suspense boundaries.
 #[derive(Debug, Parser)]

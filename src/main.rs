@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use suspense_ssr::config::{Cli, Command, Config, ExportArgs, check_static_dir};
 
+use suspense_ssr::app::AppState;
 use suspense_ssr::data::{self, Database, DatabaseOptions};
-use suspense_ssr::site::AppState;
-use suspense_ssr::{server, site};
+use suspense_ssr::{app, server};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -114,8 +114,8 @@ fn export(args: ExportArgs) -> ExitCode {
         let store = data::open(&DatabaseOptions::new(database))
             .await
             .map_err(|e| format!("the board's database: {e}"))?;
-        let state = AppState::new(suspense_ssr::site::engine().build(), store);
-        site::export(state, &args.static_dir, true, &args.out)
+        let state = AppState::new(suspense_ssr::app::engine().build(), store);
+        app::export(state, &args.static_dir, true, &args.out)
             .await
             .map_err(|e| e.to_string())
     });

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use axum::Router;
 use axum_suspense::Engine;
+use suspense_ssr::app::Latency;
+use suspense_ssr::app::{self, AppState};
 use suspense_ssr::config::Config;
 use suspense_ssr::data::{DatabaseOptions, SqliteStore};
 use suspense_ssr::server;
 pub use suspense_ssr::server::ServeOptions;
-use suspense_ssr::site::Latency;
-use suspense_ssr::site::{self, AppState};
 use tokio::net::TcpListener;
 
 pub use test_kit::{RawResponse, Served, WAIT, eventually, get, have_tool, pos, send, send_on};
@@ -36,10 +36,10 @@ pub async fn site_state() -> AppState {
         .await
         .expect("open a fresh board");
     let mut state = AppState::new(
-        suspense_ssr::site::engine().build(),
+        suspense_ssr::app::engine().build(),
         std::sync::Arc::new(store),
     );
-    state.latency = suspense_ssr::site::Latency::NONE;
+    state.latency = suspense_ssr::app::Latency::NONE;
     state
 }
 
@@ -162,7 +162,7 @@ impl TestServer {
     pub async fn site_with(options: ServeOptions) -> (Self, Engine) {
         let state = site_state().await;
         let engine = state.engine.clone();
-        let router = site::app(state, &static_dir());
+        let router = app::app(state, &static_dir());
         let options = ServeOptions {
             engine: Some(engine.clone()),
             ..options
@@ -176,10 +176,10 @@ impl TestServer {
         let store = suspense_ssr::data::open(database)
             .await
             .expect("open the board");
-        let mut state = AppState::new(site::engine().build(), store.clone());
+        let mut state = AppState::new(app::engine().build(), store.clone());
         state.latency = latency;
         let engine = state.engine.clone();
-        let router = site::app(state, &static_dir());
+        let router = app::app(state, &static_dir());
         let options = ServeOptions {
             engine: Some(engine.clone()),
             store: Some(store),
@@ -193,11 +193,11 @@ impl TestServer {
     pub async fn site_exported(dir: &std::path::Path) -> (Self, Engine) {
         let mut state = site_state().await;
         let engine = state.engine.clone();
-        site::export(state.clone(), &static_dir(), false, dir)
+        app::export(state.clone(), &static_dir(), false, dir)
             .await
             .expect("export the pages");
         state.export_dir = Some(dir.into());
-        let router = site::app(state, &static_dir());
+        let router = app::app(state, &static_dir());
         (Self::start_with(router, options()).await, engine)
     }
 

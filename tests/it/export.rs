@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::Router;
-use suspense_ssr::site::{self, EXPORT_PAGES};
+use suspense_ssr::app::{self, EXPORT_PAGES};
 use tower_http::services::ServeDir;
 
 use crate::common::{TestServer, get, site_state, static_dir};
@@ -19,7 +19,7 @@ fn out_dir(name: &str) -> PathBuf {
 #[tokio::test]
 async fn export_writes_complete_pages_that_a_file_server_serves_as_ssr_does() {
     let out = out_dir("export");
-    let report = site::export(site_state().await, &static_dir(), true, &out)
+    let report = app::export(site_state().await, &static_dir(), true, &out)
         .await
         .expect("export");
     assert_eq!(report.pages.len(), EXPORT_PAGES.len());

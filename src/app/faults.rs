@@ -9,8 +9,8 @@ use askama::Template;
 use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::bench::parse_bounded;
-use super::filters;
+use crate::assets::filters;
+use crate::bench::parse_bounded;
 use axum_suspense::{Boundary, Page};
 
 /// The longest `delay` the page takes, in ms.
@@ -54,7 +54,7 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
     let delay_ms = match delay(query.as_deref().unwrap_or("")) {
         Ok(delay) => delay,
         Err(reason) => {
-            return super::bad_request(reason);
+            return crate::http::bad_request(reason);
         }
     };
     let delay = Duration::from_millis(delay_ms);

@@ -1,19 +1,27 @@
-//! The site this server ships: the index page, the benchmark page and the
-//! static files beside them. Pages are written on the engine like any
-//! application would write them; the engine knows nothing of them.
+//! The demo application: the site's router and the pages written on the
+//! engine as any application would write them (the engine knows nothing of
+//! them).
+//!
+//! - `mod.rs` (here): [`app`], the router of every page, with the site's
+//!   security headers, gzip and body limit; [`AppState`]; [`engine`], the
+//!   site's engine settings; the 404 page; [`EXPORT_PAGES`] and [`export`].
+//! - `board.rs`: the board, `GET /` and `GET /posts/{id}`, and its forms
+//!   (`POST /posts`, `/posts/{id}/comments`, `/comments/{id}/like`);
+//!   `form.rs` decodes and validates them.
+//! - `latency.rs`: the board's simulated slow sources (`--latency`).
+//! - `about.rs`: `GET /about`, what this server is, with links to see it
+//!   stream.
+//! - `faults.rs`: `GET /faults`, parts that fail in every way a part can.
+//! - `/bench` and `/compare` are the benchmark page's (`crate::bench`);
+//!   `/static` and `/favicon.ico` are [`crate::assets`]'; gzip is
+//!   [`crate::http`]'s.
 
-mod bench;
+mod about;
 mod board;
-mod compare;
-mod entities;
 mod faults;
-mod filters;
 mod form;
-mod gzip;
-mod index;
 mod latency;
 
-pub use gzip::{Gzip, GzipFuture, GzipLayer};
 pub use latency::Latency;
 
 use std::path::Path;
@@ -30,7 +38,8 @@ use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 
-use crate::assets::{self, Assets};
+use crate::assets::{self, Assets, filters};
+use crate::bench;
 use crate::data::Store;
 use crate::export::{self, ExportError, ExportPage, Report};
 use axum_suspense::buffered::BufferedModeLayer;
@@ -49,8 +58,8 @@ pub const EXPORT_PAGES: &[ExportPage] = &[
     },
     // The static frame of `/compare`: the page its other frames render.
     ExportPage {
-        url: compare::BENCH,
-        file: compare::EXPORTED,
+        url: bench::compare::BENCH,
+        file: bench::compare::EXPORTED,
     },
 ];
 
@@ -128,12 +137,16 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/posts/{id}", get(board::post))
         .route("/posts/{id}/comments", post(board::add_comment))
         .route("/comments/{id}/like", post(board::like))
-        .route("/about", get(index::index))
+        .route("/about", get(about::about))
         .route("/bench", get(bench::bench))
-        .route("/compare", get(compare::compare))
+        .route("/compare", get(bench::compare::compare))
         .route("/faults", get(faults::faults))
         .merge(axum_suspense::client::runtime_router())
-        .nest_service("/static", static_files(static_dir));
+        .nest_service("/static", static_files(static_dir))
+        // Browsers ask for `/favicon.ico` on pages that link no icon (the
+        // board's link theirs): the same icon, not a 404. (After
+        // `static_files`, which installs the directory it answers from.)
+        .route("/favicon.ico", get(assets::favicon));
     if let Some(dir) = &state.export_dir {
         router = router.nest_service("/export", ServeDir::new(&**dir));
     }
@@ -148,8 +161,8 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
             // Outside the buffering, so a buffered page is compressed whole
             // and a streamed one chunk by chunk (the compressor flushes
             // whatever each chunk gave before waiting for the next); only
-            // for the requests that accept gzip (see `gzip.rs`).
-            .layer(gzip::GzipLayer::new(compress))
+            // for the requests that accept gzip (see `crate::http::Gzip`).
+            .layer(crate::http::GzipLayer::new(compress))
             .map_response(security_headers)
             // Buffered pages go out whole, headers included, when done.
             .layer(BufferedModeLayer::new())
@@ -227,14 +240,6 @@ pub async fn export(
     export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
 }
 
-/// gzip (level 1) when `Accept-Encoding` allows it, for what is worth it
-/// (not small bodies, not formats that are compressed already, not
-/// responses that already carry a `Content-Encoding`), a streamed page
-/// chunk by chunk with no compressor held while it waits (see [`Gzip`]).
-pub fn compression() -> GzipLayer {
-    GzipLayer::new(true)
-}
-
 #[derive(Template)]
 #[template(path = "not_found.html")]
 struct NotFound<'a> {
@@ -245,19 +250,6 @@ struct NotFound<'a> {
 /// The 404 page: HTML for people, short, with a way back.
 async fn not_found(uri: Uri) -> Response {
     not_found_page(uri.path())
-}
-
-/// `400 Bad Request` with a one-line reason, as plain text.
-pub(crate) fn bad_request(reason: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; charset=utf-8",
-        )],
-        format!("{reason}\n"),
-    )
-        .into_response()
 }
 
 /// The 404 page for `path`.

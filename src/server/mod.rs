@@ -24,7 +24,7 @@
 //!   kernel's share is bounded too: each accepted socket's send buffer is
 //!   fixed (`--send-buffer-bytes`), and a connection cut off by the send
 //!   timeout is reset, so the kernel keeps none of its unsent bytes
-//!   (`src/socket.rs`).
+//!   (`server/socket.rs`).
 //!
 //! Shutdown: stop accepting, let in-flight responses finish for up to the
 //! drain timeout, then abort the engine's pages (every pending boundary
@@ -49,12 +49,15 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
+use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::data::{self, Store};
 use crate::observe::Observability;
-use crate::site::{self, AppState};
-use crate::socket::{self, TimedSocket};
 use axum_suspense::Engine;
+use socket::TimedSocket;
+
+mod heap;
+mod socket;
 
 /// How connections are served.
 #[derive(Debug, Clone)]
@@ -151,7 +154,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let engine = site::engine()
+    let engine = app::engine()
         .boundary_timeout(config.boundary_timeout)
         .page_deadline(config.page_deadline)
         .build();
@@ -164,7 +167,7 @@ pub async fn run(
     // The static side of `/compare`: the exportable pages, pre-rendered now
     // into a directory of this process's own, served by the file service.
     let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
-    match site::export(state.clone(), &config.static_dir, false, &export_dir).await {
+    match app::export(state.clone(), &config.static_dir, false, &export_dir).await {
         Ok(report) => {
             tracing::info!(dir = %export_dir.display(), pages = report.pages.len(), "pre-rendered the exportable pages");
             state.export_dir = Some(export_dir.as_path().into());
@@ -173,10 +176,7 @@ pub async fn run(
             tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
         }
     }
-    // Browsers ask for `/favicon.ico` on pages that link no icon (the
-    // board's link theirs): the same icon, not a 404.
-    let router = site::app(state, &config.static_dir)
-        .route("/favicon.ico", axum::routing::get(crate::assets::favicon));
+    let router = app::app(state, &config.static_dir);
     let options = ServeOptions {
         engine: Some(engine),
         store: Some(store),
@@ -255,7 +255,7 @@ pub async fn serve(
     tokio::pin!(shutdown);
     // Runs through the drain too; stops when `serve` returns or its future
     // is dropped.
-    let _trimmer = AbortOnDropHandle::new(tokio::spawn(crate::heap::trim_after_bursts(
+    let _trimmer = AbortOnDropHandle::new(tokio::spawn(heap::trim_after_bursts(
         slots.clone(),
         options.max_connections,
     )));
