@@ -5,6 +5,8 @@
 //! - `mod.rs` (here): [`app`], the router of every page, with the site's
 //!   security headers, gzip and body limit; [`AppState`]; [`engine`], the
 //!   site's engine settings; the 404 page; [`EXPORT_PAGES`] and [`export`].
+//! - `exported.rs`: `/export`, those pages rendered by the first request
+//!   that asks for one ([`ExportDir`]).
 //! - `board.rs`: the board, `GET /` and `GET /posts/{id}`, and its forms
 //!   (`POST /posts`, `/posts/{id}/comments`, `/comments/{id}/like`);
 //!   `form.rs` decodes and validates them.
@@ -18,10 +20,12 @@
 
 mod about;
 mod board;
+mod exported;
 mod faults;
 mod form;
 mod latency;
 
+pub use exported::ExportDir;
 pub use latency::Latency;
 
 use std::path::Path;
@@ -72,10 +76,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The board's simulated slow sources.
     pub latency: Latency,
-    /// Where an export of [`EXPORT_PAGES`] is, served under `/export` (the
-    /// static frame of `/compare`). An `Arc`: axum clones the state for
-    /// every request, and a `PathBuf` would be an allocation each time.
-    pub export_dir: Option<Arc<Path>>,
+    /// Where an export of [`EXPORT_PAGES`] is (or will be, once asked
+    /// for), served under `/export` (the static frame of `/compare`). An
+    /// `Arc`: axum clones the state for every request.
+    pub export: Option<Arc<ExportDir>>,
     /// gzip pages for clients that accept it (default: on).
     pub compress_pages: bool,
     /// Request bodies (the board's forms) larger than this are refused with
@@ -121,7 +125,7 @@ impl AppState {
             engine,
             store,
             latency: Latency::default(),
-            export_dir: None,
+            export: None,
             compress_pages: true,
             max_body_bytes: 16 * 1024,
         }
@@ -147,8 +151,16 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         // board's link theirs): the same icon, not a 404. (After
         // `static_files`, which installs the directory it answers from.)
         .route("/favicon.ico", get(assets::favicon));
-    if let Some(dir) = &state.export_dir {
-        router = router.nest_service("/export", ServeDir::new(&**dir));
+    if let Some(export) = state.export.clone() {
+        let (state, static_dir): (_, Arc<Path>) = (state.clone(), static_dir.into());
+        router = router.nest_service(
+            "/export",
+            tower::service_fn(move |request| {
+                let served =
+                    exported::serve(state.clone(), static_dir.clone(), export.clone(), request);
+                async move { Ok::<_, std::convert::Infallible>(served.await) }
+            }),
+        );
     }
     let compress = state.compress_pages;
     let max_body = state.max_body_bytes;

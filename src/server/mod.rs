@@ -49,7 +49,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use crate::app::{self, AppState};
+use crate::app::{self, AppState, ExportDir};
 use crate::config::Config;
 use crate::data::{self, Store};
 use crate::observe::Observability;
@@ -164,18 +164,11 @@ pub async fn run(
     state.compress_pages = config.compress_pages;
     state.latency = config.latency;
     state.max_body_bytes = config.max_body_bytes;
-    // The static side of `/compare`: the exportable pages, pre-rendered now
-    // into a directory of this process's own, served by the file service.
+    // The static side of `/compare`: the exportable pages, rendered by the
+    // first request for one into a directory of this process's own (removed
+    // when `run` returns), served by the file service.
     let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
-    match app::export(state.clone(), &config.static_dir, false, &export_dir).await {
-        Ok(report) => {
-            tracing::info!(dir = %export_dir.display(), pages = report.pages.len(), "pre-rendered the exportable pages");
-            state.export_dir = Some(export_dir.as_path().into());
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not pre-render the exportable pages; /export is off")
-        }
-    }
+    state.export = Some(ExportDir::on_first_request(export_dir.as_path()));
     let router = app::app(state, &config.static_dir);
     let options = ServeOptions {
         engine: Some(engine),

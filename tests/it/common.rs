@@ -188,15 +188,12 @@ impl TestServer {
         (Self::start_with(router, options).await, engine)
     }
 
-    /// The real site with its pages pre-rendered into `dir` and served
-    /// under `/export`, as the binary does at startup.
+    /// The real site with its exportable pages served under `/export`,
+    /// rendered into `dir` by the first request there, as the binary does.
     pub async fn site_exported(dir: &std::path::Path) -> (Self, Engine) {
         let mut state = site_state().await;
         let engine = state.engine.clone();
-        app::export(state.clone(), &static_dir(), false, dir)
-            .await
-            .expect("export the pages");
-        state.export_dir = Some(dir.into());
+        state.export = Some(app::ExportDir::on_first_request(dir));
         let router = app::app(state, &static_dir());
         (Self::start_with(router, options()).await, engine)
     }
