@@ -5,7 +5,7 @@
 //! through hyper's HTTP/1.1 builder with a timer, as axum's
 //! serve-with-hyper example does.
 //!
-//! Limits, each a flag of the binary (see [`ServeOptions`]):
+//! Limits, each a flag of the binary declared in [`ServeOptions`]:
 //!
 //! - headers: read within a timeout (else the connection is closed, with a
 //!   `408` if anything was sent) and at most so many bytes (`431`);
@@ -50,7 +50,7 @@ use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::app::{self, AppState, ExportDir};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::data::{self, Store};
 use crate::observe::Observability;
 use axum_suspense::Engine;
@@ -59,61 +59,58 @@ use socket::TimedSocket;
 mod heap;
 mod socket;
 
-/// How connections are served.
-#[derive(Debug, Clone)]
+/// How connections are served: the flags of the binary that concern
+/// connections, declared here, where they are used (`--help` shows these
+/// comments).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeOptions {
-    /// A client that has not sent a request's headers by then is cut off.
+    /// How long a client may take to send a request's headers.
+    #[arg(long, default_value = "10s", value_parser = config::positive_duration)]
     pub header_read_timeout: Duration,
-    /// A request body that sends nothing for this long fails (the request
-    /// gets a `4xx`), so a client cannot hold a handler by trickling.
+    /// How long a request body may send nothing before the request fails
+    /// (with a 4xx), so a client cannot hold a handler by trickling.
+    #[arg(long, default_value = "10s", value_parser = config::positive_duration)]
     pub body_read_timeout: Duration,
-    /// A response write that makes no progress for this long (the client
-    /// has stopped reading and the socket's buffer is full) closes the
-    /// connection (with a reset, so the kernel drops what it still holds of
-    /// the response), and drops its page with every pending boundary.
+    /// How long a response may wait on a client that has stopped reading
+    /// (no byte taken) before the connection is closed (with a reset, so
+    /// the kernel drops what it still holds of the response) and its page
+    /// dropped.
+    #[arg(long, default_value = "30s", value_parser = config::positive_duration)]
     pub send_timeout: Duration,
-    /// The send buffer each accepted socket gets (`SO_SNDBUF`; Linux keeps
-    /// twice this), so a client that stops reading holds at most about
-    /// that much of the host's memory in the kernel. `None` leaves the
-    /// kernel's autotuning (or what the listener's sockets inherit).
-    pub send_buffer_bytes: Option<usize>,
-    /// After shutdown is asked for, how long in-flight responses may take.
+    /// The send buffer of each accepted connection, in bytes (Linux keeps
+    /// twice this, and at most twice `net.core.wmem_max`), so a client that
+    /// stops reading holds no more than that in the kernel; 0 leaves the
+    /// kernel's autotuning (up to `net.ipv4.tcp_wmem`'s maximum, often
+    /// 4 MiB), or what the listener's sockets inherit.
+    // `std::option::Option`, spelled out, so clap takes the type as the
+    // parser's (0 is `None`) instead of an optional flag.
+    #[arg(long, default_value = "65536", value_parser = config::parse_send_buffer)]
+    pub send_buffer_bytes: std::option::Option<usize>,
+    /// On shutdown, how long in-flight pages may take to finish.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
-    /// Connections open at once; at the cap the server stops accepting.
+    /// Connections open at once; at the cap, new clients wait in the
+    /// listen backlog until one closes.
+    #[arg(long, default_value = "10000", value_parser = config::at_least::<1>)]
     pub max_connections: usize,
-    /// A request's head (request line and headers) larger than this gets
-    /// `431 Request Header Fields Too Large`.
+    /// Largest request head (request line and headers), in bytes; larger
+    /// gets 431.
+    #[arg(long, default_value = "16384", value_parser = config::at_least::<1024>)]
     pub max_header_bytes: usize,
-    /// A request target (path and query) longer than this gets
-    /// `414 URI Too Long`.
+    /// Longest request target (path and query), in bytes; longer gets 414.
+    #[arg(long, default_value_t = 8 * 1024)]
     pub max_uri_bytes: usize,
-    /// A request whose `Content-Length` is larger than this gets `413
-    /// Content Too Large` before anything reads it. (A body without a
-    /// length is limited by whoever reads it: the site's extractors.)
+    /// Largest request body (the board's forms), in bytes; larger gets 413
+    /// (before anything reads it, if its Content-Length says so).
+    #[arg(long, default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,
     /// The engine whose pages are aborted when the drain timeout passes, so
     /// they end with their timeout content instead of being cut.
+    #[arg(skip)]
     pub engine: Option<Engine>,
     /// The board's store, whose health `/metrics` shows.
+    #[arg(skip)]
     pub store: Option<Arc<dyn Store>>,
-}
-
-impl From<&Config> for ServeOptions {
-    fn from(config: &Config) -> Self {
-        ServeOptions {
-            header_read_timeout: config.header_read_timeout,
-            body_read_timeout: config.body_read_timeout,
-            send_timeout: config.send_timeout,
-            send_buffer_bytes: config.send_buffer_bytes,
-            drain_timeout: config.drain_timeout,
-            max_connections: config.max_connections,
-            max_header_bytes: config.max_header_bytes,
-            max_uri_bytes: config.max_uri_bytes,
-            max_body_bytes: config.max_body_bytes,
-            engine: None,
-            store: None,
-        }
-    }
 }
 
 /// After the drain timeout has aborted the pages, how long their last bytes
@@ -160,20 +157,23 @@ pub async fn run(
         .build();
     let store = open_store(&config).await?;
     tracing::info!(database = %store.describe(), latency = %config.latency, "board ready");
-    let mut state = AppState::new(engine.clone(), store.clone());
-    state.compress_pages = config.compress_pages;
-    state.latency = config.latency;
-    state.max_body_bytes = config.max_body_bytes;
     // The static side of `/compare`: the exportable pages, rendered by the
     // first request for one into a directory of this process's own (removed
     // when `run` returns), served by the file service.
     let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
-    state.export = Some(ExportDir::on_first_request(export_dir.as_path()));
+    let state = AppState {
+        engine: engine.clone(),
+        store: store.clone(),
+        latency: config.latency,
+        export: Some(ExportDir::on_first_request(export_dir.as_path())),
+        compress_pages: !config.no_compression,
+        max_body_bytes: config.serve.max_body_bytes,
+    };
     let router = app::app(state, &config.static_dir);
     let options = ServeOptions {
         engine: Some(engine),
         store: Some(store),
-        ..ServeOptions::from(&config)
+        ..config.serve
     };
     let served = serve(listener, router, options, shutdown).await;
     let _ = std::fs::remove_dir_all(&export_dir);

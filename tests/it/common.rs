@@ -205,8 +205,7 @@ impl TestServer {
 }
 
 pub fn options() -> ServeOptions {
-    let config = Config::with_static_dir(static_dir());
-    ServeOptions::from(&config)
+    Config::with_static_dir(static_dir()).serve
 }
 
 /// Makes a test's own `tracing` subscriber (`set_default`, on its thread)
