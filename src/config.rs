@@ -161,7 +161,7 @@ const MIN_URI_BYTES: usize = 256;
 pub enum ConfigError {
     /// `--static-dir` is not a directory.
     StaticDir(PathBuf),
-    /// `--max-uri-bytes` is under [`MIN_URI_BYTES`] or over
+    /// `--max-uri-bytes` is under 256 or over
     /// `--max-header-bytes`.
     UriLongerThanHead { max_uri: usize, max_header: usize },
 }

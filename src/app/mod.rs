@@ -4,7 +4,7 @@
 //!
 //! - `mod.rs` (here): [`app`], the router of every page, with the site's
 //!   security headers, gzip and body limit; [`AppState`]; [`engine`], the
-//!   site's engine settings; the 404 page; [`EXPORT_PAGES`] and [`export`].
+//!   site's engine settings; the 404 page; [`EXPORT_PAGES`] and [`export()`].
 //! - `exported.rs`: `/export`, those pages rendered by the first request
 //!   that asks for one ([`ExportDir`]).
 //! - `board.rs`: the board, `GET /` and `GET /posts/{id}`, and its forms

@@ -44,8 +44,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{Semaphore, watch};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -210,6 +210,11 @@ async fn open_store(config: &Config) -> io::Result<Arc<dyn Store>> {
 /// itself. Requests are counted by the route the router matched if its
 /// layers include [`ReportRouteLayer`](crate::observe::ReportRouteLayer)
 /// (the site's do), else as `unmatched`.
+///
+/// Three parts, as mini-redis has them: `accept` (a connection slot,
+/// then a connection, backing off while accepting fails), `accepted_socket` (what
+/// each accepted socket is set to) and `handle` (one connection's life),
+/// then `drain`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -222,13 +227,13 @@ pub async fn serve(
         .header_read_timeout(options.header_read_timeout)
         .max_header_size(options.max_header_bytes)
         .max_buf_size(WRITE_BUFFER_BYTES.max(options.max_header_bytes));
-    let (send_timeout, send_buffer_bytes) = (options.send_timeout, options.send_buffer_bytes);
     let observability = Observability::new(options.engine.as_ref(), options.store.as_deref());
     let send_timeouts = observability.send_timeouts();
     let (max_uri, max_body) = (options.max_uri_bytes, options.max_body_bytes);
     // Around the router, not in it (`Router::layer` boxes every route and its
     // future once more): the router sees a request only once it has passed
     // these. The router reports the route it matched (`ReportRouteLayer`).
+    // Each `.layer()` wraps the ones after it.
     let service = tower::ServiceBuilder::new()
         // Outermost: every answer, refusals included, is logged and
         // counted.
@@ -254,69 +259,114 @@ pub async fn serve(
     )));
 
     loop {
-        // A free connection slot first: at the cap, clients wait in the
-        // kernel's backlog instead of being accepted and left unserved.
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+        let (slot, stream, peer) = tokio::select! {
+            accepted = accept(&listener, &slots) => accepted,
             () = &mut shutdown => break,
         };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: the listener is
-                    // fine, so wait a moment instead of spinning or exiting.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Each chunk of a page is one small write that should leave now, not
-        // wait for the previous one to be acknowledged.
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, %peer, "could not set TCP_NODELAY");
-        }
-        // What a client that stops reading leaves in the kernel: at most
-        // this buffer (twice it, as Linux counts), not what autotuning
-        // would grow it to.
-        if let Some(bytes) = send_buffer_bytes
-            && let Err(error) = socket::fix_send_buffer(&stream, bytes)
-        {
-            tracing::debug!(%error, %peer, "could not set SO_SNDBUF");
-        }
-        // Every write of the response (page or file) that the socket does not
-        // take for `send_timeout` fails with `TimedOut`, which ends the
-        // connection with a reset.
-        let stream = TimedSocket::new(stream, send_timeout);
+        let stream = accepted_socket(stream, peer, &options);
         let service = TowerToHyperService::new(service.clone());
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        let mut closing = closing.clone();
-        let send_timeouts = send_timeouts.clone();
-        tokio::spawn(async move {
-            // The slot is freed when the connection ends.
-            let _slot = slot;
-            tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        if is_send_timeout(&error) {
-                            send_timeouts.inc();
-                            tracing::warn!(%peer, timeout = ?send_timeout, "send timeout: the client took nothing of the response for that long; connection reset, its page dropped");
-                        } else {
-                            tracing::debug!(%error, %peer, "connection ended with an error");
-                        }
-                    }
-                }
-                _ = closing.wait_for(|close| *close) => {
-                    tracing::debug!(%peer, "connection closed at the drain timeout");
-                }
-            }
-        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(handle(
+            connection,
+            peer,
+            slot,
+            closing.clone(),
+            send_timeouts.clone(),
+            options.send_timeout,
+        ));
     }
 
     drop(listener);
+    drain(graceful, &options, close_now).await;
+    Ok(())
+}
+
+/// The first wait after accepting fails; it doubles on each failure in a
+/// row, up to [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(50);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A free connection slot, then the next connection. At the cap, clients
+/// wait in the kernel's backlog instead of being accepted and left
+/// unserved. A failed accept (out of file descriptors and the like) leaves
+/// the listener fine, so it waits and tries again (never gives up: a server
+/// that exits on a descriptor shortage drops every open page with it).
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (OwnedSemaphorePermit, TcpStream, SocketAddr) {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => return (slot, stream, peer),
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// An accepted socket as the server serves it: no delay, a fixed send
+/// buffer, writes under the send timeout.
+fn accepted_socket(stream: TcpStream, peer: SocketAddr, options: &ServeOptions) -> TimedSocket {
+    // Each chunk of a page is one small write that should leave now, not
+    // wait for the previous one to be acknowledged.
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, %peer, "could not set TCP_NODELAY");
+    }
+    // What a client that stops reading leaves in the kernel: at most this
+    // buffer (twice it, as Linux counts), not what autotuning would grow it
+    // to.
+    if let Some(bytes) = options.send_buffer_bytes
+        && let Err(error) = socket::fix_send_buffer(&stream, bytes)
+    {
+        tracing::debug!(%error, %peer, "could not set SO_SNDBUF");
+    }
+    // Every write of the response (page or file) that the socket does not
+    // take for `send_timeout` fails with `TimedOut`, which ends the
+    // connection with a reset.
+    TimedSocket::new(stream, options.send_timeout)
+}
+
+/// One connection's life: served until it ends, or until `closing` says
+/// the drain timeout has passed. Its `slot` is freed when it ends.
+async fn handle(
+    connection: impl Future<Output = Result<(), hyper::Error>>,
+    peer: SocketAddr,
+    slot: OwnedSemaphorePermit,
+    mut closing: watch::Receiver<bool>,
+    send_timeouts: prometheus_client::metrics::counter::Counter,
+    send_timeout: Duration,
+) {
+    let _slot = slot;
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                if is_send_timeout(&error) {
+                    send_timeouts.inc();
+                    tracing::warn!(%peer, timeout = ?send_timeout, "send timeout: the client took nothing of the response for that long; connection reset, its page dropped");
+                } else {
+                    tracing::debug!(%error, %peer, "connection ended with an error");
+                }
+            }
+        }
+        _ = closing.wait_for(|close| *close) => {
+            tracing::debug!(%peer, "connection closed at the drain timeout");
+        }
+    }
+}
+
+/// After the listener is closed: lets open connections finish for up to the
+/// drain timeout; then ends the engine's pages with their timeout content,
+/// gives those bytes [`ABORT_FLUSH`] to leave, and closes what is left.
+async fn drain(graceful: GracefulShutdown, options: &ServeOptions, close_now: watch::Sender<bool>) {
     let open = graceful.count();
     tracing::info!(
         open,
@@ -326,22 +376,22 @@ pub async fn serve(
     tokio::pin!(drained);
     if tokio::time::timeout(options.drain_timeout, &mut drained)
         .await
-        .is_err()
+        .is_ok()
     {
-        let mut closed = false;
-        if let Some(engine) = &options.engine {
-            tracing::warn!(timeout = ?options.drain_timeout, "drain timeout passed; ending the pages still streaming with their timeout content");
-            engine.abort_all();
-            closed = tokio::time::timeout(ABORT_FLUSH, &mut drained)
-                .await
-                .is_ok();
-        }
-        if !closed {
-            tracing::warn!("closing the remaining connections");
-            let _ = close_now.send(true);
-        }
+        return;
     }
-    Ok(())
+    let mut closed = false;
+    if let Some(engine) = &options.engine {
+        tracing::warn!(timeout = ?options.drain_timeout, "drain timeout passed; ending the pages still streaming with their timeout content");
+        engine.abort_all();
+        closed = tokio::time::timeout(ABORT_FLUSH, &mut drained)
+            .await
+            .is_ok();
+    }
+    if !closed {
+        tracing::warn!("closing the remaining connections");
+        let _ = close_now.send(true);
+    }
 }
 
 /// The connection ended because a write timed out: the client stopped
