@@ -241,6 +241,15 @@ pub(crate) fn at_least<const MIN: usize>(spec: &str) -> Result<usize, String> {
     }
 }
 
+/// `on` or `off`.
+pub(crate) fn on_off(spec: &str) -> Result<bool, String> {
+    match spec {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("expected on or off".into()),
+    }
+}
+
 /// A count of at least one.
 fn at_least_one(spec: &str) -> Result<NonZeroUsize, String> {
     NonZeroUsize::new(at_least::<1>(spec)?).ok_or_else(|| "must be at least 1".into())
@@ -289,5 +298,9 @@ mod tests {
         let config = Config::with_static_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/static"));
         assert_eq!(config.validate(), Ok(()));
         assert_eq!(config.serve.send_buffer_bytes, Some(64 * 1024));
+        assert!(config.serve.trim_heap_after_bursts);
+        let off = Cli::parse_from(["suspense-ssr", "--trim-heap-after-bursts", "off"]);
+        assert!(!off.serve.serve.trim_heap_after_bursts);
+        assert!(Cli::try_parse_from(["suspense-ssr", "--trim-heap-after-bursts", "no"]).is_err());
     }
 }
