@@ -21,7 +21,8 @@
 //! - `bench`: the benchmark page (`/bench`, as `benches/PAGE.md` defines
 //!   it), `/compare`, and the escaper `benches/ceiling` includes.
 //! - [`http`]: general HTTP layers: gzip for pages, without holding a
-//!   compressor while a page waits.
+//!   compressor while a page waits, and the request checks the server puts
+//!   before the routes (`414`, `400` without `Host`, `413`).
 //! - [`data`]: the board's data behind the `Store` trait; SQLite by default,
 //!   PostgreSQL for several instances (waited for at startup with `--db-wait`).
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.

@@ -1,10 +1,13 @@
 //! General HTTP layers, not tied to any page: gzip for pages
 //! ([`GzipLayer`]: a streamed page is compressed chunk by chunk, with no
-//! compressor held while it waits) and the plain-text refusals every
-//! handler may answer with.
+//! compressor held while it waits), the request checks the server puts
+//! before the routes ([`CheckRequestLayer`]: `414`, `400` without `Host`,
+//! `413`), and the plain-text refusal every handler may answer with.
 
+mod check;
 mod gzip;
 
+pub use check::{CheckRequest, CheckRequestLayer};
 pub use gzip::{Gzip, GzipFuture, GzipLayer};
 
 use axum::http::StatusCode;

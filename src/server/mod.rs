@@ -38,8 +38,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -52,6 +50,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::app::{self, AppState, ExportDir};
 use crate::config::{self, Config};
 use crate::data::{self, Store};
+use crate::http::CheckRequestLayer;
 use crate::observe::Observability;
 use axum_suspense::Engine;
 use socket::TimedSocket;
@@ -252,11 +251,7 @@ pub async fn serve(
         // Outermost: every answer, refusals included, is logged and
         // counted.
         .layer(crate::observe::ObserveLayer(observability))
-        .layer(tower::layer::layer_fn(move |inner| CheckRequest {
-            inner,
-            max_uri,
-            max_body,
-        }))
+        .layer(CheckRequestLayer { max_uri, max_body })
         .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout))
         .service(router);
     let graceful = GracefulShutdown::new();
@@ -416,102 +411,6 @@ fn is_send_timeout(error: &hyper::Error) -> bool {
     std::error::Error::source(error)
         .and_then(|source| source.downcast_ref::<io::Error>())
         .is_some_and(|error| error.kind() == io::ErrorKind::TimedOut)
-}
-
-/// [`check_request`] before the routes, written as a service rather than with
-/// `from_fn`, which boxes every request's future and the rest of the stack
-/// (`/healthz`: 24,868 instructions a request against 25,912; `/bench`:
-/// 116,893 against 119,943).
-#[derive(Clone)]
-struct CheckRequest<S> {
-    inner: S,
-    max_uri: usize,
-    max_body: usize,
-}
-
-impl<S, B> tower::Service<axum::http::Request<B>> for CheckRequest<S>
-where
-    S: tower::Service<axum::http::Request<B>, Response = axum::response::Response>,
-{
-    type Response = axum::response::Response;
-    type Error = S::Error;
-    type Future = futures::future::Either<
-        std::future::Ready<Result<axum::response::Response, S::Error>>,
-        S::Future,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
-        match check_request(&request, self.max_uri, self.max_body) {
-            Ok(()) => futures::future::Either::Right(self.inner.call(request)),
-            Err((status, reason)) => futures::future::Either::Left(std::future::ready(Ok((
-                status,
-                [
-                    (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                ],
-                reason + "\n",
-            )
-                .into_response()))),
-        }
-    }
-}
-
-/// What hyper lets through but a server should refuse, each with its
-/// status and a one-line reason:
-///
-/// - a request target longer than `max_uri` bytes: `414`;
-/// - an HTTP/1.1 request without `Host` (RFC 9112 §3.2 says `400`);
-/// - a `Content-Length` over `max_body`: `413`, before a byte of the body
-///   is read.
-///
-/// (A request with both `Content-Length` and `Transfer-Encoding` never gets
-/// here as such: hyper follows the chunked framing, drops the length and
-/// closes the connection after answering, as RFC 9112 §6.3 says.)
-fn check_request<B>(
-    request: &axum::http::Request<B>,
-    max_uri: usize,
-    max_body: usize,
-) -> Result<(), (StatusCode, String)> {
-    let refuse = |status, reason| Err((status, reason));
-    let length = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |target| target.as_str().len());
-    if length > max_uri {
-        return refuse(
-            StatusCode::URI_TOO_LONG,
-            format!("request target too long: {length} bytes, at most {max_uri}"),
-        );
-    }
-    if request.version() == axum::http::Version::HTTP_11
-        && !request.headers().contains_key(header::HOST)
-        && request.uri().authority().is_none()
-    {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "an HTTP/1.1 request needs a Host header".into(),
-        );
-    }
-    let length = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if let Some(length) = length
-        && length > max_body as u64
-    {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body too large: {length} bytes, at most {max_body}"),
-        );
-    }
-    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
