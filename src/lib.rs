@@ -46,7 +46,10 @@
 //! - [`health`]: `GET /healthz` (answered by the server before any route)
 //!   and the `healthcheck` command that asks it (the container image's
 //!   health check).
-//! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
+//! - [`config`]: command-line flags, each declared once on the struct that
+//!   uses it ([`Config`](config::Config), [`ServeOptions`](server::ServeOptions),
+//!   [`DatabaseOptions`](data::DatabaseOptions)) and checked as clap parses
+//!   it; [`ConfigError`](config::ConfigError) for what no single flag tells.
 
 pub mod app;
 pub mod assets;
