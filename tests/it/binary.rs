@@ -54,6 +54,12 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     let mut icon = get(addr, "/favicon.ico").await;
     assert_eq!(icon.status(), 200);
     assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+    // Routed by the site, so it carries the site's security headers.
+    assert_eq!(
+        icon.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "/favicon.ico lacks the site's security headers"
+    );
     let icon = icon.read_to_end().await.to_owned();
     assert!(icon.starts_with("<svg"), "{icon:?}");
 
