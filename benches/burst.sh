@@ -4,7 +4,7 @@
 # (benches/measure.py concurrent: every page checked complete),
 # then sits idle; prints its RSS before, at the peak, and 3, 6 and 16 s
 # after the last page ended (the server trims its heap about a second after
-# a burst: src/heap.rs). The default log level, `info`, makes a request
+# a burst: src/server/heap.rs). The default log level, `info`, makes a request
 # span per request; `warn` makes none (docs/benchmarks.md, "After the
 # burst").
 #

@@ -7,30 +7,38 @@
 //!
 //! # Layout
 //!
-//! Dependencies point one way: `site → engine + assets + export + data`,
-//! `server → site + engine + observe`; `engine` and `assets` know no
-//! application.
+//! Dependencies point one way: `app → bench + engine + assets + http +
+//! export + data`, `server → app + engine + observe`; `engine`, `assets`
+//! and `http` know no application.
 //!
 //! - the engine is the workspace's library crate [`axum_suspense`]
 //!   (`crates/axum-suspense`): it knows nothing of any application; its
 //!   `lib.rs` maps its own files.
-//! - [`site`]: the pages this server ships: the board (`/`, `/posts/{id}`,
-//!   its forms), `/about`, `/bench`, `/compare`, `/static`, and `/export`
-//!   (the pages pre-rendered at startup).
+//! - [`app`]: the demo application and the site's router: the board (`/`,
+//!   `/posts/{id}`, its forms, its simulated latency), `/about`, `/faults`,
+//!   `/export` (the exportable pages, pre-rendered when first asked for),
+//!   and the security headers every answer gets.
+//! - `bench`: the benchmark page (`/bench`, as `benches/PAGE.md` defines
+//!   it), `/compare`, and the escaper `benches/ceiling` includes.
+//! - [`http`]: general HTTP layers: gzip for pages, without holding a
+//!   compressor while a page waits, and the request checks the server puts
+//!   before the routes (`414`, `400` without `Host`, `413`).
 //! - [`data`]: the board's data behind the `Store` trait; SQLite by default,
 //!   PostgreSQL for several instances (waited for at startup with `--db-wait`).
 //! - [`export`]: pages rendered in buffered mode into files, plus assets.
 //! - [`assets`]: `/static` with content fingerprints (immutable caching),
 //!   precompressed brotli/gzip variants made at startup, revalidation;
 //!   `assets/memory.rs` answers small files from memory; `/favicon.ico`
-//!   answers the directory's icon.
-//! - [`server`]: accept loop with a connection cap, hyper connections with
-//!   header and body timeouts and size limits, TCP_NODELAY, graceful
-//!   shutdown that ends pending pages with their timeout content.
-//! - `socket`: what each connection leaves in the kernel: a fixed send
-//!   buffer, and a reset when the send timeout gives up on a client.
-//! - `heap`: after a burst of connections ends, the heap's free memory
-//!   goes back to the system (glibc keeps it otherwise).
+//!   answers the directory's icon; `assets/filters.rs` links them from
+//!   templates.
+//! - [`server`]: the listener, the accept loop with a connection cap, hyper
+//!   connections with header and body timeouts and size limits,
+//!   TCP_NODELAY, graceful shutdown that ends pending pages with their
+//!   timeout content. Beside it, `server/socket.rs`: what each connection
+//!   leaves in the kernel (a fixed send buffer, and a reset when the send
+//!   timeout gives up on a client); `server/heap.rs`: after a burst of
+//!   connections ends, the heap's free memory goes back to the system
+//!   (glibc keeps it otherwise).
 //! - [`observe`]: a `tracing` span per request (id, route, status, time to
 //!   shell and to last byte) and `GET /metrics`; it wraps the router from
 //!   outside, and the site reports the route it matched
@@ -38,15 +46,18 @@
 //! - [`health`]: `GET /healthz` (answered by the server before any route)
 //!   and the `healthcheck` command that asks it (the container image's
 //!   health check).
-//! - [`config`]: command-line flags, validated into a [`Config`](config::Config).
+//! - [`config`]: command-line flags, each declared once on the struct that
+//!   uses it ([`Config`](config::Config), [`ServeOptions`](server::ServeOptions),
+//!   [`DatabaseOptions`](data::DatabaseOptions)) and checked as clap parses
+//!   it; [`ConfigError`](config::ConfigError) for what no single flag tells.
 
+pub mod app;
 pub mod assets;
+mod bench;
 pub mod config;
 pub mod data;
 pub mod export;
 pub mod health;
-mod heap;
+pub mod http;
 pub mod observe;
 pub mod server;
-pub mod site;
-mod socket;

@@ -4,37 +4,78 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use suspense_ssr::config::{Cli, Command, Config, ExportArgs, check_static_dir};
-
-use suspense_ssr::data::{self, Database, DatabaseOptions};
-use suspense_ssr::site::AppState;
-use suspense_ssr::{server, site};
+use suspense_ssr::config::{Cli, Command, Config, ExportArgs, HealthcheckArgs, check_static_dir};
+use suspense_ssr::data;
+use suspense_ssr::export::Report;
+use suspense_ssr::{app, server};
 use tracing_subscriber::EnvFilter;
+
+/// What a configuration the user must change exits with (as clap's own
+/// errors do).
+const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => *args,
-        Some(Command::Export(args)) => return export(args),
-        Some(Command::Healthcheck(args)) => {
-            return match suspense_ssr::health::probe(args.addr, args.timeout) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(why) => {
-                    eprintln!("unhealthy: {why}");
-                    ExitCode::FAILURE
-                }
-            };
+    match cli.command {
+        Some(Command::Serve(config)) => serve(*config),
+        Some(Command::Export(args)) => export(args),
+        Some(Command::Healthcheck(args)) => healthcheck(args),
+        None => serve(cli.serve),
+    }
+}
+
+/// `suspense-ssr [serve]`: serves until SIGINT or SIGTERM.
+fn serve(config: Config) -> ExitCode {
+    if let Err(error) = config.validate() {
+        eprintln!("error: {error}");
+        return ExitCode::from(USAGE);
+    }
+    init_logging();
+    // Before the runtime: its threads inherit the slice from this one.
+    if let Some(slice) = config.sched_slice.0 {
+        match sched_slice::request(slice) {
+            Ok(outcome) => tracing::info!(%outcome, "scheduling"),
+            Err(error) => tracing::warn!(%error, "kept the kernel's scheduling slice"),
         }
-        None => cli.serve,
+    }
+    let threads = config.threads();
+    let Some(runtime) =
+        runtime(tokio::runtime::Builder::new_multi_thread().worker_threads(threads))
+    else {
+        return ExitCode::FAILURE;
     };
-    let config = match Config::from_args(args) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
+    runtime.block_on(async move {
+        let listener = match server::bind(config.addr) {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("error: cannot listen on {}: {error}", config.addr);
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = listener.local_addr().map_or(config.addr, |a| a);
+        println!("listening on http://{addr}");
+        tracing::info!(threads, static_dir = %config.static_dir.display(), "serving");
+        // On a worker thread, not this one (block_on's): each accepted
+        // connection's task then starts on the worker that accepted it,
+        // instead of waking another thread first.
+        let served = tokio::spawn(server::run(listener, config, server::shutdown_signal()));
+        match served.await {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(error)) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+            Err(panicked) => {
+                eprintln!("error: the server stopped: {panicked}");
+                ExitCode::FAILURE
+            }
         }
-    };
-    // Logs go to stderr, so stdout's first line is the address.
+    })
+}
+
+/// Logs to stderr (so stdout's first line is the address), at `RUST_LOG`'s
+/// levels or `info`; a panic is one log event in its request's span.
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -58,68 +99,29 @@ fn main() -> ExitCode {
             .unwrap_or("(not a string)");
         tracing::error!(location, message, "panicked");
     }));
+}
 
-    // Before the runtime: its threads inherit the slice from this one.
-    if let Some(slice) = config.sched_slice {
-        match sched_slice::request(slice) {
-            Ok(outcome) => tracing::info!(%outcome, "scheduling"),
-            Err(error) => tracing::warn!(%error, "kept the kernel's scheduling slice"),
+/// `suspense-ssr healthcheck`: 0 if the server answers `/healthz` with 200.
+fn healthcheck(args: HealthcheckArgs) -> ExitCode {
+    match suspense_ssr::health::probe(args.addr, args.timeout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("unhealthy: {why}");
+            ExitCode::FAILURE
         }
     }
-    let Some(runtime) =
-        runtime(tokio::runtime::Builder::new_multi_thread().worker_threads(config.threads))
-    else {
-        return ExitCode::FAILURE;
-    };
-    runtime.block_on(async move {
-        let listener = match server::bind(config.addr) {
-            Ok(listener) => listener,
-            Err(error) => {
-                eprintln!("error: cannot listen on {}: {error}", config.addr);
-                return ExitCode::FAILURE;
-            }
-        };
-        let addr = listener.local_addr().map_or(config.addr, |a| a);
-        println!("listening on http://{addr}");
-        tracing::info!(threads = config.threads, static_dir = %config.static_dir.display(), "serving");
-        // On a worker thread, not this one (block_on's): each accepted
-        // connection's task then starts on the worker that accepted it,
-        // instead of waking another thread first.
-        let served = tokio::spawn(server::run(listener, config, server::shutdown_signal()));
-        match served.await {
-            Ok(Ok(())) => ExitCode::SUCCESS,
-            Ok(Err(error)) => {
-                eprintln!("error: {error}");
-                ExitCode::FAILURE
-            }
-            Err(panicked) => {
-                eprintln!("error: the server stopped: {panicked}");
-                ExitCode::FAILURE
-            }
-        }
-    })
 }
 
 /// `suspense-ssr export --out DIR`: one line per file written, then a summary.
 fn export(args: ExportArgs) -> ExitCode {
-    if let Err(message) = check_static_dir(&args.static_dir) {
-        eprintln!("error: {message}");
-        return ExitCode::from(2);
+    if let Err(error) = check_static_dir(&args.static_dir) {
+        eprintln!("error: {error}");
+        return ExitCode::from(USAGE);
     }
     let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
         return ExitCode::FAILURE;
     };
-    let exported = runtime.block_on(async {
-        let database = Database::parse(&args.database.value)?;
-        let store = data::open(&DatabaseOptions::new(database))
-            .await
-            .map_err(|e| format!("the board's database: {e}"))?;
-        let state = AppState::new(suspense_ssr::site::engine().build(), store);
-        site::export(state, &args.static_dir, true, &args.out)
-            .await
-            .map_err(|e| e.to_string())
-    });
-    match exported {
+    match runtime.block_on(render_export(&args)) {
         Ok(report) => {
             for page in &report.pages {
                 println!("{}", args.out.join(page).display());
@@ -138,6 +140,17 @@ fn export(args: ExportArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens the board and renders the exportable pages into `args.out`.
+async fn render_export(args: &ExportArgs) -> Result<Report, String> {
+    let store = data::open(&args.database)
+        .await
+        .map_err(|e| format!("the board's database: {e}"))?;
+    let state = app::AppState::new(app::engine().build(), store);
+    app::export(state, &args.static_dir, true, &args.out)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The runtime `builder` makes, timers and I/O on; `None` after saying why.

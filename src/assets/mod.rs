@@ -28,6 +28,7 @@
 //! and sets the caching headers. Changes on disk are picked up at restart,
 //! like the fingerprints.
 
+pub(crate) mod filters;
 mod memory;
 
 use std::collections::HashMap;

@@ -75,18 +75,35 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-/// A store's pool and timeouts.
-#[derive(Debug, Clone)]
+/// A store's pool and timeouts: the `--database` and `--db-*` flags of
+/// `serve` and `export`, declared here, where they are used.
+#[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseOptions {
+    /// The board's database: a SQLite file (created, migrated and seeded if
+    /// new), or a URL postgres://USER:PASSWORD@HOST:PORT/DB (migrated and
+    /// seeded if new; several instances may share it).
+    #[arg(
+        long = "database",
+        value_name = "DATABASE",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "data/board.sqlite3",
+        value_parser = crate::config::DatabaseParser
+    )]
     pub database: Database,
-    /// Connections per instance (PostgreSQL), or calls at once (SQLite).
+    /// Database connections per instance (PostgreSQL; keep instances ×
+    /// this below the server's max_connections), or calls at once (SQLite).
+    #[arg(long = "db-pool-size", value_name = "DB_POOL_SIZE", default_value = "16", value_parser = crate::config::at_least::<1>)]
     pub pool_size: usize,
-    /// How long to wait for a connection: to open one, or for one of the
-    /// pool's to be free.
+    /// How long to wait for a database connection (to open one, or for a
+    /// free one) before the request fails with 503.
+    #[arg(long = "db-connect-timeout", value_name = "DB_CONNECT_TIMEOUT", default_value = "3s", value_parser = crate::config::positive_duration)]
     pub connect_timeout: Duration,
-    /// How long one statement may run (PostgreSQL's `statement_timeout`,
-    /// SQLite's busy timeout); each call is also bounded by it on the client
-    /// side, so no request waits on a database that does not answer.
+    /// How long one database statement may run (PostgreSQL's
+    /// statement_timeout; SQLite's wait for its lock); each call is also
+    /// bounded by it on the client side, so no request waits on a database
+    /// that does not answer.
+    #[arg(long = "db-statement-timeout", value_name = "DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = crate::config::positive_duration)]
     pub statement_timeout: Duration,
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use suspense_ssr::assets::{Assets, IMMUTABLE, REVALIDATE};
-use suspense_ssr::site;
+use suspense_ssr::http;
 
 use crate::common::{RawResponse, TestServer, send};
 
@@ -38,7 +38,7 @@ async fn serve(dir: &Path) -> (TestServer, Arc<Assets>) {
     let assets = Arc::new(assets);
     let router = Router::new()
         .nest_service("/static", assets.clone().router())
-        .layer(site::compression());
+        .layer(http::compression());
     (TestServer::start(router).await, assets)
 }
 

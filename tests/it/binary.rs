@@ -54,6 +54,12 @@ async fn serves_after_printing_its_address_and_exits_cleanly_on_sigterm() {
     let mut icon = get(addr, "/favicon.ico").await;
     assert_eq!(icon.status(), 200);
     assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+    // Routed by the site, so it carries the site's security headers.
+    assert_eq!(
+        icon.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "/favicon.ico lacks the site's security headers"
+    );
     let icon = icon.read_to_end().await.to_owned();
     assert!(icon.starts_with("<svg"), "{icon:?}");
 
@@ -144,7 +150,10 @@ fn terminate(child: &Child) {
 #[tokio::test]
 async fn bad_flags_get_a_clear_error() {
     for (args, want) in [
-        (vec!["--threads", "0"], "--threads: must be at least 1"),
+        (
+            vec!["--threads", "0"],
+            "'--threads <THREADS>': must be at least 1",
+        ),
         (
             vec!["--static-dir", "/nonexistent/dir"],
             "--static-dir /nonexistent/dir: not a directory",
@@ -157,29 +166,33 @@ async fn bad_flags_get_a_clear_error() {
         ),
         (
             vec!["--db-pool-size", "0"],
-            "--db-pool-size: must be at least 1",
+            "'--db-pool-size <DB_POOL_SIZE>': must be at least 1",
         ),
         (
             vec!["--send-timeout", "0s"],
-            "--send-timeout: must be more than zero",
+            "'--send-timeout <SEND_TIMEOUT>': must be more than zero",
         ),
         (
             vec!["--page-deadline", "0s"],
-            "--page-deadline: must be more than zero",
+            "'--page-deadline <PAGE_DEADLINE>': must be more than zero",
         ),
         (
             vec!["--max-connections", "0"],
-            "--max-connections: must be at least 1",
+            "'--max-connections <MAX_CONNECTIONS>': must be at least 1",
         ),
         (
             vec!["--max-header-bytes", "100"],
-            "--max-header-bytes: must be at least 1024",
+            "'--max-header-bytes <MAX_HEADER_BYTES>': must be at least 1024",
         ),
         (
             vec!["--sched-slice", "50us"],
             "must be between 100µs and 100ms (the kernel's bounds), or off",
         ),
         (vec!["--sched-slice", "soon"], "invalid value 'soon'"),
+        (
+            vec!["--send-buffer-bytes", "100"],
+            "must be 0 (the kernel's autotuning) or at least 4096",
+        ),
         (
             vec!["--max-uri-bytes", "20000"],
             "--max-uri-bytes: must be between 256 and --max-header-bytes (16384)",

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use suspense_ssr::app::{self, AppState, Latency};
 use suspense_ssr::data::SqliteStore;
-use suspense_ssr::site::{self, AppState, Latency};
 
 use crate::chrome::Browser;
 use crate::common::{RawResponse, TestServer, fresh_database, get, send, static_dir};
@@ -24,9 +24,9 @@ struct Board {
 async fn board(latency: Latency) -> Board {
     let database = fresh_database();
     let store = SqliteStore::open(&database).await.expect("open the board");
-    let mut state = AppState::new(suspense_ssr::site::engine().build(), Arc::new(store));
+    let mut state = AppState::new(suspense_ssr::app::engine().build(), Arc::new(store));
     state.latency = latency;
-    let server = TestServer::start(site::app(state, &static_dir())).await;
+    let server = TestServer::start(app::app(state, &static_dir())).await;
     Board { server, database }
 }
 

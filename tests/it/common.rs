@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use axum::Router;
 use axum_suspense::Engine;
+use suspense_ssr::app::Latency;
+use suspense_ssr::app::{self, AppState};
 use suspense_ssr::config::Config;
 use suspense_ssr::data::{DatabaseOptions, SqliteStore};
 use suspense_ssr::server;
 pub use suspense_ssr::server::ServeOptions;
-use suspense_ssr::site::Latency;
-use suspense_ssr::site::{self, AppState};
 use tokio::net::TcpListener;
 
 pub use test_kit::{RawResponse, Served, WAIT, eventually, get, have_tool, pos, send, send_on};
@@ -36,10 +36,10 @@ pub async fn site_state() -> AppState {
         .await
         .expect("open a fresh board");
     let mut state = AppState::new(
-        suspense_ssr::site::engine().build(),
+        suspense_ssr::app::engine().build(),
         std::sync::Arc::new(store),
     );
-    state.latency = suspense_ssr::site::Latency::NONE;
+    state.latency = suspense_ssr::app::Latency::NONE;
     state
 }
 
@@ -162,7 +162,7 @@ impl TestServer {
     pub async fn site_with(options: ServeOptions) -> (Self, Engine) {
         let state = site_state().await;
         let engine = state.engine.clone();
-        let router = site::app(state, &static_dir());
+        let router = app::app(state, &static_dir());
         let options = ServeOptions {
             engine: Some(engine.clone()),
             ..options
@@ -176,10 +176,10 @@ impl TestServer {
         let store = suspense_ssr::data::open(database)
             .await
             .expect("open the board");
-        let mut state = AppState::new(site::engine().build(), store.clone());
+        let mut state = AppState::new(app::engine().build(), store.clone());
         state.latency = latency;
         let engine = state.engine.clone();
-        let router = site::app(state, &static_dir());
+        let router = app::app(state, &static_dir());
         let options = ServeOptions {
             engine: Some(engine.clone()),
             store: Some(store),
@@ -188,16 +188,13 @@ impl TestServer {
         (Self::start_with(router, options).await, engine)
     }
 
-    /// The real site with its pages pre-rendered into `dir` and served
-    /// under `/export`, as the binary does at startup.
+    /// The real site with its exportable pages served under `/export`,
+    /// rendered into `dir` by the first request there, as the binary does.
     pub async fn site_exported(dir: &std::path::Path) -> (Self, Engine) {
         let mut state = site_state().await;
         let engine = state.engine.clone();
-        site::export(state.clone(), &static_dir(), false, dir)
-            .await
-            .expect("export the pages");
-        state.export_dir = Some(dir.into());
-        let router = site::app(state, &static_dir());
+        state.export = Some(app::ExportDir::on_first_request(dir));
+        let router = app::app(state, &static_dir());
         (Self::start_with(router, options()).await, engine)
     }
 
@@ -208,8 +205,7 @@ impl TestServer {
 }
 
 pub fn options() -> ServeOptions {
-    let config = Config::with_static_dir(static_dir());
-    ServeOptions::from(&config)
+    Config::with_static_dir(static_dir()).serve
 }
 
 /// Makes a test's own `tracing` subscriber (`set_default`, on its thread)

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use axum_suspense::Engine;
-use suspense_ssr::site;
+use suspense_ssr::http;
 use tokio::sync::oneshot;
 
 use crate::common::{TestServer, send};
@@ -42,7 +42,7 @@ async fn compressed_pages_flush_the_shell_and_each_fragment() {
         let encoding = "gzip";
         let engine = Engine::new();
         let (senders, gates) = gates(2);
-        let router = route(&engine, gated_page(&gates, long_section)).layer(site::compression());
+        let router = route(&engine, gated_page(&gates, long_section)).layer(http::compression());
         let server = TestServer::start(router).await;
         let request = format!(
             "GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n"

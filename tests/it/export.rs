@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::Router;
-use suspense_ssr::site::{self, EXPORT_PAGES};
+use suspense_ssr::app::{self, EXPORT_PAGES};
 use tower_http::services::ServeDir;
 
 use crate::common::{TestServer, get, site_state, static_dir};
@@ -19,7 +19,7 @@ fn out_dir(name: &str) -> PathBuf {
 #[tokio::test]
 async fn export_writes_complete_pages_that_a_file_server_serves_as_ssr_does() {
     let out = out_dir("export");
-    let report = site::export(site_state().await, &static_dir(), true, &out)
+    let report = app::export(site_state().await, &static_dir(), true, &out)
         .await
         .expect("export");
     assert_eq!(report.pages.len(), EXPORT_PAGES.len());
@@ -65,6 +65,11 @@ async fn export_writes_complete_pages_that_a_file_server_serves_as_ssr_does() {
 async fn compare_frames_the_four_ways() {
     let out = out_dir("compare-export");
     let (server, _engine) = TestServer::site_exported(&out).await;
+    // Not at start: the server renders the export when first asked.
+    assert!(
+        !out.join("compare/bench.html").exists(),
+        "the export was rendered before anyone asked for it"
+    );
     let mut page = get(server.addr, "/compare?delay=500").await;
     assert_eq!(page.status(), 200);
     let html = page.read_to_end().await.to_owned();

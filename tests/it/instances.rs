@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum_suspense::error::DEFAULT_ERROR_HTML;
+use suspense_ssr::app::Latency;
 use suspense_ssr::data::{Database, DatabaseOptions};
-use suspense_ssr::site::Latency;
 
 use crate::board::{form, post_form};
 use crate::common::{TestServer, WAIT, binary, fresh_postgres, get, have_tool, listening_addr};

@@ -30,7 +30,7 @@ use hyper::{Request, Response, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
 // The very escaper the site uses (only std and askama).
-#[path = "../../../src/site/entities.rs"]
+#[path = "../../../src/bench/entities.rs"]
 mod entities;
 use entities::NamedEntities;
 

@@ -7,8 +7,8 @@ use askama::Template;
 use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::bench::parse_bounded;
-use super::filters;
+use super::page::parse_bounded;
+use crate::assets::filters;
 use axum_suspense::Page;
 
 /// The page every frame shows: small enough to see whole in a frame.
@@ -40,7 +40,7 @@ pub(crate) async fn compare(page: Page, RawQuery(query): RawQuery) -> Response {
         None => DEFAULT_DELAY_MS,
         Some(Ok(delay)) => delay,
         Some(Err(reason)) => {
-            return super::bad_request(reason);
+            return crate::http::bad_request(reason);
         }
     };
     let bench = |mode: &str| format!("{BENCH}&delay={delay_ms}&render={mode}");

@@ -46,7 +46,7 @@ pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
     let params = match BenchParams::parse(query.as_deref().unwrap_or("")) {
         Ok(params) => params,
         Err(reason) => {
-            return super::bad_request(reason);
+            return crate::http::bad_request(reason);
         }
     };
     let n = params.boundaries;

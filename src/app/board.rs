@@ -23,10 +23,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::filters;
 use super::form::Fields;
-use super::{AppState, bad_request, not_found_page};
+use super::{AppState, not_found_page};
+use crate::assets::filters;
 use crate::data::{Author, Comment, CommentOnPost, DataError, Post, PostSummary, Store};
+use crate::http::bad_request;
 use axum_suspense::{Boundary, Page};
 
 const NAME_MAX: usize = 60;

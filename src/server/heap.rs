@@ -11,6 +11,10 @@
 //! fewer than a quarter of its peak are still open. Sampled every
 //! [`EVERY`]: an atomic read. Steady traffic never trims, so memory that
 //! will be used again is not given back and faulted in again.
+//!
+//! `--trim-heap-after-bursts off` turns it off (docs/configuration.md,
+//! "Memory after a burst", has the figures against jemalloc, which returns
+//! memory by itself, and why this stays on by default).
 
 use std::sync::Arc;
 use std::time::Duration;

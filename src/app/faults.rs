@@ -9,8 +9,8 @@ use askama::Template;
 use axum::extract::RawQuery;
 use axum::response::Response;
 
-use super::bench::parse_bounded;
-use super::filters;
+use crate::assets::filters;
+use crate::bench::parse_bounded;
 use axum_suspense::{Boundary, Page};
 
 /// The longest `delay` the page takes, in ms.
@@ -53,49 +53,102 @@ struct Failure {
 pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
     let delay_ms = match delay(query.as_deref().unwrap_or("")) {
         Ok(delay) => delay,
-        Err(reason) => {
-            return super::bad_request(reason);
-        }
+        Err(reason) => return crate::http::bad_request(reason),
     };
-    let delay = Duration::from_millis(delay_ms);
-    let start = tokio::time::Instant::now();
-    let after = move |part: u32| tokio::time::sleep_until(start + delay * part / 4);
+    let at = Schedule {
+        start: tokio::time::Instant::now(),
+        delay: Duration::from_millis(delay_ms),
+    };
+    let parts = vec![
+        Part {
+            title: "Resolves",
+            boundary: resolves(&page, at, delay_ms),
+        },
+        Part {
+            title: "Returns an error",
+            boundary: returns_an_error(&page, at),
+        },
+        Part {
+            title: "Panics",
+            boundary: panics(&page, at),
+        },
+        Part {
+            title: "Times out",
+            boundary: times_out(&page, at),
+        },
+        Part {
+            title: "Nested failure",
+            boundary: nested_failure(&page, at),
+        },
+    ];
+    page.stream(Shell { delay_ms, parts })
+}
 
-    let resolves = page.boundary(LOADING).try_suspend(async move {
-        after(4).await;
+/// When each part ends: quarters of the page's delay, counted from the
+/// request (not from when each part is first polled).
+#[derive(Clone, Copy)]
+struct Schedule {
+    start: tokio::time::Instant,
+    delay: Duration,
+}
+
+impl Schedule {
+    /// Sleeps until `quarters` quarters of the delay have passed.
+    fn after(self, quarters: u32) -> tokio::time::Sleep {
+        tokio::time::sleep_until(self.start + self.delay * quarters / 4)
+    }
+}
+
+/// Resolves at the end of the delay.
+fn resolves(page: &Page, at: Schedule, delay_ms: u64) -> Boundary {
+    page.boundary(LOADING).try_suspend(async move {
+        at.after(4).await;
         Ok::<_, String>(Content {
             text: format!("Resolved after {delay_ms} ms."),
             child: None,
         })
-    });
-    let errs = page
-        .boundary(LOADING)
+    })
+}
+
+/// Its source answers with an error halfway.
+fn returns_an_error(page: &Page, at: Schedule) -> Boundary {
+    page.boundary(LOADING)
         .on_error(Failure {
             text: "The data source answered with an error; this part shows it.",
         })
         .try_suspend(async move {
-            after(2).await;
+            at.after(2).await;
             Err::<Content, _>("the data source said no")
-        });
-    let panics = page
-        .boundary(LOADING)
+        })
+}
+
+/// Its code panics a quarter of the way.
+fn panics(page: &Page, at: Schedule) -> Boundary {
+    page.boundary(LOADING)
         .on_error(Failure {
             text: "The code behind this part panicked; the panic was caught here.",
         })
         .try_suspend(async move {
-            after(1).await;
+            at.after(1).await;
             buggy()
-        });
-    let times_out = page
-        .boundary(LOADING)
-        .timeout(delay)
+        })
+}
+
+/// Its data never comes; its own timeout (the delay) ends it.
+fn times_out(page: &Page, at: Schedule) -> Boundary {
+    page.boundary(LOADING)
+        .timeout(at.delay)
         .on_timeout(Failure {
             text: "This part's data never came; it timed out.",
         })
-        .try_suspend(std::future::pending::<Result<Content, String>>());
+        .try_suspend(std::future::pending::<Result<Content, String>>())
+}
+
+/// Resolves a quarter of the way with a nested part that fails at the end.
+fn nested_failure(page: &Page, at: Schedule) -> Boundary {
     let inner = page.clone();
-    let nested = page.boundary(LOADING).try_suspend(async move {
-        after(1).await;
+    page.boundary(LOADING).try_suspend(async move {
+        at.after(1).await;
         let child = inner
             .boundary(Fallback {
                 text: "Loading the nested part…",
@@ -104,38 +157,13 @@ pub(crate) async fn faults(page: Page, RawQuery(query): RawQuery) -> Response {
                 text: "This part failed; the rest of the page did not.",
             })
             .try_suspend(async move {
-                after(3).await;
+                at.after(3).await;
                 Err::<Content, _>("the nested part's source failed")
             });
         Ok::<_, String>(Content {
             text: "This part resolved; the part nested in it fails later.".into(),
             child: Some(child),
         })
-    });
-    page.stream(Shell {
-        delay_ms,
-        parts: vec![
-            Part {
-                title: "Resolves",
-                boundary: resolves,
-            },
-            Part {
-                title: "Returns an error",
-                boundary: errs,
-            },
-            Part {
-                title: "Panics",
-                boundary: panics,
-            },
-            Part {
-                title: "Times out",
-                boundary: times_out,
-            },
-            Part {
-                title: "Nested failure",
-                boundary: nested,
-            },
-        ],
     })
 }
 

@@ -44,7 +44,7 @@ use tower::{Layer, Service};
 /// Under this size the headers and the gzip frame eat the gain.
 const MIN_SIZE: u64 = 512;
 
-/// Wraps a route in [`Gzip`]: see [`crate::site::compression`].
+/// Wraps a route in [`Gzip`]: see [`crate::http::compression`].
 #[derive(Clone, Copy, Debug)]
 pub struct GzipLayer {
     on: bool,

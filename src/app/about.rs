@@ -1,14 +1,15 @@
-//! `GET /`: what this server is, with links to see it stream.
+//! `GET /about`: what this server is, with links to see it stream (the
+//! board is `/`).
 
 use askama::Template;
 use axum::response::Response;
 
-use super::filters;
+use crate::assets::filters;
 use axum_suspense::Page;
 
 #[derive(Template)]
-#[template(path = "index.html")]
-struct Index {
+#[template(path = "about.html")]
+struct About {
     /// The `/bench` variants worth opening, with what each shows.
     examples: &'static [(&'static str, &'static str)],
 }
@@ -50,6 +51,6 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-pub(crate) async fn index(page: Page) -> Response {
-    page.stream(Index { examples: EXAMPLES })
+pub(crate) async fn about(page: Page) -> Response {
+    page.stream(About { examples: EXAMPLES })
 }

@@ -1,19 +1,31 @@
-//! The site this server ships: the index page, the benchmark page and the
-//! static files beside them. Pages are written on the engine like any
-//! application would write them; the engine knows nothing of them.
+//! The demo application: the site's router and the pages written on the
+//! engine as any application would write them (the engine knows nothing of
+//! them).
+//!
+//! - `mod.rs` (here): [`app`], the router of every page, with the site's
+//!   security headers, gzip and body limit; [`AppState`]; [`engine`], the
+//!   site's engine settings; the 404 page; [`EXPORT_PAGES`] and [`export()`].
+//! - `exported.rs`: `/export`, those pages rendered by the first request
+//!   that asks for one ([`ExportDir`]).
+//! - `board.rs`: the board, `GET /` and `GET /posts/{id}`, and its forms
+//!   (`POST /posts`, `/posts/{id}/comments`, `/comments/{id}/like`);
+//!   `form.rs` decodes and validates them.
+//! - `latency.rs`: the board's simulated slow sources (`--latency`).
+//! - `about.rs`: `GET /about`, what this server is, with links to see it
+//!   stream.
+//! - `faults.rs`: `GET /faults`, parts that fail in every way a part can.
+//! - `/bench` and `/compare` are the benchmark page's (`crate::bench`);
+//!   `/static` and `/favicon.ico` are [`crate::assets`]'; gzip is
+//!   [`crate::http`]'s.
 
-mod bench;
+mod about;
 mod board;
-mod compare;
-mod entities;
+mod exported;
 mod faults;
-mod filters;
 mod form;
-mod gzip;
-mod index;
 mod latency;
 
-pub use gzip::{Gzip, GzipFuture, GzipLayer};
+pub use exported::ExportDir;
 pub use latency::Latency;
 
 use std::path::Path;
@@ -30,7 +42,8 @@ use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 
-use crate::assets::{self, Assets};
+use crate::assets::{self, Assets, filters};
+use crate::bench;
 use crate::data::Store;
 use crate::export::{self, ExportError, ExportPage, Report};
 use axum_suspense::buffered::BufferedModeLayer;
@@ -49,8 +62,8 @@ pub const EXPORT_PAGES: &[ExportPage] = &[
     },
     // The static frame of `/compare`: the page its other frames render.
     ExportPage {
-        url: compare::BENCH,
-        file: compare::EXPORTED,
+        url: bench::compare::BENCH,
+        file: bench::compare::EXPORTED,
     },
 ];
 
@@ -63,10 +76,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The board's simulated slow sources.
     pub latency: Latency,
-    /// Where an export of [`EXPORT_PAGES`] is, served under `/export` (the
-    /// static frame of `/compare`). An `Arc`: axum clones the state for
-    /// every request, and a `PathBuf` would be an allocation each time.
-    pub export_dir: Option<Arc<Path>>,
+    /// Where an export of [`EXPORT_PAGES`] is (or will be, once asked
+    /// for), served under `/export` (the static frame of `/compare`). An
+    /// `Arc`: axum clones the state for every request.
+    pub export: Option<Arc<ExportDir>>,
     /// gzip pages for clients that accept it (default: on).
     pub compress_pages: bool,
     /// Request bodies (the board's forms) larger than this are refused with
@@ -112,7 +125,7 @@ impl AppState {
             engine,
             store,
             latency: Latency::default(),
-            export_dir: None,
+            export: None,
             compress_pages: true,
             max_body_bytes: 16 * 1024,
         }
@@ -128,14 +141,26 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/posts/{id}", get(board::post))
         .route("/posts/{id}/comments", post(board::add_comment))
         .route("/comments/{id}/like", post(board::like))
-        .route("/about", get(index::index))
+        .route("/about", get(about::about))
         .route("/bench", get(bench::bench))
-        .route("/compare", get(compare::compare))
+        .route("/compare", get(bench::compare::compare))
         .route("/faults", get(faults::faults))
         .merge(axum_suspense::client::runtime_router())
-        .nest_service("/static", static_files(static_dir));
-    if let Some(dir) = &state.export_dir {
-        router = router.nest_service("/export", ServeDir::new(&**dir));
+        .nest_service("/static", static_files(static_dir))
+        // Browsers ask for `/favicon.ico` on pages that link no icon (the
+        // board's link theirs): the same icon, not a 404. (After
+        // `static_files`, which installs the directory it answers from.)
+        .route("/favicon.ico", get(assets::favicon));
+    if let Some(export) = state.export.clone() {
+        let (state, static_dir): (_, Arc<Path>) = (state.clone(), static_dir.into());
+        router = router.nest_service(
+            "/export",
+            tower::service_fn(move |request| {
+                let served =
+                    exported::serve(state.clone(), static_dir.clone(), export.clone(), request);
+                async move { Ok::<_, std::convert::Infallible>(served.await) }
+            }),
+        );
     }
     let compress = state.compress_pages;
     let max_body = state.max_body_bytes;
@@ -148,8 +173,8 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
             // Outside the buffering, so a buffered page is compressed whole
             // and a streamed one chunk by chunk (the compressor flushes
             // whatever each chunk gave before waiting for the next); only
-            // for the requests that accept gzip (see `gzip.rs`).
-            .layer(gzip::GzipLayer::new(compress))
+            // for the requests that accept gzip (see `crate::http::Gzip`).
+            .layer(crate::http::GzipLayer::new(compress))
             .map_response(security_headers)
             // Buffered pages go out whole, headers included, when done.
             .layer(BufferedModeLayer::new())
@@ -227,14 +252,6 @@ pub async fn export(
     export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
 }
 
-/// gzip (level 1) when `Accept-Encoding` allows it, for what is worth it
-/// (not small bodies, not formats that are compressed already, not
-/// responses that already carry a `Content-Encoding`), a streamed page
-/// chunk by chunk with no compressor held while it waits (see [`Gzip`]).
-pub fn compression() -> GzipLayer {
-    GzipLayer::new(true)
-}
-
 #[derive(Template)]
 #[template(path = "not_found.html")]
 struct NotFound<'a> {
@@ -245,19 +262,6 @@ struct NotFound<'a> {
 /// The 404 page: HTML for people, short, with a way back.
 async fn not_found(uri: Uri) -> Response {
     not_found_page(uri.path())
-}
-
-/// `400 Bad Request` with a one-line reason, as plain text.
-pub(crate) fn bad_request(reason: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; charset=utf-8",
-        )],
-        format!("{reason}\n"),
-    )
-        .into_response()
 }
 
 /// The 404 page for `path`.
