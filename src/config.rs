@@ -12,12 +12,11 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::builder::TypedValueParser;
-use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Latency;
-use crate::data::{Database, DatabaseOptions};
+use crate::data::DatabaseOptions;
+use crate::flags;
 use crate::server::ServeOptions;
 
 /// Streaming HTML server-side rendering with suspense boundaries.
@@ -93,11 +92,11 @@ pub struct Config {
     pub sched_slice: SchedSlice,
     /// How long a boundary may wait for its data before its timeout content
     /// is shown.
-    #[arg(long, default_value = "30s", value_parser = positive_duration)]
+    #[arg(long, default_value = "30s", value_parser = flags::positive_duration)]
     pub boundary_timeout: Duration,
     /// How long a page may stream; when it passes, every pending boundary
     /// shows its timeout content and the page ends.
-    #[arg(long, default_value = "90s", value_parser = positive_duration)]
+    #[arg(long, default_value = "90s", value_parser = flags::positive_duration)]
     pub page_deadline: Duration,
     #[command(flatten)]
     pub serve: ServeOptions,
@@ -221,72 +220,9 @@ fn parse_latency(spec: &str) -> Result<Latency, String> {
     }
 }
 
-/// A duration of more than zero (a timeout of zero would fail everything).
-pub(crate) fn positive_duration(spec: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(spec).map_err(|e| e.to_string())?;
-    if duration.is_zero() {
-        Err("must be more than zero".into())
-    } else {
-        Ok(duration)
-    }
-}
-
-/// A count of at least `MIN`.
-pub(crate) fn at_least<const MIN: usize>(spec: &str) -> Result<usize, String> {
-    let n: usize = spec.parse().map_err(|e| format!("{e}"))?;
-    if n < MIN {
-        Err(format!("must be at least {MIN}"))
-    } else {
-        Ok(n)
-    }
-}
-
-/// `on` or `off`.
-pub(crate) fn on_off(spec: &str) -> Result<bool, String> {
-    match spec {
-        "on" => Ok(true),
-        "off" => Ok(false),
-        _ => Err("expected on or off".into()),
-    }
-}
-
 /// A count of at least one.
 fn at_least_one(spec: &str) -> Result<NonZeroUsize, String> {
-    NonZeroUsize::new(at_least::<1>(spec)?).ok_or_else(|| "must be at least 1".into())
-}
-
-/// `--send-buffer-bytes`: 0 for the kernel's autotuning (`None`), else at
-/// least 4 KiB.
-pub(crate) fn parse_send_buffer(spec: &str) -> Result<Option<usize>, String> {
-    match spec.parse::<usize>().map_err(|e| format!("{e}"))? {
-        0 => Ok(None),
-        bytes if bytes < 4096 => Err("must be 0 (the kernel's autotuning) or at least 4096".into()),
-        bytes => Ok(Some(bytes)),
-    }
-}
-
-/// `--database`: [`Database::parse`], whose message shows a URL's password
-/// as `***`. (clap's own "invalid value" error would echo the value, the
-/// password with it.)
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DatabaseParser;
-
-impl TypedValueParser for DatabaseParser {
-    type Value = Database;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Database, clap::Error> {
-        let value = value.to_str().ok_or_else(|| {
-            clap::Error::raw(ErrorKind::InvalidUtf8, "--database: not valid UTF-8\n").with_cmd(cmd)
-        })?;
-        Database::parse(value).map_err(|message| {
-            clap::Error::raw(ErrorKind::ValueValidation, message + "\n").with_cmd(cmd)
-        })
-    }
+    NonZeroUsize::new(flags::at_least::<1>(spec)?).ok_or_else(|| "must be at least 1".into())
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 //!
 //! # Layout
 //!
-//! Dependencies point one way: `app → bench + engine + assets + http +
-//! export + data`, `server → app + engine + observe`; `engine`, `assets`
-//! and `http` know no application.
+//! Dependencies point one way: `run → config + server + app + data`,
+//! `app → bench + engine + assets + http + export + data`,
+//! `server → engine + observe + http + data`; `engine`, `assets` and
+//! `http` know no application, and no module imports `run`.
 //!
 //! - the engine is the workspace's library crate [`axum_suspense`]
 //!   (`crates/axum-suspense`): it knows nothing of any application; its
@@ -46,6 +47,10 @@
 //! - [`health`]: `GET /healthz` (answered by the server before any route)
 //!   and the `healthcheck` command that asks it (the container image's
 //!   health check).
+//! - [`run`]: the server run from its configuration: the engine's page
+//!   settings, the store (waited for), the site, then serving until
+//!   shutdown.
+//! - [`flags`]: the value parsers the option structs share.
 //! - [`config`]: command-line flags, each declared once on the struct that
 //!   uses it ([`Config`](config::Config), [`ServeOptions`](server::ServeOptions),
 //!   [`DatabaseOptions`](data::DatabaseOptions)) and checked as clap parses
@@ -57,7 +62,9 @@ mod bench;
 pub mod config;
 pub mod data;
 pub mod export;
+pub mod flags;
 pub mod health;
 pub mod http;
 pub mod observe;
+pub mod run;
 pub mod server;

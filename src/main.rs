@@ -58,7 +58,11 @@ fn serve(config: Config) -> ExitCode {
         // On a worker thread, not this one (block_on's): each accepted
         // connection's task then starts on the worker that accepted it,
         // instead of waking another thread first.
-        let served = tokio::spawn(server::run(listener, config, server::shutdown_signal()));
+        let served = tokio::spawn(suspense_ssr::run::run(
+            listener,
+            config,
+            server::shutdown_signal(),
+        ));
         match served.await {
             Ok(Ok(())) => ExitCode::SUCCESS,
             Ok(Err(error)) => {

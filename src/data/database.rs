@@ -5,6 +5,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
+
 /// Where the board lives.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
@@ -88,22 +91,22 @@ pub struct DatabaseOptions {
         env = "DATABASE_URL",
         hide_env_values = true,
         default_value = "data/board.sqlite3",
-        value_parser = crate::config::DatabaseParser
+        value_parser = DatabaseParser
     )]
     pub database: Database,
     /// Database connections per instance (PostgreSQL; keep instances ×
     /// this below the server's max_connections), or calls at once (SQLite).
-    #[arg(long = "db-pool-size", value_name = "DB_POOL_SIZE", default_value = "16", value_parser = crate::config::at_least::<1>)]
+    #[arg(long = "db-pool-size", value_name = "DB_POOL_SIZE", default_value = "16", value_parser = crate::flags::at_least::<1>)]
     pub pool_size: usize,
     /// How long to wait for a database connection (to open one, or for a
     /// free one) before the request fails with 503.
-    #[arg(long = "db-connect-timeout", value_name = "DB_CONNECT_TIMEOUT", default_value = "3s", value_parser = crate::config::positive_duration)]
+    #[arg(long = "db-connect-timeout", value_name = "DB_CONNECT_TIMEOUT", default_value = "3s", value_parser = crate::flags::positive_duration)]
     pub connect_timeout: Duration,
     /// How long one database statement may run (PostgreSQL's
     /// statement_timeout; SQLite's wait for its lock); each call is also
     /// bounded by it on the client side, so no request waits on a database
     /// that does not answer.
-    #[arg(long = "db-statement-timeout", value_name = "DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = crate::config::positive_duration)]
+    #[arg(long = "db-statement-timeout", value_name = "DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = crate::flags::positive_duration)]
     pub statement_timeout: Duration,
 }
 
@@ -122,6 +125,30 @@ impl DatabaseOptions {
     /// waiting for a connection, then its statements.
     pub(crate) fn call_timeout(&self) -> Duration {
         self.connect_timeout + self.statement_timeout
+    }
+}
+
+/// `--database`: [`Database::parse`], whose message shows a URL's password
+/// as `***`. (clap's own "invalid value" error would echo the value, the
+/// password with it.)
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DatabaseParser;
+
+impl TypedValueParser for DatabaseParser {
+    type Value = Database;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Database, clap::Error> {
+        let value = value.to_str().ok_or_else(|| {
+            clap::Error::raw(ErrorKind::InvalidUtf8, "--database: not valid UTF-8\n").with_cmd(cmd)
+        })?;
+        Database::parse(value).map_err(|message| {
+            clap::Error::raw(ErrorKind::ValueValidation, message + "\n").with_cmd(cmd)
+        })
     }
 }
 

@@ -47,9 +47,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::task::AbortOnDropHandle;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use crate::app::{self, AppState, ExportDir};
-use crate::config::{self, Config};
-use crate::data::{self, Store};
+use crate::data::Store;
+use crate::flags;
 use crate::http::CheckRequestLayer;
 use crate::observe::Observability;
 use axum_suspense::Engine;
@@ -64,17 +63,17 @@ mod socket;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeOptions {
     /// How long a client may take to send a request's headers.
-    #[arg(long, default_value = "10s", value_parser = config::positive_duration)]
+    #[arg(long, default_value = "10s", value_parser = flags::positive_duration)]
     pub header_read_timeout: Duration,
     /// How long a request body may send nothing before the request fails
     /// (with a 4xx), so a client cannot hold a handler by trickling.
-    #[arg(long, default_value = "10s", value_parser = config::positive_duration)]
+    #[arg(long, default_value = "10s", value_parser = flags::positive_duration)]
     pub body_read_timeout: Duration,
     /// How long a response may wait on a client that has stopped reading
     /// (no byte taken) before the connection is closed (with a reset, so
     /// the kernel drops what it still holds of the response) and its page
     /// dropped.
-    #[arg(long, default_value = "30s", value_parser = config::positive_duration)]
+    #[arg(long, default_value = "30s", value_parser = flags::positive_duration)]
     pub send_timeout: Duration,
     /// The send buffer of each accepted connection, in bytes (Linux keeps
     /// twice this, and at most twice `net.core.wmem_max`), so a client that
@@ -83,18 +82,18 @@ pub struct ServeOptions {
     /// 4 MiB), or what the listener's sockets inherit.
     // `std::option::Option`, spelled out, so clap takes the type as the
     // parser's (0 is `None`) instead of an optional flag.
-    #[arg(long, default_value = "65536", value_parser = config::parse_send_buffer)]
+    #[arg(long, default_value = "65536", value_parser = flags::parse_send_buffer)]
     pub send_buffer_bytes: std::option::Option<usize>,
     /// On shutdown, how long in-flight pages may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
     /// Connections open at once; at the cap, new clients wait in the
     /// listen backlog until one closes.
-    #[arg(long, default_value = "10000", value_parser = config::at_least::<1>)]
+    #[arg(long, default_value = "10000", value_parser = flags::at_least::<1>)]
     pub max_connections: usize,
     /// Largest request head (request line and headers), in bytes; larger
     /// gets 431.
-    #[arg(long, default_value = "16384", value_parser = config::at_least::<1024>)]
+    #[arg(long, default_value = "16384", value_parser = flags::at_least::<1024>)]
     pub max_header_bytes: usize,
     /// Longest request target (path and query), in bytes; longer gets 414.
     #[arg(long, default_value_t = 8 * 1024)]
@@ -114,7 +113,7 @@ pub struct ServeOptions {
         value_name = "on|off",
         default_value = "on",
         action = clap::ArgAction::Set,
-        value_parser = config::on_off
+        value_parser = flags::on_off
     )]
     pub trim_heap_after_bursts: bool,
     /// The engine whose pages are aborted when the drain timeout passes, so
@@ -156,62 +155,6 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
-}
-
-/// Serves the site on `listener` until `shutdown` completes, then drains.
-pub async fn run(
-    listener: TcpListener,
-    config: Config,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
-    let engine = app::engine()
-        .boundary_timeout(config.boundary_timeout)
-        .page_deadline(config.page_deadline)
-        .build();
-    let store = open_store(&config).await?;
-    tracing::info!(database = %store.describe(), latency = %config.latency, "board ready");
-    // The static side of `/compare`: the exportable pages, rendered by the
-    // first request for one into a directory of this process's own (removed
-    // when `run` returns), served by the file service.
-    let export_dir = std::env::temp_dir().join(format!("suspense-ssr-{}", std::process::id()));
-    let state = AppState {
-        engine: engine.clone(),
-        store: store.clone(),
-        latency: config.latency,
-        export: Some(ExportDir::on_first_request(export_dir.as_path())),
-        compress_pages: !config.no_compression,
-        max_body_bytes: config.serve.max_body_bytes,
-    };
-    let router = app::app(state, &config.static_dir);
-    let options = ServeOptions {
-        engine: Some(engine),
-        store: Some(store),
-        ..config.serve
-    };
-    let served = serve(listener, router, options, shutdown).await;
-    let _ = std::fs::remove_dir_all(&export_dir);
-    served
-}
-
-/// Opens the board's store; while it is unavailable, tries again every
-/// second for up to `--db-wait`.
-async fn open_store(config: &Config) -> io::Result<Arc<dyn Store>> {
-    let deadline = tokio::time::Instant::now() + config.db_wait;
-    loop {
-        match data::open(&config.database).await {
-            Ok(store) => return Ok(store),
-            Err(error) if error.is_unavailable() && tokio::time::Instant::now() < deadline => {
-                tracing::warn!(database = %config.database.database, %error, "the board's database is unavailable; trying again in 1s (--db-wait)");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(error) => {
-                return Err(io::Error::other(format!(
-                    "the board's database ({}): {error}",
-                    config.database.database
-                )));
-            }
-        }
-    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes. Then it stops
