@@ -109,6 +109,9 @@ enum TagKind {
     Template,
     EndTemplate,
     Raw(&'static str),
+    /// `<svg>` or `<math>`: foreign content, where no element is raw text.
+    Foreign,
+    EndForeign,
     Other,
 }
 
@@ -120,6 +123,8 @@ struct Scan<'h> {
     in_head: bool,
     seen_body: bool,
     templates: usize,
+    /// Open `<svg>` and `<math>` elements.
+    foreign: usize,
 }
 
 impl<'h> Scan<'h> {
@@ -131,6 +136,7 @@ impl<'h> Scan<'h> {
             in_head: false,
             seen_body: false,
             templates: 0,
+            foreign: 0,
         }
     }
 
@@ -179,15 +185,18 @@ impl<'h> Scan<'h> {
                         None => self.at = target,
                         Some(found) => {
                             let byte = rest[found];
-                            self.at += found + 1;
+                            let at = self.at + found;
+                            self.at = at + 1;
                             if byte == b'>' {
                                 self.close_tag(kind);
-                            } else {
+                            } else if self.value_starts_at(at) {
                                 self.state = State::Tag {
                                     kind,
                                     quote: Some(byte),
                                 };
                             }
+                            // Else a quote inside a name or an unquoted
+                            // value (`title=it's`): text of the tag.
                         }
                     }
                 }
@@ -214,6 +223,16 @@ impl<'h> Scan<'h> {
         (misplaced, misplaced.is_none() && !self.seen_body)
     }
 
+    /// Whether a quote at `at`, inside a tag, opens a value: it follows an
+    /// `=`, maybe with spaces between.
+    fn value_starts_at(&self, at: usize) -> bool {
+        self.html[..at]
+            .iter()
+            .rev()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'=')
+    }
+
     /// At a `<` in text: what it opens (a tag, a comment, or nothing).
     fn open_markup(&mut self, target: usize) {
         let html = &self.html[..target];
@@ -221,20 +240,41 @@ impl<'h> Scan<'h> {
         let after = html.get(self.at + 2).copied();
         if html[self.at..].starts_with(b"<!--") {
             self.at += 4;
-            self.state = State::Comment;
+            // `<!-->` and `<!--->` end where they start.
+            if html[self.at..].starts_with(b">") {
+                self.at += 1;
+            } else if html[self.at..].starts_with(b"->") {
+                self.at += 2;
+            } else {
+                self.state = State::Comment;
+            }
         } else if next == Some(b'/') && after.is_some_and(|b| b.is_ascii_alphabetic()) {
             let name = tag_name(&html[self.at + 2..]);
             self.at += 2 + name.len();
             let kind = match () {
                 () if name.eq_ignore_ascii_case(b"head") => TagKind::EndHead,
                 () if name.eq_ignore_ascii_case(b"template") => TagKind::EndTemplate,
+                () if name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math") => {
+                    TagKind::EndForeign
+                }
                 () => TagKind::Other,
             };
             self.state = State::Tag { kind, quote: None };
         } else if next.is_some_and(|b| b.is_ascii_alphabetic()) {
             let name = tag_name(&html[self.at + 1..]);
             self.at += 1 + name.len();
-            let kind = start_tag_kind(name);
+            let mut kind = start_tag_kind(name);
+            if self.foreign > 0 && matches!(kind, TagKind::Raw(_)) {
+                // Inside `<svg>` or `<math>`, `<title>`, `<style>` and
+                // `<script>` hold markup like any other element.
+                kind = TagKind::Other;
+            }
+            if self.in_head && kind != TagKind::Head && !in_head_allowed(name) {
+                // An element the head cannot hold ends it (`</head>` and
+                // `<body>` may be left out): the body has begun.
+                self.in_head = false;
+                self.seen_body = true;
+            }
             self.state = State::Tag { kind, quote: None };
         } else if matches!(next, Some(b'!' | b'?' | b'/')) {
             self.at += 2;
@@ -248,6 +288,11 @@ impl<'h> Scan<'h> {
     /// A tag's `>`: its effect on what follows.
     fn close_tag(&mut self, kind: TagKind) {
         self.state = State::Text;
+        // `<svg … />` opens nothing, nor, inside foreign content, `<title/>`.
+        let self_closed = self.at >= 2 && self.html[self.at - 2] == b'/';
+        if self_closed && (kind == TagKind::Foreign || self.foreign > 0) {
+            return;
+        }
         match kind {
             TagKind::Head => self.in_head = true,
             TagKind::EndHead => self.in_head = false,
@@ -258,9 +303,21 @@ impl<'h> Scan<'h> {
             TagKind::Template => self.templates += 1,
             TagKind::EndTemplate => self.templates = self.templates.saturating_sub(1),
             TagKind::Raw(name) => self.state = State::RawText(name),
+            TagKind::Foreign => self.foreign += 1,
+            TagKind::EndForeign => self.foreign = self.foreign.saturating_sub(1),
             TagKind::Other => {}
         }
     }
+}
+
+/// Whether the head may hold an element named `name` (one that does not
+/// end it).
+fn in_head_allowed(name: &[u8]) -> bool {
+    const HEAD: &[&str] = &[
+        "base", "link", "meta", "noscript", "script", "style", "template", "title",
+    ];
+    HEAD.iter()
+        .any(|allowed| name.eq_ignore_ascii_case(allowed.as_bytes()))
 }
 
 /// What a start tag named `name` is to the scan. Most tags are none of the
@@ -270,7 +327,7 @@ fn start_tag_kind(name: &[u8]) -> TagKind {
     if !(3..=9).contains(&name.len())
         || !matches!(
             name[0].to_ascii_lowercase(),
-            b'b' | b'h' | b'i' | b'n' | b'p' | b's' | b't' | b'x'
+            b'b' | b'h' | b'i' | b'm' | b'n' | b'p' | b's' | b't' | b'x'
         )
     {
         return TagKind::Other;
@@ -287,6 +344,8 @@ fn start_tag_kind(name: &[u8]) -> TagKind {
         TagKind::Body
     } else if name.eq_ignore_ascii_case(b"template") {
         TagKind::Template
+    } else if name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math") {
+        TagKind::Foreign
     } else {
         TagKind::Other
     }
@@ -315,9 +374,9 @@ fn find_end_tag(text: &[u8], name: &str) -> Option<usize> {
         let candidate = &text[at + 2..];
         if candidate.len() >= name.len()
             && candidate[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-            && !candidate
+            && candidate
                 .get(name.len())
-                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'>'))
         {
             return Some(at);
         }
@@ -332,7 +391,7 @@ fn find_comment_end(text: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(found) = memchr(b'>', &text[from..]) {
         let at = from + found;
-        if at >= 2 && &text[at - 2..at] == b"--" {
+        if (at >= 2 && &text[at - 2..at] == b"--") || (at >= 3 && &text[at - 3..at] == b"--!") {
             return Some(at + 1);
         }
         from = at + 1;
@@ -376,7 +435,8 @@ impl<'h> Judge<'h> {
     /// in text before a `<body>` tag that came after them (a shell without
     /// one, a fragment, is all body).
     pub(crate) fn in_head(self) -> Vec<usize> {
-        if self.before_body.is_empty() || !has_body_tag(&self.scan.html[self.scan.at..]) {
+        let body_follows = self.scan.seen_body || has_body_tag(&self.scan.html[self.scan.at..]);
+        if self.before_body.is_empty() || !body_follows {
             return Vec::new();
         }
         self.before_body
@@ -464,6 +524,16 @@ mod tests {
             "<body><textarea></textarea ><title>x</TITLE>@<!-- c -->",
             "<body><template><p>x</p></template>@",
             "<body><!---->@",
+            "<body><!-->@",
+            "<body><!--->@",
+            "<body><!-- x --!>@",
+            "<body><svg><script href=\"a.js\"/></svg>@",
+            "<body><svg><title/></svg>@",
+            "<body><svg><title>x</title></svg>@",
+            "<body><math><style>x</style></math>@",
+            "<!doctype html><head><title>t</title><main>@</main>",
+            "<body><a title=it's>x</a>@",
+            "<body><script>a='</script.'</script>@",
         ] {
             assert_eq!(one(ok), None, "{ok}");
         }
@@ -491,6 +561,18 @@ mod tests {
         ] {
             assert_eq!(one(template), Some(expected), "{template}");
         }
+    }
+
+    #[test]
+    fn a_placeholder_before_body_is_in_the_head_whatever_follows() {
+        assert_eq!(
+            verdicts("<!doctype html><html>@<body>@</body>"),
+            [Some(Misplaced::Head), None]
+        );
+        assert_eq!(
+            verdicts("<body><svg/>@<title>@</title>"),
+            [None, Some(Misplaced::RawText("title"))]
+        );
     }
 
     #[test]

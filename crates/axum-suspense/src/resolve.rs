@@ -321,7 +321,9 @@ fn check(page: RenderFor, mut html: String, placements: placement::Placements) -
     }
     let mut misplaced: Vec<(Label, Misplaced, Option<Range<usize>>)> = Vec::new();
     let mut placed = Vec::with_capacity(placements.placed.len());
-    let mut spans = Vec::with_capacity(placements.placed.len());
+    // The placements the judge saw (those found), by the judge's count,
+    // with their spans.
+    let mut judged = Vec::with_capacity(placements.placed.len());
     let mut judge = context::Judge::new(&html);
     let mut locate = Locate::new(page);
     for at in &placements.placed {
@@ -329,22 +331,20 @@ fn check(page: RenderFor, mut html: String, placements: placement::Placements) -
             id: at.id,
             name: at.name,
         };
-        let span = locate.next(&html, at);
-        match span.clone().map(|span| judge.next(span)) {
-            None => misplaced.push((label, Misplaced::Altered, None)),
-            Some(Some(how)) => misplaced.push((label, how, span.clone())),
-            Some(None) => placed.push(at.id),
+        let Some(span) = locate.next(&html, at) else {
+            misplaced.push((label, Misplaced::Altered, None));
+            continue;
+        };
+        match judge.next(span.clone()) {
+            Some(how) => misplaced.push((label, how, Some(span.clone()))),
+            None => placed.push(at.id),
         }
-        spans.push(span);
+        judged.push((label, span));
     }
     for index in judge.in_head() {
-        let at = placements.placed[index];
-        placed.retain(|id| *id != at.id);
-        let label = Label {
-            id: at.id,
-            name: at.name,
-        };
-        misplaced.push((label, Misplaced::Head, spans[index].clone()));
+        let (label, span) = judged[index].clone();
+        placed.retain(|id| *id != label.id);
+        misplaced.push((label, Misplaced::Head, Some(span)));
     }
     for &(label, how) in &placements.misused {
         misplaced.push((label, how, None));
@@ -414,6 +414,8 @@ fn check(page: RenderFor, mut html: String, placements: placement::Placements) -
 struct Locate {
     finder: std::borrow::Cow<'static, memchr::memmem::Finder<'static>>,
     end_of_id: &'static str,
+    /// How a placeholder ends: `<?end>`, or a marker's `-->`.
+    ends_with: &'static str,
     from: usize,
 }
 
@@ -425,6 +427,7 @@ impl Locate {
             RenderMode::Stream => Locate {
                 finder: std::borrow::Cow::Borrowed(&*RANGE_START),
                 end_of_id: "\">",
+                ends_with: "<?end>",
                 from: 0,
             },
             RenderMode::InOrder | RenderMode::Buffered => Locate {
@@ -433,6 +436,7 @@ impl Locate {
                         .into_owned(),
                 ),
                 end_of_id: "-->",
+                ends_with: "-->",
                 from: 0,
             },
         }
@@ -447,9 +451,13 @@ impl Locate {
             let start = search + self.finder.find(&html.as_bytes()[search..])?;
             let rest = &html[start + prefix..];
             let end = start + at.len;
+            // The whole placeholder as written: its id, and its end where
+            // its length says (a filter that changed its length did not
+            // leave it as written).
             if rest.starts_with(id.as_str())
                 && rest[id.as_str().len()..].starts_with(self.end_of_id)
-                && end <= html.len()
+                && html.is_char_boundary(end)
+                && html[..end].ends_with(self.ends_with)
             {
                 self.from = end;
                 return Some(start..end);

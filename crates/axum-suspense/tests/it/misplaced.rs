@@ -487,3 +487,36 @@ async fn a_named_boundary_is_named_in_the_log_and_on_the_wire() {
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn an_altered_placeholder_does_not_shift_the_verdicts_after_it() {
+    #[derive(Template)]
+    #[template(
+        source = "<html><head><title>t</title></head>{{ part|upper }}{{ after }}<body><p>kept</p></body></html>",
+        ext = "html"
+    )]
+    struct AlteredThenHead {
+        part: Boundary,
+        after: Boundary,
+    }
+    let engine = Engine::builder().refuse_misplaced(false).build();
+    let (status, page, logs) = render(&engine, RenderMode::Stream, |part, after| AlteredThenHead {
+        part,
+        after,
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        logs.contains("boundary part (b0) is written through a filter"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("boundary after (b1) is in the document's <head>"),
+        "the head verdict went to the wrong boundary: {logs}"
+    );
+    assert!(
+        page.contains("<p>kept</p>") && page.ends_with("</body></html>"),
+        "{page}"
+    );
+    eventually_idle(&engine).await;
+}
