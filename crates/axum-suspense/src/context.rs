@@ -434,12 +434,21 @@ impl<'h> Judge<'h> {
     /// The placeholders (by their order) that turned out to be in the head:
     /// in text before a `<body>` tag that came after them (a shell without
     /// one, a fragment, is all body).
-    pub(crate) fn in_head(self) -> Vec<usize> {
-        let body_follows = self.scan.seen_body || has_body_tag(&self.scan.html[self.scan.at..]);
-        if self.before_body.is_empty() || !body_follows {
+    pub(crate) fn in_head(mut self) -> Vec<usize> {
+        if self.before_body.is_empty() {
             return Vec::new();
         }
-        self.before_body
+        if !self.scan.seen_body {
+            // Scanned on to the end, as for the placeholders, so that a
+            // `<body` in a script's text or a comment is not taken for one.
+            let end = self.scan.html.len();
+            self.scan.advance(end);
+        }
+        if self.scan.seen_body {
+            self.before_body
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -452,19 +461,6 @@ fn judge(html: &str, spans: &[std::ops::Range<usize>]) -> Vec<Option<Misplaced>>
         verdicts[index] = Some(Misplaced::Head);
     }
     verdicts
-}
-
-fn has_body_tag(html: &[u8]) -> bool {
-    let mut from = 0;
-    while let Some(found) = memchr(b'<', &html[from..]) {
-        let at = from + found + 1;
-        let name = tag_name(&html[at..]);
-        if name.eq_ignore_ascii_case(b"body") {
-            return true;
-        }
-        from = at;
-    }
-    false
 }
 
 /// Up to `width` bytes of `html` on either side of `span`, with the span
@@ -534,6 +530,7 @@ mod tests {
             "<!doctype html><head><title>t</title><main>@</main>",
             "<body><a title=it's>x</a>@",
             "<body><script>a='</script.'</script>@",
+            "<main>@</main><script>x='<body>'</script><!-- <body> -->",
         ] {
             assert_eq!(one(ok), None, "{ok}");
         }
