@@ -33,6 +33,18 @@ impl std::io::Write for Logs {
 }
 
 impl Logs {
+    /// What the engine logs on this thread from now until the guard drops
+    /// (a `#[tokio::test]` runs on one thread: the page's body too).
+    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
@@ -40,13 +52,9 @@ impl Logs {
 
 /// Runs `make` with this thread's logs captured.
 fn logged<R>(make: impl FnOnce() -> R) -> (R, String) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, make);
+    let (logs, guard) = Logs::capture();
+    let result = make();
+    drop(guard);
     (result, logs.text())
 }
 
@@ -177,13 +185,11 @@ async fn check<S: Template>(
 
 /// Nothing of the page runs on: the misplaced part was cancelled.
 async fn eventually_idle(engine: &Engine) {
-    for _ in 0..100 {
-        if engine.stats().pending_boundaries() == 0 && engine.stats().active_streams() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("boundaries still pending: {:?}", engine.stats().snapshot());
+    let stats = engine.stats();
+    crate::common::eventually("no boundary or page of the engine left running", || {
+        stats.pending_boundaries() == 0 && stats.active_streams() == 0
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -384,13 +390,7 @@ async fn inside_a_part_the_part_fails_or_loses_only_the_boundary() {
                 }
             });
         let response = page.stream(OnePart { part });
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (logs, _guard) = Logs::capture();
         let page = body(response).await;
         let logs = logs.text();
         assert!(
@@ -472,13 +472,7 @@ async fn a_named_boundary_is_named_in_the_log_and_on_the_wire() {
         .name("reviews")
         .try_suspend(async { Err::<Text, _>(std::io::Error::other("the review service is down")) });
     let response = page.stream(OnePart { part });
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture();
     let page = body(response).await;
     let logs = logs.text();
     assert!(page.contains(" o=error n=reviews>"), "{page}");
