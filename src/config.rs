@@ -233,7 +233,7 @@ mod tests {
     fn the_defaults_are_valid() {
         let config = Config::with_static_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/static"));
         assert_eq!(config.validate(), Ok(()));
-        assert_eq!(config.serve.send_buffer_bytes, Some(64 * 1024));
+        assert_eq!(config.serve.max_unsent_bytes, Some(64 * 1024));
         assert!(config.serve.trim_heap_after_bursts);
         let off = Cli::parse_from(["suspense-ssr", "--trim-heap-after-bursts", "off"]);
         assert!(!off.serve.serve.trim_heap_after_bursts);

@@ -33,12 +33,11 @@ pub fn on_off(spec: &str) -> Result<bool, String> {
     }
 }
 
-/// `--send-buffer-bytes`: 0 for the kernel's autotuning (`None`), else at
-/// least 4 KiB.
-pub fn parse_send_buffer(spec: &str) -> Result<Option<usize>, String> {
-    match spec.parse::<usize>().map_err(|e| format!("{e}"))? {
+/// `--max-unsent-bytes`: 0 for no limit (`None`), else at least 4 KiB.
+pub fn parse_max_unsent(spec: &str) -> Result<Option<u32>, String> {
+    match spec.parse::<u32>().map_err(|e| format!("{e}"))? {
         0 => Ok(None),
-        bytes if bytes < 4096 => Err("must be 0 (the kernel's autotuning) or at least 4096".into()),
+        bytes if bytes < 4096 => Err("must be 0 (no limit) or at least 4096".into()),
         bytes => Ok(Some(bytes)),
     }
 }

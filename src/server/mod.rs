@@ -21,8 +21,8 @@
 //!   not read, hyper holds at most [`WRITE_BUFFER_BYTES`] of its response
 //!   (beyond the kernel's socket buffer), so it cannot hold much memory
 //!   either: the page is only rendered as far as the client takes it. The
-//!   kernel's share is bounded too: each accepted socket's send buffer is
-//!   fixed (`--send-buffer-bytes`), and a connection cut off by the send
+//!   kernel's share is bounded too: each accepted socket queues few unsent
+//!   bytes (`--max-unsent-bytes`), and a connection cut off by the send
 //!   timeout is reset, so the kernel keeps none of its unsent bytes
 //!   (`server/socket.rs`).
 //!
@@ -75,15 +75,16 @@ pub struct ServeOptions {
     /// dropped.
     #[arg(long, default_value = "30s", value_parser = flags::positive_duration)]
     pub send_timeout: Duration,
-    /// The send buffer of each accepted connection, in bytes (Linux keeps
-    /// twice this, and at most twice `net.core.wmem_max`), so a client that
-    /// stops reading holds no more than that in the kernel; 0 leaves the
-    /// kernel's autotuning (up to `net.ipv4.tcp_wmem`'s maximum, often
-    /// 4 MiB), or what the listener's sockets inherit.
+    /// About how many bytes not yet sent each connection may queue in the
+    /// kernel (`TCP_NOTSENT_LOWAT`): what a client that stops reading can
+    /// hold there. Bytes in flight are not counted, so a client that reads
+    /// keeps the kernel's autotuning. 0: no limit (the send buffer grows up
+    /// to `net.ipv4.tcp_wmem`'s maximum, often 4 MiB, and a stalled reader
+    /// fills it).
     // `std::option::Option`, spelled out, so clap takes the type as the
     // parser's (0 is `None`) instead of an optional flag.
-    #[arg(long, default_value = "65536", value_parser = flags::parse_send_buffer)]
-    pub send_buffer_bytes: std::option::Option<usize>,
+    #[arg(long, default_value = "65536", value_parser = flags::parse_max_unsent)]
+    pub max_unsent_bytes: std::option::Option<u32>,
     /// On shutdown, how long in-flight pages may take to finish.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
@@ -275,13 +276,12 @@ fn accepted_socket(stream: TcpStream, peer: SocketAddr, options: &ServeOptions) 
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, %peer, "could not set TCP_NODELAY");
     }
-    // What a client that stops reading leaves in the kernel: at most this
-    // buffer (twice it, as Linux counts), not what autotuning would grow it
-    // to.
-    if let Some(bytes) = options.send_buffer_bytes
-        && let Err(error) = socket::fix_send_buffer(&stream, bytes)
+    // What a client that stops reading leaves in the kernel: about this
+    // many unsent bytes, not what autotuning would grow the buffer to.
+    if let Some(bytes) = options.max_unsent_bytes
+        && let Err(error) = socket::limit_unsent(&stream, bytes)
     {
-        tracing::debug!(%error, %peer, "could not set SO_SNDBUF");
+        tracing::debug!(%error, %peer, "could not set TCP_NOTSENT_LOWAT");
     }
     // Every write of the response (page or file) that the socket does not
     // take for `send_timeout` fails with `TimedOut`, which ends the

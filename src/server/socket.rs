@@ -1,14 +1,17 @@
 //! What an accepted connection costs the host's kernel, beside what it costs
-//! this process: a send buffer of a fixed size, and nothing left behind when
-//! the send timeout gives up on a client.
+//! this process: a bounded queue of unsent bytes, and nothing left behind
+//! when the send timeout gives up on a client.
 //!
 //! Linux grows an accepted socket's send buffer by itself (autotuning, up to
 //! `net.ipv4.tcp_wmem`'s maximum, 4 MiB on most hosts) while the socket
 //! takes data faster than it can send, and a client that stops reading lets
 //! it fill. Each such client cost the host about 3.8 MiB of TCP memory
-//! (docs/hardening.md, "What a stalled reader costs the kernel"). A fixed
-//! `SO_SNDBUF` turns autotuning off for that socket; Linux doubles the value
-//! asked for, to account for its own bookkeeping.
+//! (docs/hardening.md, "What a stalled reader costs the kernel").
+//! `TCP_NOTSENT_LOWAT` bounds only the bytes not yet sent: a stalled reader
+//! (whose window is shut) leaves at most about that much queued, while a
+//! client that reads keeps autotuning, its bytes in flight growing with the
+//! round trip (a fixed `SO_SNDBUF`, tried first, bounded both, and so capped
+//! one connection at about 128 KiB per round trip).
 //!
 //! And a normal close keeps what is still queued: the kernel goes on trying
 //! to send it, as an orphan, for as long as the client keeps its window
@@ -28,10 +31,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_io_timeout::TimeoutWriter;
 
-/// Fixes `stream`'s send buffer at `bytes` (the kernel keeps twice that,
-/// and stops growing it).
-pub(crate) fn fix_send_buffer(stream: &TcpStream, bytes: usize) -> io::Result<()> {
-    SockRef::from(stream).set_send_buffer_size(bytes)
+/// Lets `stream` queue at most about `bytes` not yet sent (a write waits
+/// until fewer are); what is in flight is not counted.
+pub(crate) fn limit_unsent(stream: &TcpStream, bytes: u32) -> io::Result<()> {
+    SockRef::from(stream).set_tcp_notsent_lowat(bytes)
 }
 
 /// An accepted connection whose writes fail with `TimedOut` once one has

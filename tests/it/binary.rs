@@ -190,8 +190,8 @@ async fn bad_flags_get_a_clear_error() {
         ),
         (vec!["--sched-slice", "soon"], "invalid value 'soon'"),
         (
-            vec!["--send-buffer-bytes", "100"],
-            "must be 0 (the kernel's autotuning) or at least 4096",
+            vec!["--max-unsent-bytes", "100"],
+            "must be 0 (no limit) or at least 4096",
         ),
         (
             vec!["--max-uri-bytes", "20000"],

@@ -108,7 +108,7 @@ pub(crate) async fn stalled_reader(addr: SocketAddr, path: &str) -> TcpStream {
 fn with_send_timeout(timeout: Duration) -> ServeOptions {
     ServeOptions {
         send_timeout: timeout,
-        send_buffer_bytes: None,
+        max_unsent_bytes: None,
         ..options()
     }
 }
@@ -334,7 +334,7 @@ const KERNEL_BOUND: u64 = 256 * 1024;
 /// `net.ipv4.tcp_wmem`'s maximum, often 4 MiB) and a reader that takes
 /// nothing lets it fill; and a normal close keeps the unsent bytes, as an
 /// orphan in `FIN-WAIT-1`, for as long as the client keeps its window shut.
-/// The server fixes each socket's send buffer (`--send-buffer-bytes`) and
+/// The server bounds each socket's unsent bytes (`--max-unsent-bytes`) and
 /// resets a connection the send timeout cuts off. Read with `ss -tm`: the
 /// server's side of the one connection, sampled while it is stalled, then
 /// gone right after the timeout.
