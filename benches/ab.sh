@@ -12,6 +12,7 @@
 # Env: URL (path, /bench?delay=0), RUNS (pairs, 4), DUR (seconds per run,
 # 8), CONNS (64), THREADS (server threads, 2), FLAGS (extra server flags,
 # --no-compression), BEFORE_FLAGS (more flags for REV's server only),
+# RUST_LOG (warn; `info` is the server's default),
 # FIRST (1: also the first body byte, each server's p50 of SINGLES (21)
 # single requests to FIRST_URL (/bench?delay=100) on fresh connections,
 # 200 ms apart, as compare.sh times it; benches/measure.py). REV is built
@@ -32,7 +33,7 @@ DUR="${DUR:-8}"
 CONNS="${CONNS:-64}"
 THREADS="${THREADS:-2}"
 FLAGS="${FLAGS:---no-compression}"
-export RUST_LOG=warn
+export RUST_LOG="${RUST_LOG:-warn}"
 need_load_tool
 load() { # seconds url -> req/s
   if command -v oha >/dev/null; then

@@ -13,14 +13,15 @@
 #
 # Env: URL (/bench?delay=0), FEW (200), MANY (1200), BIN (this tree's
 # release build), FLAGS, UA (a User-Agent to send; none by default, as
-# wrk sends none). Results: target/instructions/<time>/.
+# wrk sends none), RUST_LOG (warn; `info` is the server's default). Results:
+# target/instructions/<time>/.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 URL="${URL:-/bench?delay=0}"
 FEW="${FEW:-200}"
 MANY="${MANY:-1200}"
 FLAGS="${FLAGS:-}"
-export RUST_LOG=warn
+export RUST_LOG="${RUST_LOG:-warn}"
 out="$target_dir/instructions/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 need_tool valgrind

@@ -40,10 +40,10 @@
 //!   timeout gives up on a client); `server/heap.rs`: after a burst of
 //!   connections ends, the heap's free memory goes back to the system
 //!   (glibc keeps it otherwise).
-//! - [`observe`]: a `tracing` span per request (id, route, status, time to
-//!   shell and to last byte) and `GET /metrics`; it wraps the router from
-//!   outside, and the site reports the route it matched
-//!   (`ReportRouteLayer`).
+//! - [`observe`]: `GET /metrics` and the request counts by route; it wraps
+//!   the router from outside, and the site reports the route it matched
+//!   (`ReportRouteLayer`). The request id and the span per request (id,
+//!   route, status, times) are tower-http's, set up in [`http::trace`].
 //! - [`health`]: `GET /healthz` (answered by the server before any route)
 //!   and the `healthcheck` command that asks it (the container image's
 //!   health check).

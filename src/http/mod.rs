@@ -2,10 +2,12 @@
 //! ([`GzipLayer`]: a streamed page is compressed chunk by chunk, with no
 //! compressor held while it waits), the request checks the server puts
 //! before the routes ([`CheckRequestLayer`]: `414`, `400` without `Host`,
-//! `413`), and the plain-text refusal every handler may answer with.
+//! `413`), request ids and a span per request (tower-http's, set up in
+//! [`trace`]), and the plain-text refusal every handler may answer with.
 
 mod check;
 mod gzip;
+pub mod trace;
 
 pub use check::{CheckRequest, CheckRequestLayer};
 pub use gzip::{Gzip, GzipFuture, GzipLayer};

@@ -45,11 +45,13 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::task::AbortOnDropHandle;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::data::Store;
 use crate::flags;
 use crate::http::CheckRequestLayer;
+use crate::http::trace::REQUEST_ID_HEADER;
 use crate::observe::Observability;
 use axum_suspense::Engine;
 use socket::TimedSocket;
@@ -162,9 +164,9 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// accepting, lets in-flight responses finish for up to the drain timeout,
 /// and returns.
 ///
-/// The server's own layers (observing, request checks, the body timeout)
-/// wrap the router from outside, and it answers `/metrics` and `/healthz`
-/// itself. Requests are counted by the route the router matched if its
+/// The server's own layers (request ids and spans, counting, request
+/// checks, the body timeout) wrap the router from outside, and it answers
+/// `/metrics` and `/healthz` itself. Requests are counted by the route the router matched if its
 /// layers include [`ReportRouteLayer`](crate::observe::ReportRouteLayer)
 /// (the site's do), else as `unmatched`.
 ///
@@ -192,8 +194,15 @@ pub async fn serve(
     // these. The router reports the route it matched (`ReportRouteLayer`).
     // Each `.layer()` wraps the ones after it.
     let service = tower::ServiceBuilder::new()
-        // Outermost: every answer, refusals included, is logged and
-        // counted.
+        // Outermost: every answer, refusals included, has an id, a span,
+        // and is counted.
+        .map_request(crate::http::trace::drop_unplain_request_id)
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID_HEADER,
+            crate::http::trace::FreshIds::new(),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(crate::http::trace::trace())
         .layer(crate::observe::ObserveLayer(observability))
         .layer(CheckRequestLayer { max_uri, max_body })
         .layer(RequestBodyTimeoutLayer::new(options.body_read_timeout))

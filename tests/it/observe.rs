@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use crate::common::{TestServer, eventually, get};
+use crate::common::{TestServer, eventually, get, send};
 
 /// A log writer the test can read back.
 #[derive(Clone, Default)]
@@ -128,8 +128,22 @@ async fn metrics_and_logs_tell_what_each_page_did() {
         assert_eq!(sample(&metrics, series), value, "{series}");
     }
 
-    // The request's span: its id (the one sent back), route and status, the
-    // time to the shell and to the last byte; the boundaries' events in it.
+    // An id the client (nginx's `$request_id`) sends is kept, when it is a
+    // plain token; anything else is replaced with a fresh one.
+    let with_id = |id: &str| {
+        format!(
+            "GET /nowhere HTTP/1.1\r\nHost: t\r\nX-Request-Id: {id}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let given = send(server.addr, with_id("edge-4f2a.9_x").as_bytes()).await;
+    assert_eq!(given.header("x-request-id"), Some("edge-4f2a.9_x"));
+    let forged = send(server.addr, with_id("x route=/admin").as_bytes()).await;
+    let fresh = forged.header("x-request-id").expect("a fresh id");
+    assert!(!fresh.contains(' ') && fresh != id, "{fresh}");
+
+    // The request's span: its id (the one sent back), route, status and the
+    // time to the response's head, then the body's time; the boundaries'
+    // events in it, and the page's end when its client left.
     let logs = logs.text();
     let span = format!("request{{id={id} method=GET route=/faults status=200");
     let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&span)).collect();
@@ -162,12 +176,13 @@ async fn metrics_and_logs_tell_what_each_page_did() {
         .find(|l| l.contains("response sent"))
         .unwrap_or_else(|| panic!("no response event in {logs}"));
     assert!(
-        sent.contains(" INFO ") && sent.contains("shell_ms=") && sent.contains("last_byte_ms="),
+        sent.contains(" INFO ") && sent.contains("head_ms=") && sent.contains("body_ms="),
         "{sent}"
     );
     assert!(
         logs.lines()
-            .any(|l| l.contains("route=/bench") && l.contains("client left before the end")),
+            .any(|l| l.contains("route=/bench")
+                && l.contains("dropped before its end (client gone)")),
         "{logs}"
     );
 }

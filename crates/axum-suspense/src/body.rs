@@ -87,6 +87,10 @@ pub(crate) struct PageBody {
     /// Wakes the body when the page is aborted ([`Page::abort`](crate::Page::abort),
     /// [`Engine::abort_all`](crate::Engine::abort_all)); made with the timer.
     abort_listener: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    /// The span current when the page was made (a request's, under
+    /// tower-http's `TraceLayer`): the parent of the event logged if the
+    /// client leaves, since a body is dropped outside any span.
+    span: tracing::Span,
     _live: LiveGuard,
 }
 
@@ -188,6 +192,7 @@ impl PageBody {
             done: false,
             first_sent: false,
             shell_in_flight: false,
+            span: tracing::Span::current(),
         }
     }
 
@@ -632,6 +637,7 @@ impl Drop for PageBody {
         if !self.done {
             self.shared.engine.stats().record_disconnect();
             tracing::debug!(
+                parent: &self.span,
                 open = self.open,
                 "page stream dropped before its end (client gone)"
             );
