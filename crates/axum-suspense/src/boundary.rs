@@ -13,6 +13,7 @@ use std::time::Duration;
 use askama::Template;
 use futures::FutureExt;
 use futures::future::AbortHandle;
+use serde::Serialize;
 
 use crate::context::Misplaced;
 use crate::error::BoxError;
@@ -20,7 +21,7 @@ use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::page::Page;
 use crate::placement::{self, Placed};
-use crate::resolve::{self, FailureContent};
+use crate::resolve::{self, FailureContent, Part};
 use crate::shared::PageShared;
 use crate::wire;
 
@@ -289,6 +290,94 @@ impl<'p> BoundaryBuilder<'p> {
     pub fn try_suspend<F, T, E>(self, future: F) -> Boundary
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Template + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
+    {
+        self.start(future.map(|result| result.map(Part::content)))
+    }
+
+    /// Creates the boundary, with a future that gives its content and its
+    /// data: any [`Serialize`] value, sent with the part as JSON that never
+    /// executes (a `<script type="application/json">` first in the part,
+    /// escaped by [`script_json`](crate::client::script_json)), in every
+    /// [`RenderMode`]. The client gets it parsed as the `suspense:reveal`
+    /// event's `detail.data` and in `suspense.on(name, (element, data) =>
+    /// …)` of the islands module (see [`client`](crate::client));
+    /// give the boundary a [`name`](Self::name) for that.
+    ///
+    /// Data that cannot be serialized (a map whose keys are not strings)
+    /// fails the part: it shows its error content. A part without data
+    /// ([`suspend`](Self::suspend)) is sent exactly as before, byte for
+    /// byte.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use askama::Template;
+    /// use axum_suspense::{Boundary, Engine, Text};
+    ///
+    /// #[derive(Template)]
+    /// #[template(source = "<body>{{ votes }}</body>", ext = "html")]
+    /// struct Shell { votes: Boundary }
+    ///
+    /// let page = Engine::new().page();
+    /// let votes = page
+    ///     .boundary(Text::new("…"))
+    ///     .name("votes")
+    ///     .suspend_with_data(async { (Text::new("3 votes"), [7, 8, 9]) });
+    /// let body = page.stream(Shell { votes }).into_body();
+    /// let html = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    /// assert!(std::str::from_utf8(&html).unwrap().contains(
+    ///     r#"<template for="b0"><script type="application/json" data-part="b0" data-name="votes">[7,8,9]</script>3 votes</template>"#
+    /// ));
+    /// # });
+    /// ```
+    pub fn suspend_with_data<F, T, D>(self, future: F) -> Boundary
+    where
+        F: Future<Output = (T, D)> + Send + 'static,
+        T: Template + Send + 'static,
+        D: Serialize + Send + 'static,
+    {
+        self.try_suspend_with_data(future.map(Ok::<(T, D), Infallible>))
+    }
+
+    /// Creates the boundary, with a future that can fail and otherwise
+    /// gives its content and its data; see
+    /// [`suspend_with_data`](Self::suspend_with_data) and
+    /// [`Page::try_suspend`]. A part that fails sends no data.
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, Text};
+    ///
+    /// let page = Engine::new().page();
+    /// let part = page
+    ///     .boundary(Text::new("Loading…"))
+    ///     .name("stock")
+    ///     .try_suspend_with_data(async { Ok::<_, std::io::Error>((Text::new("In stock"), 12)) });
+    /// # drop(part);
+    /// ```
+    pub fn try_suspend_with_data<F, T, D, E>(self, future: F) -> Boundary
+    where
+        F: Future<Output = Result<(T, D), E>> + Send + 'static,
+        T: Template + Send + 'static,
+        D: Serialize + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
+    {
+        self.start(future.map(|result| {
+            let (content, data) = result.map_err(Into::into)?;
+            let data = crate::data::script_json(&data).map_err(|error| -> BoxError {
+                format!("the part's data cannot be written as JSON: {error}").into()
+            })?;
+            Ok::<_, BoxError>(Part {
+                content,
+                data: Some(data),
+            })
+        }))
+    }
+
+    /// Hands the part's future to the page.
+    fn start<F, T, E>(self, future: F) -> Boundary
+    where
+        F: Future<Output = Result<Part<T>, E>> + Send + 'static,
         T: Template + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {

@@ -10,6 +10,7 @@
 //! ([`EngineBuilder::external_runtime`](crate::EngineBuilder::external_runtime)),
 //! listen to its events, or test it.
 
+pub use crate::data::script_json;
 pub use crate::native::{NATIVE_PATCHING_SINCE, patches_natively};
 pub use crate::runtime_route::runtime_router;
 pub use crate::wire::{REVEAL_EVENT, TIMINGS, runtime, runtime_path};

@@ -144,6 +144,7 @@ mod content;
 mod context;
 pub mod crawlers;
 mod csp;
+mod data;
 mod decimal;
 mod engine;
 pub mod error;

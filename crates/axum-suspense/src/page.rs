@@ -126,6 +126,28 @@ impl Page {
         self.boundary(fallback).try_suspend(future)
     }
 
+    /// Creates a boundary whose future gives its content and its data (any
+    /// `serde::Serialize` value), sent with the part as JSON for the
+    /// client's islands; see
+    /// [`BoundaryBuilder::suspend_with_data`], which also names the
+    /// boundary (as `suspense.on(name, …)` finds it).
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, Text};
+    ///
+    /// let page = Engine::new().page();
+    /// let count = page.suspend_with_data(Text::new("…"), async { (Text::new("3 comments"), 3) });
+    /// # drop(count);
+    /// ```
+    pub fn suspend_with_data<F, T, D>(&self, fallback: impl Template, future: F) -> Boundary
+    where
+        F: Future<Output = (T, D)> + Send + 'static,
+        T: Template + Send + 'static,
+        D: serde::Serialize + Send + 'static,
+    {
+        self.boundary(fallback).suspend_with_data(future)
+    }
+
     /// Starts a boundary with options (a name, its own timeout, error and
     /// timeout content); finish it with [`BoundaryBuilder::suspend`] or
     /// [`BoundaryBuilder::try_suspend`].

@@ -65,7 +65,7 @@ pub(crate) fn task<F, T, E>(
     failure: FailureContent,
 ) -> Task
 where
-    F: Future<Output = Result<T, E>> + Send + 'static,
+    F: Future<Output = Result<Part<T>, E>> + Send + 'static,
     T: Template + Send + 'static,
     E: Into<BoxError> + Send + 'static,
 {
@@ -110,7 +110,7 @@ struct End {
 
 impl<F, T, E> Future for Resolving<F>
 where
-    F: Future<Output = Result<T, E>>,
+    F: Future<Output = Result<Part<T>, E>>,
     T: Template,
     E: Into<BoxError>,
 {
@@ -131,6 +131,24 @@ where
             "boundary ended"
         );
         Poll::Ready(resolved)
+    }
+}
+
+/// What a boundary's future gives: its content, and its data if it has
+/// any, already JSON escaped for a script element (`data.rs`).
+pub(crate) struct Part<T> {
+    pub(crate) content: T,
+    pub(crate) data: Option<String>,
+}
+
+impl<T> Part<T> {
+    /// Content without data: the part's wire bytes are as they were before
+    /// parts had data.
+    pub(crate) fn content(content: T) -> Self {
+        Part {
+            content,
+            data: None,
+        }
     }
 }
 
@@ -472,14 +490,14 @@ impl End {
     /// The boundary's final HTML, for how its future ended.
     fn resolve<T: Template, E: Into<BoxError>>(
         &self,
-        ended: std::thread::Result<Result<T, E>>,
+        ended: std::thread::Result<Result<Part<T>, E>>,
     ) -> Resolved {
         let label = self.label;
         match ended {
-            Ok(Ok(content)) => match render_placing(self.page, content) {
+            Ok(Ok(part)) => match render_placing(self.page, part.content) {
                 Ok(rendered) => Resolved {
                     id: label.id,
-                    html: rendered.html,
+                    html: with_data(label, part.data, rendered.html),
                     children: rendered.placed,
                     discarded: rendered.cancelled,
                     outcome: Outcome::Resolved,
@@ -523,6 +541,18 @@ impl End {
             at: Duration::ZERO,
         }
     }
+}
+
+/// A part's HTML with its data element first (`wire::push_data`), if it
+/// has data; else as it is.
+fn with_data(label: Label, data: Option<String>, html: String) -> String {
+    let Some(json) = data else {
+        return html;
+    };
+    let mut out = String::with_capacity(json.len() + html.len() + 96);
+    wire::push_data(&mut out, label.id, label.name, &json);
+    out.push_str(&html);
+    out
 }
 
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {

@@ -321,6 +321,30 @@ pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
     out.push('>');
 }
 
+/// What every part's data element starts with (see [`push_data`]).
+pub(crate) const DATA_START: &str = "<script type=\"application/json\" data-part=\"b";
+
+/// Appends a part's data element, written first in the part's content in
+/// every mode: `<script type="application/json" data-part="bI"
+/// [data-name="NAME"]>JSON</script>`. `json` comes from
+/// [`script_json`](crate::data::script_json) (nothing in it can end the
+/// element); the name needs no escaping (see [`Swap::name`]). First, so
+/// that a part's data comes before its nested parts' in document order
+/// (parents before children) and the element after it is the part's first.
+pub(crate) fn push_data(out: &mut String, id: u32, name: Option<&str>, json: &str) {
+    out.push_str(DATA_START);
+    out.push_str(Decimal::new(u128::from(id)).as_str());
+    out.push('"');
+    if let Some(name) = name {
+        out.push_str(" data-name=\"");
+        out.push_str(name);
+        out.push('"');
+    }
+    out.push('>');
+    out.push_str(json);
+    out.push_str("</script>");
+}
+
 /// Appends the runtime, inline, with the page's CSP `nonce` (so a policy
 /// without `'unsafe-inline'` lets it run).
 pub(crate) fn push_runtime(out: &mut String, nonce: &str) {

@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)] // helpers are `pub` for the test modules
 
 mod browser;
+mod data;
 mod engine;
 mod misplaced;
 mod modes;
