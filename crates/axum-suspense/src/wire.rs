@@ -71,13 +71,58 @@ pub fn runtime() -> &'static str {
 /// cached for ever and a new version is a new URL.
 pub fn runtime_path() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        // FNV-1a, 32 bits: a name, not a defence.
-        let hash = runtime().bytes().fold(0x811c_9dc5_u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
-        format!("/_suspense/runtime.{hash:08x}.js")
-    })
+    PATH.get_or_init(|| hashed_path("runtime", runtime()))
+}
+
+/// The islands module as it is served: `islands.min.js`, made by
+/// `scripts/runtime/build` from the readable `islands.js`. It defines
+/// `suspense.on(name, (element, data) => …)`, which runs once for each part
+/// named `name` that has data
+/// ([`suspend_with_data`](crate::BoundaryBuilder::suspend_with_data)),
+/// whether the part came before or after the call, parents before their
+/// children, in every render mode: `element` is the part's first element
+/// (the one after its data element), `data` its parsed data. About 630
+/// bytes (415 gzipped); a page that wants it links it, once, anywhere
+/// (served by [`runtime_router`](crate::client::runtime_router) at
+/// [`islands_path`], allowed by the default policy's `'self'`):
+///
+/// ```html
+/// <script src="/_suspense/islands.1a2b3c4d.js" async></script>
+/// <script type="module">
+///   suspense.on("votes", (element, data) => {
+///     element.querySelector("button").onclick = () => vote(data.id);
+///   });
+/// </script>
+/// ```
+///
+/// (A page's own script runs before the module when both are inline or
+/// the module is still loading: use `self.suspense ||= {}` and wait for
+/// it, or load the page's script after it with `defer` on both.)
+///
+/// ```
+/// use axum_suspense::client::{islands, islands_path};
+///
+/// assert!(islands().contains("suspense"));
+/// assert!(islands_path().starts_with("/_suspense/islands."));
+/// ```
+pub fn islands() -> &'static str {
+    include_str!("islands.min.js")
+}
+
+/// Where [`runtime_router`](crate::client::runtime_router) serves
+/// [`islands`]: `/_suspense/islands.HASH.js`, immutable as the runtime's.
+pub fn islands_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| hashed_path("islands", islands()))
+}
+
+/// `/_suspense/NAME.HASH.js`, with the hash of `source`.
+fn hashed_path(name: &str, source: &str) -> String {
+    // FNV-1a, 32 bits: a name, not a defence.
+    let hash = source.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("/_suspense/{name}.{hash:08x}.js")
 }
 
 /// What the runtime records, for tests and tools: `window.__suspense` maps
@@ -119,16 +164,23 @@ pub fn runtime_path() -> &'static str {
 /// ```
 pub const TIMINGS: &str = "__suspense";
 
-/// The event the runtime dispatches on `document` after each reveal; its
-/// `detail` holds the boundary's `id`, its `name` (or `null`), the revealed `nodes` and their
-/// `parent` element. A page's own script enhances each part as it arrives
-/// (selective hydration):
+/// The event the runtime dispatches on `document` after each reveal
+/// (stream mode; natively and by its polyfill); its `detail` holds the
+/// boundary's `id`, its `name` (or `null`), the revealed `nodes` and their
+/// `parent` element, and the part's `data`, parsed (`null` if it has none:
+/// [`suspend_with_data`](crate::BoundaryBuilder::suspend_with_data)).
+/// Where the browser patches natively `nodes` is `[parent]`: the parser
+/// does not say which nodes it inserted. A page's own script enhances each
+/// part as it arrives (selective hydration):
 ///
 /// ```js
 /// document.addEventListener("suspense:reveal", (event) => {
-///   for (const node of event.detail.nodes) enhance(node);
+///   for (const node of event.detail.nodes) enhance(node, event.detail.data);
 /// });
 /// ```
+///
+/// A listener added late misses the parts already in; the islands module
+/// ([`islands`]) does not, and works in every mode.
 ///
 /// ```
 /// assert_eq!(axum_suspense::client::REVEAL_EVENT, "suspense:reveal");
@@ -408,20 +460,26 @@ mod tests {
     #[test]
     fn runtime_is_small() {
         assert!(
-            runtime().len() <= 1024,
-            "the runtime grew to {} bytes, over its 1,024-byte budget",
+            runtime().len() <= 1100,
+            "the runtime grew to {} bytes, over its 1,100-byte budget",
             runtime().len()
         );
         assert!(
             runtime_path().starts_with("/_suspense/runtime.") && runtime_path().ends_with(".js")
         );
+        assert!(
+            islands().len() <= 700,
+            "islands grew to {}",
+            islands().len()
+        );
+        assert_ne!(runtime_path(), islands_path());
     }
 
     #[test]
     fn scripts_cannot_end_early() {
         // Inside <script>, `</script` (any case) ends the element, and
         // `<!--` starts the legacy escape that can swallow it.
-        for source in [runtime(), OVERLAY] {
+        for source in [runtime(), OVERLAY, islands()] {
             assert!(source.contains(&format!("self.{TIMINGS}")));
             assert!(source == OVERLAY || source.contains(&format!("\"{REVEAL_EVENT}\"")));
             let lower = source.to_ascii_lowercase();

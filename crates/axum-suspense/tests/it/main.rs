@@ -8,6 +8,7 @@
 mod browser;
 mod data;
 mod engine;
+mod islands;
 mod misplaced;
 mod modes;
 mod ordering;
