@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::context::Misplaced;
 use crate::error::BoxError;
+use crate::group::RevealGroup;
 use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::page::Page;
@@ -167,6 +168,7 @@ pub struct BoundaryBuilder<'p> {
     fallback: Range<usize>,
     timeout: Option<Duration>,
     failure: FailureContent,
+    group: Option<RevealGroup>,
 }
 
 impl fmt::Debug for BoundaryBuilder<'_> {
@@ -195,6 +197,7 @@ impl<'p> BoundaryBuilder<'p> {
             fallback,
             timeout: page.shared.engine.settings().boundary_timeout,
             failure: FailureContent::default(),
+            group: None,
         }
     }
 
@@ -215,6 +218,33 @@ impl<'p> BoundaryBuilder<'p> {
             "boundary name {name:?}: use 1 to 64 of A-Z a-z 0-9 _ . : -"
         );
         self.name = Some(name);
+        self
+    }
+
+    /// Joins `group`: the boundary's part goes out in the group's
+    /// [`RevealOrder`](crate::RevealOrder) (stream mode; members in the order
+    /// they were made). Defaults to no group (the part goes out as soon as
+    /// it is ready).
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, RevealOrder, Text};
+    ///
+    /// let page = Engine::new().page();
+    /// let stats = page.group(RevealOrder::Together);
+    /// let views = page.boundary(Text::new("…")).group(&stats).suspend(async { Text::new("12 views") });
+    /// let likes = page.boundary(Text::new("…")).group(&stats).suspend(async { Text::new("3 likes") });
+    /// # drop((views, likes));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `group` is another page's.
+    pub fn group(mut self, group: &RevealGroup) -> Self {
+        assert!(
+            group.page == self.page.shared.key(),
+            "a boundary can only join a reveal group of its own page"
+        );
+        self.group = Some(*group);
         self
     }
 
@@ -386,7 +416,7 @@ impl<'p> BoundaryBuilder<'p> {
             id: self.id,
             name: self.name,
         };
-        let task = resolve::task(
+        let mut task = resolve::task(
             shared.render_for(),
             shared.started,
             shared.engine.inner.stats.clone(),
@@ -395,6 +425,7 @@ impl<'p> BoundaryBuilder<'p> {
             self.timeout,
             self.failure,
         );
+        task.group = self.group;
         let abort = task.abort.clone();
         shared.register(task);
         Boundary {

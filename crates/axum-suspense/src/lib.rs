@@ -149,6 +149,7 @@ mod decimal;
 mod engine;
 pub mod error;
 mod extract;
+mod group;
 mod label;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -172,6 +173,7 @@ pub use boundary::{Boundary, BoundaryBuilder};
 pub use content::{Html, List, Text};
 pub use csp::DEFAULT_CONTENT_SECURITY_POLICY;
 pub use engine::{Engine, EngineBuilder};
+pub use group::{RevealGroup, RevealOrder, UnknownRevealOrder};
 pub use mode::RenderMode;
 pub use page::{Page, PageBuilder};
 pub use response::RENDER_MODE_HEADER;

@@ -36,6 +36,8 @@ pub(crate) struct Task {
     pub(crate) abort: AbortHandle,
     pub(crate) timeout: Option<Duration>,
     pub(crate) failure: FailureContent,
+    /// The reveal group it joined, if any.
+    pub(crate) group: Option<crate::group::RevealGroup>,
 }
 
 /// What rendering for a page needs to know of it: taken from the page
@@ -85,6 +87,7 @@ where
         abort,
         timeout,
         failure,
+        group: None,
     }
 }
 

@@ -8,6 +8,7 @@
 mod browser;
 mod data;
 mod engine;
+mod groups;
 mod islands;
 mod misplaced;
 mod modes;
