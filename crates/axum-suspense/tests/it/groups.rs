@@ -3,7 +3,9 @@
 //! member that fails or times out releases those waiting on it, a part
 //! outside the group is not held, and a batching window holds what is
 //! ready until it passes. Timing is held by gates; assertions are on order
-//! and chunks, never on durations.
+//! and chunks, never on durations. And in browsers (Chromium patching
+//! natively with JavaScript on and off, with the polyfill, Firefox ESR):
+//! what is shown while a forwards group holds, and the reveal order.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -253,4 +255,81 @@ async fn a_batching_window_holds_ready_parts_until_it_passes() {
     assert!(!response.body().contains(&template(1)));
     s1.send(()).unwrap();
     response.read_to_end().await;
+}
+
+/// The paragraphs' texts: fallbacks `loading-i`, parts `section-i`,
+/// failures `failed-i`.
+const SHOWN: &str = r#"
+    return [[...document.querySelectorAll('p.text')].map(p => p.textContent)];
+"#;
+
+async fn orders_in(browser: crate::chrome::Browser, label: &str, javascript: bool) {
+    let engine = Engine::new();
+    // Forwards: 0, 1 (fails), 2; released 2, 1, 0.
+    let (senders, held) = gates(3);
+    let page = grouped_page(
+        &held,
+        RevealOrder::Forwards,
+        vec![true; 3],
+        vec![Then::Content, Then::Fail, Then::Content],
+    );
+    let server = crate::common::TestServer::start(crate::pages::route(&engine, page)).await;
+    browser.open(&format!("http://{}/", server.addr)).await;
+    if javascript {
+        browser
+            .eval(
+                "window.__revealed = [];
+                 document.addEventListener('suspense:reveal', e => window.__revealed.push(e.detail.id));",
+                vec![],
+            )
+            .await;
+    }
+    browser
+        .wait_for(
+            "the shell",
+            "return !!document.querySelector('footer')",
+            vec![],
+        )
+        .await;
+    let [s0, s1, s2]: [oneshot::Sender<()>; 3] = senders.try_into().unwrap();
+    s2.send(()).unwrap();
+    s1.send(()).unwrap();
+    // Held on the server: a bounded look that nothing moved (as
+    // `assert_quiet` on the wire tests above).
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(
+        browser.eval(SHOWN, vec![]).await,
+        serde_json::json!([["loading-0", "loading-1", "loading-2"]]),
+        "{label}: 2 and 1 wait for 0"
+    );
+    s0.send(()).unwrap();
+    browser.wait_loaded().await;
+    assert_eq!(
+        browser.eval(SHOWN, vec![]).await,
+        serde_json::json!([["section-0", "failed-1", "section-2"]]),
+        "{label}: all in, the failure in its place"
+    );
+    if javascript {
+        assert_eq!(
+            browser.eval("return window.__revealed", vec![]).await,
+            serde_json::json!([0, 1, 2]),
+            "{label}: revealed forwards"
+        );
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn forwards_holds_in_the_browser_with_a_failure_in_the_group() {
+    use crate::chrome::{Browser, Kind};
+    for kind in [Kind::ALL[0], Kind::ALL[1], Kind::ALL[2]] {
+        let Some(browser) = Browser::launch_as("groups", kind).await else {
+            return;
+        };
+        orders_in(browser, &kind.name(), kind.javascript).await;
+    }
+    let Some(browser) = Browser::launch_firefox("groups", true).await else {
+        return;
+    };
+    orders_in(browser, "firefox", true).await;
 }
