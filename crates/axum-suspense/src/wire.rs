@@ -24,6 +24,12 @@
 //! 3. **The tail**: the shell's `</body></html>`, held back until every
 //!    boundary is in, so the document ends where a document should.
 //!
+//! A part with data (`suspend_with_data`) starts with its data element, in
+//! every mode (see [`push_data`]): `<script type="application/json"
+//! data-part="bI" [data-name="NAME"]>JSON</script>`, the JSON escaped by
+//! [`script_json`](crate::client::script_json). A part without data is
+//! sent exactly as if data did not exist.
+//!
 //! Example: a shell with boundaries 0 and 1 in a list, boundary 1 resolving
 //! first, then 0 (line breaks added between chunks):
 //!
