@@ -152,6 +152,9 @@ struct Slot {
     /// A member of a reveal group: once ready, it goes when its group
     /// lets it (see `release`).
     grouped: bool,
+    /// The part whose content holds its placeholder, once that part has
+    /// ended (kept only on pages with groups: `group.rs` needs it).
+    held_by: Option<u32>,
 }
 
 impl PageBody {
@@ -411,6 +414,11 @@ impl PageBody {
     /// A boundary that has ended (content, error or timeout content): sent
     /// now if its placeholder is out, else kept until it is.
     fn settle(&mut self, resolved: Resolved, out: &mut String) {
+        if !self.groups.is_empty() {
+            for &child in &resolved.children {
+                self.slot(child).held_by = Some(resolved.id);
+            }
+        }
         let in_document_order = matches!(self.order, Order::Document { .. });
         let slot = self.slot(resolved.id);
         if in_document_order {
@@ -576,7 +584,10 @@ impl PageBody {
             self.groups.releasable(
                 |id| match slots.get(id as usize) {
                     Some(slot) if slot.abort.is_some() => Member::Running,
-                    Some(slot) if slot.waiting.is_some() => Member::Ready,
+                    Some(slot) if slot.waiting.is_some() => Member::Ready {
+                        sent: slot.sent,
+                        inside: slot.held_by,
+                    },
                     _ => Member::Gone,
                 },
                 &mut ids,

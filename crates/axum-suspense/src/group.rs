@@ -162,10 +162,18 @@ struct Book {
 pub(crate) enum Member {
     /// Its future still runs.
     Running,
-    /// Ended, its part held back (for its group or its placeholder).
-    Ready,
+    /// Ended, its part held back: for its group, or (`sent: false`) until
+    /// its placeholder is out, in the content of part `inside` if that has
+    /// ended too.
+    Ready { sent: bool, inside: Option<u32> },
     /// Sent, or left out of the page: it holds no one back.
     Gone,
+}
+
+impl Member {
+    fn ready(self) -> bool {
+        matches!(self, Member::Ready { .. })
+    }
 }
 
 impl Groups {
@@ -191,20 +199,29 @@ impl Groups {
     /// The members whose part may go out now, in their group's order:
     /// `state` tells where each member is. A member that is ready is listed
     /// if its group lets it go (its placeholder is the caller's to check).
+    ///
+    /// In a forwards group, a ready member whose placeholder is in the
+    /// content of a later member (a boundary made first, then rendered in
+    /// another's content) does not hold that member back: it goes right
+    /// after it (else neither could ever go).
     pub(crate) fn releasable(&self, state: impl Fn(u32) -> Member, out: &mut Vec<u32>) {
         for book in &self.groups {
             match book.order {
-                RevealOrder::AsReady => out.extend(
-                    book.members
-                        .iter()
-                        .copied()
-                        .filter(|&id| state(id) == Member::Ready),
-                ),
+                RevealOrder::AsReady => {
+                    out.extend(book.members.iter().copied().filter(|&id| state(id).ready()))
+                }
                 RevealOrder::Forwards => {
-                    for &id in &book.members {
+                    for (at, &id) in book.members.iter().enumerate() {
                         match state(id) {
                             Member::Gone => {}
-                            Member::Ready => {
+                            Member::Ready {
+                                sent: false,
+                                inside: Some(parent),
+                            } if book.members[at + 1..].contains(&parent) => {
+                                // It comes with a later member: that one
+                                // goes first, then this one.
+                            }
+                            Member::Ready { .. } => {
                                 out.push(id);
                                 // Those after it wait until it has gone out.
                                 break;
@@ -215,12 +232,7 @@ impl Groups {
                 }
                 RevealOrder::Together => {
                     if book.members.iter().all(|&id| state(id) != Member::Running) {
-                        out.extend(
-                            book.members
-                                .iter()
-                                .copied()
-                                .filter(|&id| state(id) == Member::Ready),
-                        );
+                        out.extend(book.members.iter().copied().filter(|&id| state(id).ready()));
                     }
                 }
             }
@@ -245,6 +257,11 @@ mod tests {
     #[test]
     fn forwards_waits_for_those_before_and_together_for_all() {
         use Member::*;
+        #[allow(non_snake_case)]
+        let Ready = Member::Ready {
+            sent: true,
+            inside: None,
+        };
         let mut groups = Groups::default();
         for id in 0..3 {
             groups.join(group(0, RevealOrder::Forwards), id);
@@ -266,6 +283,25 @@ mod tests {
         assert_eq!(
             releasable(&groups, &[Gone, Gone, Ready, Gone, Gone]),
             vec![2]
+        );
+        // 0 is ready, its placeholder in 2's content, and 2 is ready: 1
+        // and 2 go (the body then sends 0 after 2).
+        let in_two = Member::Ready {
+            sent: false,
+            inside: Some(2),
+        };
+        assert_eq!(
+            releasable(&groups, &[in_two, Gone, Ready, Gone, Gone]),
+            vec![2]
+        );
+        let in_other = Member::Ready {
+            sent: false,
+            inside: Some(9),
+        };
+        assert_eq!(
+            releasable(&groups, &[in_other, Ready, Ready, Gone, Gone]),
+            vec![0],
+            "a placeholder held elsewhere holds those after it"
         );
     }
 }

@@ -333,3 +333,40 @@ async fn forwards_holds_in_the_browser_with_a_failure_in_the_group() {
     };
     orders_in(browser, "firefox", true).await;
 }
+
+#[derive(askama::Template)]
+#[template(source = r#"<div class="outer">{{ inner }}</div>"#, ext = "html")]
+struct Outer {
+    inner: axum_suspense::Boundary,
+}
+
+#[tokio::test]
+async fn a_forwards_member_rendered_in_a_later_members_content_follows_it() {
+    // b0 joins first but is rendered inside b1's content: b0 cannot go
+    // before b1 (its placeholder is not out), and must not hold b1 back
+    // (neither could ever go). b1, then b0, right after it.
+    let engine = Engine::new();
+    let page = |page: Page| {
+        let group = page.group(RevealOrder::Forwards);
+        let inner = page
+            .boundary(text("loading-0"))
+            .group(&group)
+            .try_suspend(async { Ok::<_, Infallible>(text("section-0")) });
+        let outer = page
+            .boundary(text("loading-1"))
+            .group(&group)
+            .no_timeout()
+            .try_suspend(async move {
+                tokio::task::yield_now().await;
+                Ok::<_, Infallible>(Outer { inner })
+            });
+        page.stream(Shell { parts: vec![outer] })
+    };
+    let (_server, mut response) = open_with(&engine, |b| b, page).await;
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        pos(&body, &template(1)) < pos(&body, &template(0)),
+        "{body}"
+    );
+    assert!(body.contains("section-0") && body.ends_with("</body></html>"));
+}
