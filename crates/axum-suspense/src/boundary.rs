@@ -22,7 +22,7 @@ use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::page::Page;
 use crate::placement::{self, Placed};
-use crate::resolve::{self, FailureContent, Part};
+use crate::resolve::{self, ContentAndData, ContentOnly, FailureContent, Finish};
 use crate::shared::PageShared;
 use crate::wire;
 
@@ -323,7 +323,7 @@ impl<'p> BoundaryBuilder<'p> {
         T: Template + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
-        self.start(future.map(|result| result.map(Part::content)))
+        self.start::<ContentOnly, F>(future)
     }
 
     /// Creates the boundary, with a future that gives its content and its
@@ -392,31 +392,21 @@ impl<'p> BoundaryBuilder<'p> {
         D: Serialize + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
-        self.start(future.map(|result| {
-            let (content, data) = result.map_err(Into::into)?;
-            let data = crate::data::script_json(&data).map_err(|error| -> BoxError {
-                format!("the part's data cannot be written as JSON: {error}").into()
-            })?;
-            Ok::<_, BoxError>(Part {
-                content,
-                data: Some(data),
-            })
-        }))
+        self.start::<ContentAndData, F>(future)
     }
 
-    /// Hands the part's future to the page.
-    fn start<F, T, E>(self, future: F) -> Boundary
+    /// Hands the part's future to the page; `K` makes its output a part.
+    fn start<K, F>(self, future: F) -> Boundary
     where
-        F: Future<Output = Result<Part<T>, E>> + Send + 'static,
-        T: Template + Send + 'static,
-        E: Into<BoxError> + Send + 'static,
+        F: Future + Send + 'static,
+        K: Finish<F::Output>,
     {
         let shared = &self.page.shared;
         let label = Label {
             id: self.id,
             name: self.name,
         };
-        let mut task = resolve::task(
+        let mut task = resolve::task::<K, F>(
             shared.render_for(),
             shared.started,
             shared.engine.inner.stats.clone(),
