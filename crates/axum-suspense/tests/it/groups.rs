@@ -316,11 +316,44 @@ async fn orders_in(browser: crate::chrome::Browser, label: &str, javascript: boo
             "{label}: revealed forwards"
         );
     }
+
+    // Together: 0 ready alone shows nothing; with 1, both.
+    let (senders, held) = gates(2);
+    let page = grouped_page(
+        &held,
+        RevealOrder::Together,
+        vec![true; 2],
+        vec![Then::Content; 2],
+    );
+    let server = crate::common::TestServer::start(crate::pages::route(&engine, page)).await;
+    browser.open(&format!("http://{}/", server.addr)).await;
+    browser
+        .wait_for(
+            "the shell",
+            "return !!document.querySelector('footer')",
+            vec![],
+        )
+        .await;
+    let [s0, s1]: [oneshot::Sender<()>; 2] = senders.try_into().unwrap();
+    s0.send(()).unwrap();
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(
+        browser.eval(SHOWN, vec![]).await,
+        serde_json::json!([["loading-0", "loading-1"]]),
+        "{label}: 0 waits for 1"
+    );
+    s1.send(()).unwrap();
+    browser.wait_loaded().await;
+    assert_eq!(
+        browser.eval(SHOWN, vec![]).await,
+        serde_json::json!([["section-0", "section-1"]]),
+        "{label}: together"
+    );
     browser.close().await;
 }
 
 #[tokio::test]
-async fn forwards_holds_in_the_browser_with_a_failure_in_the_group() {
+async fn group_orders_hold_in_the_browser_with_a_failure_in_the_group() {
     use crate::chrome::{Browser, Kind};
     for kind in [Kind::ALL[0], Kind::ALL[1], Kind::ALL[2]] {
         let Some(browser) = Browser::launch_as("groups", kind).await else {
