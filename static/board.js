@@ -88,6 +88,49 @@
     if (list && form) enhanceCommentForm(form, list);
   }
 
+  // The comments island: each comment's time comes with the part's data
+  // (the page itself does not show it), written beside each comment as
+  // "5 minutes ago" and kept current. `suspense.on` (the engine's islands
+  // module) runs it once the part is in, whether the part came before or
+  // after this script, natively patched or by the polyfill, and on the
+  // in-order page too. Without JavaScript the comments read as they are.
+  function commentTimes(list, [serverNow, times]) {
+    const skew = Date.now() / 1000 - serverNow;
+    const stamps = [];
+    for (const [id, at] of times) {
+      const by = list.querySelector("#c" + id + " .by");
+      if (!by) continue;
+      const time = document.createElement("time");
+      time.dateTime = new Date(at * 1000).toISOString();
+      by.append(" · ", time);
+      stamps.push([time, at + skew]);
+    }
+    const tick = () => {
+      for (const [time, at] of stamps) time.textContent = ago(Date.now() / 1000 - at);
+    };
+    tick();
+    setInterval(tick, 30000);
+    list.dataset.island = "times";
+  }
+
+  function ago(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return "just now";
+    for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60]]) {
+      const n = Math.floor(s / size);
+      if (n >= 1) return n + " " + unit + (n > 1 ? "s" : "") + " ago";
+    }
+  }
+
+  // The islands module loads async beside this script: whichever comes
+  // second starts the islands.
+  function withIslands(start) {
+    if (self.suspense && self.suspense.on) return start(self.suspense);
+    const module = document.querySelector('script[src*="/_suspense/islands."]');
+    if (module) module.addEventListener("load", () => start(self.suspense));
+  }
+  withIslands((suspense) => suspense.on("comments", commentTimes));
+
   document.addEventListener("suspense:reveal", (event) => {
     for (const node of event.detail.nodes) enhance(node);
     enhance(document.body || document);

@@ -269,3 +269,36 @@ async fn graceful_shutdown_ends_the_open_page_well_formed() {
         .expect("wait for it");
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn islands_cards_come_forwards_with_their_data_and_figures_together() {
+    let example = Example::start(env!("CARGO_BIN_EXE_islands")).await;
+    let mut page = example.get("/").await;
+    let body = page.read_to_end().await.to_owned();
+    // The cards resolve last first; forwards sends them top to bottom.
+    in_order(
+        &body,
+        &[
+            "<template for=\"b0\"><script type=\"application/json\" data-part=\"b0\" data-name=\"card\">3</script><li class=\"card\"><b>Kettle</b>",
+            "<template for=\"b1\"><script type=\"application/json\" data-part=\"b1\" data-name=\"card\">5</script>",
+            "<template for=\"b2\"><script type=\"application/json\" data-part=\"b2\" data-name=\"card\">12</script>",
+        ],
+    );
+    // The two figures, together, in one chunk.
+    assert!(
+        page.chunks
+            .iter()
+            .any(|c| c.contains("1204 views") && c.contains("37 sales")),
+        "{:?}",
+        page.chunks
+    );
+    let islands = body
+        .split("<script src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the islands module's link")
+        .to_owned();
+    let mut module = example.get(&islands).await;
+    assert_eq!(module.status(), 200);
+    assert!(module.read_to_end().await.contains("suspense"));
+}

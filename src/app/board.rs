@@ -83,6 +83,8 @@ struct PostShell {
     related: Boundary,
     form: FormState,
     latency: String,
+    /// The engine's islands module (`suspense.on`), for the comments island.
+    islands: &'static str,
 }
 
 #[derive(Template)]
@@ -245,6 +247,35 @@ where
         })
 }
 
+/// As [`slow`], for a part that also gives data to its island in the
+/// browser (`static/board.js`, through `suspense.on(name, …)`).
+fn slow_with_data<T, D, F>(
+    page: &Page,
+    name: &'static str,
+    what: &'static str,
+    latency: Duration,
+    load: F,
+) -> Boundary
+where
+    T: Template + Send + 'static,
+    D: serde::Serialize + Send + 'static,
+    F: Future<Output = Result<(T, D), DataError>> + Send + 'static,
+{
+    page.boundary(Loading { what })
+        .name(name)
+        .try_suspend_with_data(async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            load.await
+        })
+}
+
+/// The comments island's data: the server's clock and each comment's id
+/// and time (Unix seconds), which the page does not show: the island
+/// writes "5 minutes ago" beside each and keeps it current.
+type CommentTimes = (i64, Vec<[i64; 2]>);
+
 pub(crate) async fn board(page: Page, State(app): State<AppState>) -> Result<Response, Failure> {
     render_board(page, &app, FormState::default(), StatusCode::OK).await
 }
@@ -331,15 +362,19 @@ async fn render_post(
     let latency = app.latency;
     let comments = {
         let list = store.comments(id);
-        slow(
+        slow_with_data(
             &page,
             "comments",
             "Loading comments…",
             latency.comments,
             async {
-                Ok(Comments {
-                    comments: list.await?,
-                })
+                let comments = list.await?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let times: CommentTimes =
+                    (now, comments.iter().map(|c| [c.id, c.created_at]).collect());
+                Ok((Comments { comments }, times))
             },
         )
     };
@@ -394,6 +429,7 @@ async fn render_post(
             related,
             form,
             latency: latency.to_string(),
+            islands: axum_suspense::client::islands_path(),
         }),
     )
         .into_response())

@@ -1,5 +1,8 @@
 //! `GET /bench?boundaries=N&items=K&delay=D`, exactly as
-//! `benches/PAGE.md` defines it, so it can be measured beside the peers.
+//! `benches/PAGE.md` defines it, so it can be measured beside the peers;
+//! and `&reveal=forwards|together` (ours only), the sections in one reveal
+//! group of that order, to show what an order costs (the default,
+//! `as-ready`, is the page of `benches/PAGE.md`, with no group).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -9,7 +12,7 @@ use axum::extract::RawQuery;
 use axum::response::Response;
 
 use super::entities::NamedEntities;
-use axum_suspense::{Boundary, Page};
+use axum_suspense::{Boundary, Page, RevealOrder};
 
 /// The data string of every item: it exercises escaping on every item.
 const TEXT: &str = r#"Tom & Jerry <say> "hi" & 'bye'"#;
@@ -40,6 +43,8 @@ pub(crate) struct BenchParams {
     boundaries: u32,
     items: u32,
     delay_ms: u64,
+    /// The sections' reveal order: `as-ready` puts them in no group.
+    reveal: RevealOrder,
 }
 
 pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
@@ -52,27 +57,33 @@ pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
     let n = params.boundaries;
     // Delays count from the request, not from when each future is first polled.
     let start = tokio::time::Instant::now();
+    let group = (params.reveal != RevealOrder::AsReady).then(|| page.group(params.reveal));
     let sections = (0..n)
         .map(|index| {
             // Boundary i resolves after delay * (N - i) / N ms: the last first.
             let wait = params.delay_ms * u64::from(n - index) / u64::from(n);
             let items = params.items;
-            page.boundary(Fallback { index })
+            let boundary = page
+                .boundary(Fallback { index })
                 // The page allows delays up to 60 s, beyond the default timeout.
-                .timeout(Duration::from_millis(params.delay_ms) + Duration::from_secs(10))
-                .try_suspend(async move {
-                    if wait == 0 {
-                        // Ready on the next scheduler turn, with no timer.
-                        tokio::task::yield_now().await;
-                    } else {
-                        tokio::time::sleep_until(start + Duration::from_millis(wait)).await;
-                    }
-                    Ok::<_, Infallible>(Section {
-                        index,
-                        items,
-                        text: NamedEntities(TEXT),
-                    })
+                .timeout(Duration::from_millis(params.delay_ms) + Duration::from_secs(10));
+            let boundary = match &group {
+                Some(group) => boundary.group(group),
+                None => boundary,
+            };
+            boundary.try_suspend(async move {
+                if wait == 0 {
+                    // Ready on the next scheduler turn, with no timer.
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep_until(start + Duration::from_millis(wait)).await;
+                }
+                Ok::<_, Infallible>(Section {
+                    index,
+                    items,
+                    text: NamedEntities(TEXT),
                 })
+            })
         })
         .collect();
     page.stream(Shell { sections })
@@ -84,12 +95,17 @@ impl BenchParams {
     /// is a one-line reason.
     pub(crate) fn parse(query: &str) -> Result<Self, String> {
         let mut found: [Option<std::borrow::Cow<'_, str>>; 3] = [None, None, None];
+        let mut reveal = None;
         const NAMES: [(&str, u64, u64); 3] = [
             ("boundaries", 3, 64),
             ("items", 20, 1000),
             ("delay", 0, 60_000),
         ];
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if name == "reveal" {
+                reveal.get_or_insert(value);
+                continue;
+            }
             if let Some(slot) = NAMES.iter().position(|(known, _, _)| *known == name) {
                 found[slot].get_or_insert(value);
             }
@@ -101,7 +117,15 @@ impl BenchParams {
                 Some(raw) => parse_bounded(name, raw, *max)?,
             };
         }
+        let reveal = match reveal {
+            None => RevealOrder::AsReady,
+            Some(raw) => raw.parse().map_err(|error| {
+                let shown: String = raw.chars().take(80).collect();
+                format!("reveal: {error}: {shown:?}")
+            })?,
+        };
         Ok(BenchParams {
+            reveal,
             // In range 0..=64 and 0..=1000 by now.
             boundaries: values[0] as u32,
             items: values[1] as u32,
@@ -148,16 +172,19 @@ mod tests {
             BenchParams {
                 boundaries: 3,
                 items: 20,
-                delay_ms: 0
+                delay_ms: 0,
+                reveal: RevealOrder::AsReady,
             }
         );
-        let p = BenchParams::parse("delay=5&delay=9&x=y&items=0").unwrap();
+        let p = BenchParams::parse("delay=5&delay=9&x=y&items=0&reveal=together&reveal=forwards")
+            .unwrap();
         assert_eq!(
             p,
             BenchParams {
                 boundaries: 3,
                 items: 0,
-                delay_ms: 5
+                delay_ms: 5,
+                reveal: RevealOrder::Together,
             }
         );
     }
@@ -174,6 +201,10 @@ mod tests {
                 "delay: out of range 0..=60000: 99999999999999999999999",
             ),
             ("items=%20", "items: not a whole number: \" \""),
+            (
+                "reveal=backwards",
+                "reveal: the reveal order is one of as-ready, forwards, together: \"backwards\"",
+            ),
         ] {
             assert_eq!(
                 BenchParams::parse(query).unwrap_err(),

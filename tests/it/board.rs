@@ -599,3 +599,71 @@ async fn board_pages_have_a_description_an_icon_and_readable_grey_in_chromium() 
     }
     browser.close().await;
 }
+
+/// What the comments island shows: how many comments the list has, how
+/// many carry a relative time the island wrote from the part's data,
+/// whether every time reads as one, and whether the island marked the list.
+const ISLAND: &str = r#"
+    const list = document.querySelector('[data-comments]');
+    const times = [...document.querySelectorAll('[data-comments] li.comment .by time')];
+    return JSON.stringify([
+        document.querySelectorAll('[data-comments] li.comment').length,
+        times.length,
+        times.every(t => /^(just now|\d+ (minute|hour|day)s? ago)$/.test(t.textContent) && t.dateTime.length > 0),
+        list?.dataset.island ?? null,
+    ]);
+"#;
+
+/// The comments island (`static/board.js`, `suspense.on("comments", …)`):
+/// each comment's time, from the part's data, beside it, in Chromium
+/// patching natively, Chromium with the runtime's polyfill and Firefox ESR;
+/// with JavaScript off (Chromium patching natively) the page reads whole,
+/// without times.
+#[tokio::test]
+async fn the_comments_island_gets_its_data_in_every_browser() {
+    let board = browser_board().await;
+    let comments = board.count("SELECT count(*) FROM comments WHERE post_id = 1");
+    assert!(comments > 0, "post 1 has comments in the seed");
+    let url = format!("http://{}/posts/1", board.server.addr);
+    // Chromium patching natively (JavaScript on and off), Chromium with the
+    // polyfill, then Firefox (`None`).
+    let kinds = crate::chrome::Kind::ALL;
+    for kind in [Some(kinds[0]), Some(kinds[1]), Some(kinds[2]), None] {
+        let (name, javascript, browser) = match kind {
+            Some(kind) => (
+                kind.name(),
+                kind.javascript,
+                Browser::launch_as("board_island", kind).await,
+            ),
+            None => (
+                "firefox".to_owned(),
+                true,
+                Browser::launch_firefox("board_island", true).await,
+            ),
+        };
+        let Some(browser) = browser else { return };
+        browser.open(&url).await;
+        let expected = if javascript {
+            json!([comments, comments, true, "times"])
+        } else {
+            json!([comments, 0, true, null])
+        };
+        browser.wait_loaded().await;
+        if javascript {
+            browser
+                .wait_for(
+                    &format!("{name}: the comments island"),
+                    "return document.querySelector('[data-comments]')?.dataset.island === 'times'",
+                    vec![],
+                )
+                .await;
+        }
+        assert_eq!(
+            browser.eval(ISLAND, vec![]).await,
+            json!(expected.to_string()),
+            "{name}: every comment with its time (JavaScript on), the list whole either way"
+        );
+        browser.screenshot(&format!("board-island-{name}")).await;
+        browser.close().await;
+    }
+}

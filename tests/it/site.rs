@@ -47,6 +47,46 @@ async fn bench_sections_arrive_last_first_and_escaped() {
 }
 
 #[tokio::test]
+async fn bench_reveal_orders_hold_sections_for_those_before_or_for_all() {
+    // Sections resolve last first (s2 at 100 ms, s1 at 200, s0 at 300):
+    // forwards holds s2 and s1 until s0 is in, then sends them in document
+    // order; together sends all three in one chunk.
+    let (server, _engine) = TestServer::site().await;
+    for reveal in ["forwards", "together"] {
+        let mut response = get(
+            server.addr,
+            &format!("/bench?delay=300&items=1&reveal={reveal}"),
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{reveal}");
+        let body = response.read_to_end().await.to_owned();
+        let (s0, s1, s2) = (
+            pos(&body, "id=\"s0\""),
+            pos(&body, "id=\"s1\""),
+            pos(&body, "id=\"s2\""),
+        );
+        assert!(
+            s0 < s1 && s1 < s2,
+            "{reveal}: sections in document order: {body:?}"
+        );
+        let sections: Vec<&String> = response
+            .chunks
+            .iter()
+            .filter(|c| c.contains("<template"))
+            .collect();
+        assert_eq!(
+            sections.len(),
+            1,
+            "{reveal}: one chunk: {:?}",
+            response.chunks
+        );
+    }
+    let mut response = get(server.addr, "/bench?reveal=sideways").await;
+    assert_eq!(response.status(), 400);
+    assert!(response.read_to_end().await.contains("reveal"));
+}
+
+#[tokio::test]
 async fn bench_without_delay_and_without_boundaries() {
     let (server, _engine) = TestServer::site().await;
     let mut response = get(server.addr, "/bench").await;

@@ -18,6 +18,13 @@
 //!   (in the shell, or in its parent's content). A child that resolves before
 //!   its parent waits, and goes out right after the parent in the same chunk.
 //! - The shell's `</body></html>` goes out with the last fragment.
+//! - A member of a reveal group (`group.rs`) is held back, once ready, until
+//!   its group lets it go: after the members before it (forwards), or with
+//!   every other member (together). Its failure or timeout content counts
+//!   as its part, so a failed member releases those waiting on it.
+//! - With a batching window (`PageBuilder::batch`), what is ready is held
+//!   until the window after the first of it has passed, then sent in one
+//!   chunk (the page's end at once).
 //!
 //! Time limits are the body's too: one timer per page, set for the earliest
 //! of the page's deadline and its running boundaries' timeouts, and one
@@ -40,6 +47,7 @@ use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::group::{Groups, Member};
 use crate::label::Label;
 use crate::resolve::{FailureContent, Resolved};
 use crate::shared::PageShared;
@@ -91,6 +99,12 @@ pub(crate) struct PageBody {
     /// tower-http's `TraceLayer`): the parent of the event logged if the
     /// client leaves, since a body is dropped outside any span.
     span: tracing::Span,
+    /// The page's reveal groups and their members (stream mode).
+    groups: Groups,
+    /// The batching window, in stream mode; what it holds; and until when.
+    batch: Option<Duration>,
+    batched: String,
+    batch_until: Option<Instant>,
     _live: LiveGuard,
 }
 
@@ -139,6 +153,12 @@ struct Slot {
     waiting: Option<Resolved>,
     /// The boundary whose content held its placeholder, if nested.
     parent: Option<u32>,
+    /// A member of a reveal group: once ready, it goes when its group
+    /// lets it (see `release`).
+    grouped: bool,
+    /// The part whose content holds its placeholder, once that part has
+    /// ended (kept only on pages with groups: `group.rs` needs it).
+    held_by: Option<u32>,
 }
 
 impl PageBody {
@@ -160,7 +180,9 @@ impl PageBody {
             runtime_sent: runtime_linked,
             nonce,
         };
+        let batch = shared.batch;
         let mut body = Self::with_order(shared, order);
+        body.batch = batch;
         for id in placed {
             body.slot(id).sent = true;
         }
@@ -184,6 +206,10 @@ impl PageBody {
             deadline: shared.deadline_at(),
             timer: None,
             abort_listener: None,
+            groups: Groups::default(),
+            batch: None,
+            batched: String::new(),
+            batch_until: None,
             shared,
             order,
             running: FuturesUnordered::new(),
@@ -237,7 +263,10 @@ impl PageBody {
             .iter()
             .filter(|slot| slot.abort.is_some())
             .filter_map(|slot| slot.timeout.map(|(at, _)| at));
-        let due = boundaries.chain(self.deadline).min();
+        let due = boundaries
+            .chain(self.deadline)
+            .chain(self.batch_until)
+            .min();
         match (due, &mut self.timer) {
             (None, _) => self.timer = None,
             (Some(at), Some(timer)) => {
@@ -326,6 +355,9 @@ impl PageBody {
             .iter()
             .any(|task| task.timeout.is_some())
             .then(Instant::now);
+        // Groups order the stream mode; the other modes are in document
+        // order already.
+        let streaming = matches!(self.order, Order::Completion { .. });
         for task in tasks {
             self.open += 1;
             let slot = self.slot(task.label.id);
@@ -335,6 +367,12 @@ impl PageBody {
                 .zip(task.timeout)
                 .map(|(now, after)| (now + after, after));
             slot.failure = task.failure;
+            if let Some(group) = task.group
+                && streaming
+            {
+                slot.grouped = true;
+                self.groups.join(group, task.label.id);
+            }
             self.running.push(task.future);
         }
         for id in orphans {
@@ -381,12 +419,17 @@ impl PageBody {
     /// A boundary that has ended (content, error or timeout content): sent
     /// now if its placeholder is out, else kept until it is.
     fn settle(&mut self, resolved: Resolved, out: &mut String) {
+        if !self.groups.is_empty() {
+            for &child in &resolved.children {
+                self.slot(child).held_by = Some(resolved.id);
+            }
+        }
         let in_document_order = matches!(self.order, Order::Document { .. });
         let slot = self.slot(resolved.id);
         if in_document_order {
             // Written when the document gets to its marker.
             slot.waiting = Some(resolved);
-        } else if slot.sent {
+        } else if slot.sent && !slot.grouped {
             self.emit(resolved, out);
         } else {
             slot.waiting = Some(resolved);
@@ -429,7 +472,10 @@ impl PageBody {
             let slot = self.slot(child);
             slot.sent = true;
             slot.parent = Some(resolved.id);
-            if let Some(waiting) = slot.waiting.take() {
+            // A group's member waits for its group (`release`).
+            if !slot.grouped
+                && let Some(waiting) = slot.waiting.take()
+            {
                 self.emit(waiting, out);
             }
         }
@@ -456,10 +502,12 @@ impl Stream for PageBody {
         let mut out = String::new();
         this.run_boundaries(cx, &mut out);
         this.expire(cx, &mut out);
+        this.release(&mut out);
         let finished = this.write_what_is_due(&mut out);
         if finished {
             this.finish();
         }
+        this.hold_for_batch(&mut out, finished);
         if out.is_empty() {
             if finished {
                 Poll::Ready(None)
@@ -524,6 +572,72 @@ impl PageBody {
                     }
                 }
             }
+        }
+    }
+
+    /// Sends the group members whose turn has come (and whose placeholder
+    /// is out), until no more can go: one going out can let the next go,
+    /// or bring a member's placeholder.
+    fn release(&mut self, out: &mut String) {
+        if self.groups.is_empty() {
+            return;
+        }
+        let mut ids = Vec::new();
+        loop {
+            ids.clear();
+            let slots = &self.slots;
+            self.groups.releasable(
+                |id| match slots.get(id as usize) {
+                    Some(slot) if slot.abort.is_some() => Member::Running,
+                    Some(slot) if slot.waiting.is_some() => Member::Ready {
+                        sent: slot.sent,
+                        inside: slot.held_by,
+                    },
+                    _ => Member::Gone,
+                },
+                &mut ids,
+            );
+            let mut sent = false;
+            for &id in &ids {
+                let slot = self.slot(id);
+                if slot.sent
+                    && let Some(waiting) = slot.waiting.take()
+                {
+                    self.emit(waiting, out);
+                    sent = true;
+                }
+            }
+            if !sent {
+                return;
+            }
+        }
+    }
+
+    /// With a batching window: holds what is ready until the window after
+    /// the first of it has passed (or a chunk's worth is held, or the page
+    /// is complete), then lets it all out at once.
+    fn hold_for_batch(&mut self, out: &mut String, finished: bool) {
+        let Some(window) = self.batch else {
+            return;
+        };
+        if out.is_empty() && self.batched.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        if self.batched.is_empty() {
+            if finished {
+                return;
+            }
+            self.batch_until = Some(now + window);
+        }
+        self.batched.push_str(out);
+        out.clear();
+        let due = finished
+            || self.batched.len() >= CHUNK_BYTES
+            || self.batch_until.is_some_and(|at| at <= now);
+        if due {
+            *out = std::mem::take(&mut self.batched);
+            self.batch_until = None;
         }
     }
 

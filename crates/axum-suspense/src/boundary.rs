@@ -13,14 +13,16 @@ use std::time::Duration;
 use askama::Template;
 use futures::FutureExt;
 use futures::future::AbortHandle;
+use serde::Serialize;
 
 use crate::context::Misplaced;
 use crate::error::BoxError;
+use crate::group::RevealGroup;
 use crate::label::Label;
 use crate::mode::RenderMode;
 use crate::page::Page;
 use crate::placement::{self, Placed};
-use crate::resolve::{self, FailureContent};
+use crate::resolve::{self, ContentAndData, ContentOnly, FailureContent, Finish};
 use crate::shared::PageShared;
 use crate::wire;
 
@@ -166,6 +168,7 @@ pub struct BoundaryBuilder<'p> {
     fallback: Range<usize>,
     timeout: Option<Duration>,
     failure: FailureContent,
+    group: Option<RevealGroup>,
 }
 
 impl fmt::Debug for BoundaryBuilder<'_> {
@@ -194,6 +197,7 @@ impl<'p> BoundaryBuilder<'p> {
             fallback,
             timeout: page.shared.engine.settings().boundary_timeout,
             failure: FailureContent::default(),
+            group: None,
         }
     }
 
@@ -214,6 +218,33 @@ impl<'p> BoundaryBuilder<'p> {
             "boundary name {name:?}: use 1 to 64 of A-Z a-z 0-9 _ . : -"
         );
         self.name = Some(name);
+        self
+    }
+
+    /// Joins `group`: the boundary's part goes out in the group's
+    /// [`RevealOrder`](crate::RevealOrder) (stream mode; members in the order
+    /// they were made). Defaults to no group (the part goes out as soon as
+    /// it is ready).
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, RevealOrder, Text};
+    ///
+    /// let page = Engine::new().page();
+    /// let stats = page.group(RevealOrder::Together);
+    /// let views = page.boundary(Text::new("…")).group(&stats).suspend(async { Text::new("12 views") });
+    /// let likes = page.boundary(Text::new("…")).group(&stats).suspend(async { Text::new("3 likes") });
+    /// # drop((views, likes));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `group` is another page's.
+    pub fn group(mut self, group: &RevealGroup) -> Self {
+        assert!(
+            group.page == self.page.shared.key(),
+            "a boundary can only join a reveal group of its own page"
+        );
+        self.group = Some(*group);
         self
     }
 
@@ -292,12 +323,90 @@ impl<'p> BoundaryBuilder<'p> {
         T: Template + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
+        self.start::<ContentOnly, F>(future)
+    }
+
+    /// Creates the boundary, with a future that gives its content and its
+    /// data: any [`Serialize`] value, sent with the part as JSON that never
+    /// executes (a `<script type="application/json">` first in the part,
+    /// escaped by [`script_json`](crate::client::script_json)), in every
+    /// [`RenderMode`]. The client gets it parsed as the `suspense:reveal`
+    /// event's `detail.data` and in `suspense.on(name, (element, data) =>
+    /// …)` of the islands module (see [`client`](crate::client));
+    /// give the boundary a [`name`](Self::name) for that.
+    ///
+    /// Data that cannot be serialized (a map whose keys are not strings)
+    /// fails the part: it shows its error content. A part without data
+    /// ([`suspend`](Self::suspend)) is sent exactly as before, byte for
+    /// byte.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use askama::Template;
+    /// use axum_suspense::{Boundary, Engine, Text};
+    ///
+    /// #[derive(Template)]
+    /// #[template(source = "<body>{{ votes }}</body>", ext = "html")]
+    /// struct Shell { votes: Boundary }
+    ///
+    /// let page = Engine::new().page();
+    /// let votes = page
+    ///     .boundary(Text::new("…"))
+    ///     .name("votes")
+    ///     .suspend_with_data(async { (Text::new("3 votes"), [7, 8, 9]) });
+    /// let body = page.stream(Shell { votes }).into_body();
+    /// let html = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    /// assert!(std::str::from_utf8(&html).unwrap().contains(
+    ///     r#"<template for="b0"><script type="application/json" data-part="b0" data-name="votes">[7,8,9]</script>3 votes</template>"#
+    /// ));
+    /// # });
+    /// ```
+    pub fn suspend_with_data<F, T, D>(self, future: F) -> Boundary
+    where
+        F: Future<Output = (T, D)> + Send + 'static,
+        T: Template + Send + 'static,
+        D: Serialize + Send + 'static,
+    {
+        self.try_suspend_with_data(future.map(Ok::<(T, D), Infallible>))
+    }
+
+    /// Creates the boundary, with a future that can fail and otherwise
+    /// gives its content and its data; see
+    /// [`suspend_with_data`](Self::suspend_with_data) and
+    /// [`Page::try_suspend`]. A part that fails sends no data.
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, Text};
+    ///
+    /// let page = Engine::new().page();
+    /// let part = page
+    ///     .boundary(Text::new("Loading…"))
+    ///     .name("stock")
+    ///     .try_suspend_with_data(async { Ok::<_, std::io::Error>((Text::new("In stock"), 12)) });
+    /// # drop(part);
+    /// ```
+    pub fn try_suspend_with_data<F, T, D, E>(self, future: F) -> Boundary
+    where
+        F: Future<Output = Result<(T, D), E>> + Send + 'static,
+        T: Template + Send + 'static,
+        D: Serialize + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
+    {
+        self.start::<ContentAndData, F>(future)
+    }
+
+    /// Hands the part's future to the page; `K` makes its output a part.
+    fn start<K, F>(self, future: F) -> Boundary
+    where
+        F: Future + Send + 'static,
+        K: Finish<F::Output>,
+    {
         let shared = &self.page.shared;
         let label = Label {
             id: self.id,
             name: self.name,
         };
-        let task = resolve::task(
+        let mut task = resolve::task::<K, F>(
             shared.render_for(),
             shared.started,
             shared.engine.inner.stats.clone(),
@@ -306,6 +415,7 @@ impl<'p> BoundaryBuilder<'p> {
             self.timeout,
             self.failure,
         );
+        task.group = self.group;
         let abort = task.abort.clone();
         shared.register(task);
         Boundary {

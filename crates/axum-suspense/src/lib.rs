@@ -34,7 +34,8 @@
 //! HTTP/2, a CSP nonce in a layout, timeouts, `<head>`, caching, testing).
 //! The repository's `examples/` directory has programs by task: nested
 //! boundaries; errors, panics and timeouts; render modes and crawlers; a
-//! strict CSP; axum state; graceful shutdown.
+//! strict CSP; axum state; graceful shutdown; islands (parts with data)
+//! and reveal order.
 //!
 //! # What the engine guarantees
 //!
@@ -42,7 +43,15 @@
 //!   boundary's future is first polled after it has been handed over.
 //! - **Completion order, parents first.** Each boundary's content is sent as
 //!   soon as it is ready, with those ready together in one chunk; a nested
-//!   boundary's content never goes before its parent's.
+//!   boundary's content never goes before its parent's. A page can choose
+//!   otherwise, on the server: boundaries in a [`RevealGroup`] go out in
+//!   its [`RevealOrder`] (forwards, or together), and
+//!   [`PageBuilder::batch`] lets parts ready close together share a chunk.
+//! - **Parts bring their data.** A boundary's future can give data beside
+//!   its content ([`BoundaryBuilder::suspend_with_data`]): inert, escaped
+//!   JSON first in the part, in every mode; the client gets it with each
+//!   part's reveal event and through the islands module's
+//!   `suspense.on(name, …)` ([`client::islands`]).
 //! - **One failing part never tears the page.** An `Err`, a panic, a
 //!   timeout, the page's deadline or [`Page::abort`] shows that boundary's
 //!   error or timeout content; the page still ends well-formed. Errors are
@@ -111,7 +120,10 @@
 //!   handler arguments, set up from the request (`query.rs` reads its
 //!   parameters).
 //! - `boundary.rs`: the [`Boundary`] handle (renders as a placeholder) and
-//!   [`BoundaryBuilder`]; `content.rs`: [`Text`], [`Html`], [`List`].
+//!   [`BoundaryBuilder`]; `content.rs`: [`Text`], [`Html`], [`List`];
+//!   `data.rs`: a part's data as JSON safe in a script element;
+//!   `group.rs`: [`RevealGroup`] and [`RevealOrder`], and the body's book of
+//!   which member may go.
 //! - `shared.rs`: the state a page shares with its body, in one place.
 //! - `resolve.rs`: a boundary's future run to its final HTML, with errors
 //!   and panics contained, and every render checked: `placement.rs` (which
@@ -125,6 +137,7 @@
 //!   closes a fallback's open elements, `decimal.rs` writes its numbers);
 //!   `runtime.js`
 //!   and `overlay.js`: the client runtime and the timing overlay;
+//!   `islands.js`: the islands module (`suspense.on`);
 //!   `native.rs`: which browsers patch natively; `runtime_route.rs`: the
 //!   runtime as a file ([`client`] gathers these).
 //! - `mode.rs`: the render modes; `crawlers.rs`: the crawler list;
@@ -144,10 +157,12 @@ mod content;
 mod context;
 pub mod crawlers;
 mod csp;
+mod data;
 mod decimal;
 mod engine;
 pub mod error;
 mod extract;
+mod group;
 mod label;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -171,6 +186,7 @@ pub use boundary::{Boundary, BoundaryBuilder};
 pub use content::{Html, List, Text};
 pub use csp::DEFAULT_CONTENT_SECURITY_POLICY;
 pub use engine::{Engine, EngineBuilder};
+pub use group::{RevealGroup, RevealOrder, UnknownRevealOrder};
 pub use mode::RenderMode;
 pub use page::{Page, PageBuilder};
 pub use response::RENDER_MODE_HEADER;

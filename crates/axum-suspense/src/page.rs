@@ -126,6 +126,28 @@ impl Page {
         self.boundary(fallback).try_suspend(future)
     }
 
+    /// Creates a boundary whose future gives its content and its data (any
+    /// `serde::Serialize` value), sent with the part as JSON for the
+    /// client's islands; see
+    /// [`BoundaryBuilder::suspend_with_data`], which also names the
+    /// boundary (as `suspense.on(name, …)` finds it).
+    ///
+    /// ```
+    /// use axum_suspense::{Engine, Text};
+    ///
+    /// let page = Engine::new().page();
+    /// let count = page.suspend_with_data(Text::new("…"), async { (Text::new("3 comments"), 3) });
+    /// # drop(count);
+    /// ```
+    pub fn suspend_with_data<F, T, D>(&self, fallback: impl Template, future: F) -> Boundary
+    where
+        F: Future<Output = (T, D)> + Send + 'static,
+        T: Template + Send + 'static,
+        D: serde::Serialize + Send + 'static,
+    {
+        self.boundary(fallback).suspend_with_data(future)
+    }
+
     /// Starts a boundary with options (a name, its own timeout, error and
     /// timeout content); finish it with [`BoundaryBuilder::suspend`] or
     /// [`BoundaryBuilder::try_suspend`].
@@ -267,6 +289,7 @@ impl PageBuilder {
                 deadline: engine.settings().page_deadline,
                 request_uri: None,
                 started: Instant::now(),
+                batch: None,
             },
         }
     }
@@ -316,6 +339,27 @@ impl PageBuilder {
     /// Defaults to none (no refresh).
     pub fn request_uri(mut self, uri: Uri) -> Self {
         self.options.request_uri = Some(uri);
+        self
+    }
+
+    /// Lets the parts that are ready within `window` of each other share
+    /// one chunk (stream mode): once a part is ready, the body waits up to
+    /// `window` for more before it writes, so the browser reveals them in
+    /// one go, with fewer layout passes and writes, each part up to
+    /// `window` later. React's fixed 300 ms reveal throttle, as an opt-in
+    /// per page. The last part goes out with the page's end at once.
+    /// Defaults to none: each part goes out as soon as it is ready (those
+    /// ready in the same poll already share a chunk).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_suspense::Engine;
+    ///
+    /// let page = Engine::new().page_builder().batch(Duration::from_millis(50)).build();
+    /// # drop(page);
+    /// ```
+    pub fn batch(mut self, window: Duration) -> Self {
+        self.options.batch = Some(window);
         self
     }
 

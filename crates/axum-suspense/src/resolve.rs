@@ -36,6 +36,8 @@ pub(crate) struct Task {
     pub(crate) abort: AbortHandle,
     pub(crate) timeout: Option<Duration>,
     pub(crate) failure: FailureContent,
+    /// The reveal group it joined, if any.
+    pub(crate) group: Option<crate::group::RevealGroup>,
 }
 
 /// What rendering for a page needs to know of it: taken from the page
@@ -55,7 +57,7 @@ pub(crate) struct RenderFor {
 /// ends, and abortable from its handle. Its timeout and the page's abort
 /// are the body's (`body.rs`: one timer and one listener per page, not one
 /// per boundary), and so is the failure content it shows then.
-pub(crate) fn task<F, T, E>(
+pub(crate) fn task<K, F>(
     page: RenderFor,
     started: tokio::time::Instant,
     stats: Arc<Stats>,
@@ -65,11 +67,11 @@ pub(crate) fn task<F, T, E>(
     failure: FailureContent,
 ) -> Task
 where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Template + Send + 'static,
-    E: Into<BoxError> + Send + 'static,
+    F: Future + Send + 'static,
+    K: Finish<F::Output>,
 {
-    let run = Resolving {
+    let run = Resolving::<F, K> {
+        finish: std::marker::PhantomData,
         inner: AssertUnwindSafe(future).catch_unwind(),
         end: Some(End {
             label,
@@ -85,16 +87,73 @@ where
         abort,
         timeout,
         failure,
+        group: None,
     }
 }
 
 pin_project_lite::pin_project! {
     /// The part's future with its panics caught, by hand rather than with
     /// `async`, which kept the part's future twice over in its state.
-    struct Resolving<F> {
+    struct Resolving<F, K> {
         #[pin]
         inner: CatchUnwind<AssertUnwindSafe<F>>,
         end: Option<End>,
+        // How its output becomes a part (a type, no data).
+        finish: std::marker::PhantomData<fn() -> K>,
+    }
+}
+
+/// How a boundary's future's output becomes its part (content, and data
+/// if it has any): a type rather than a `map` around the future, which cost
+/// a layer of polling per part.
+pub(crate) trait Finish<O>: 'static {
+    type Content: Template + Send + 'static;
+    fn finish(output: O) -> Result<Part<Self::Content>, BoxError>;
+}
+
+/// Content alone (`suspend`, `try_suspend`): `Result<T, E>`.
+pub(crate) struct ContentOnly;
+
+impl<T, E> Finish<Result<T, E>> for ContentOnly
+where
+    T: Template + Send + 'static,
+    E: Into<BoxError>,
+{
+    type Content = T;
+
+    fn finish(output: Result<T, E>) -> Result<Part<T>, BoxError> {
+        match output {
+            Ok(content) => Ok(Part {
+                content,
+                data: None,
+            }),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Content and data (`suspend_with_data`): `Result<(T, D), E>`, the data
+/// written as JSON for a script element; data that cannot be is the part's
+/// error.
+pub(crate) struct ContentAndData;
+
+impl<T, D, E> Finish<Result<(T, D), E>> for ContentAndData
+where
+    T: Template + Send + 'static,
+    D: serde::Serialize,
+    E: Into<BoxError>,
+{
+    type Content = T;
+
+    fn finish(output: Result<(T, D), E>) -> Result<Part<T>, BoxError> {
+        let (content, data) = output.map_err(Into::into)?;
+        let data = crate::data::script_json(&data).map_err(|error| -> BoxError {
+            format!("the part's data cannot be written as JSON: {error}").into()
+        })?;
+        Ok(Part {
+            content,
+            data: Some(data),
+        })
     }
 }
 
@@ -108,17 +167,16 @@ struct End {
     live: LiveGuard,
 }
 
-impl<F, T, E> Future for Resolving<F>
+impl<F, K> Future for Resolving<F, K>
 where
-    F: Future<Output = Result<T, E>>,
-    T: Template,
-    E: Into<BoxError>,
+    F: Future,
+    K: Finish<F::Output>,
 {
     type Output = Resolved;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Resolved> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
+        let result = std::task::ready!(this.inner.poll(cx)).map(K::finish);
         let end = this.end.take().expect("polled after it ended");
         let mut resolved = end.resolve(result);
         resolved.at = end.started.elapsed();
@@ -132,6 +190,14 @@ where
         );
         Poll::Ready(resolved)
     }
+}
+
+/// What a boundary's future gives: its content, and its data if it has
+/// any, already JSON escaped for a script element (`data.rs`). Without
+/// data the part's wire bytes are as they were before parts had data.
+pub(crate) struct Part<T> {
+    pub(crate) content: T,
+    pub(crate) data: Option<String>,
 }
 
 /// A boundary's final HTML, ready for the wire.
@@ -472,14 +538,17 @@ impl End {
     /// The boundary's final HTML, for how its future ended.
     fn resolve<T: Template, E: Into<BoxError>>(
         &self,
-        ended: std::thread::Result<Result<T, E>>,
+        ended: std::thread::Result<Result<Part<T>, E>>,
     ) -> Resolved {
         let label = self.label;
         match ended {
-            Ok(Ok(content)) => match render_placing(self.page, content) {
+            Ok(Ok(part)) => match render_placing(self.page, part.content) {
                 Ok(rendered) => Resolved {
                     id: label.id,
-                    html: rendered.html,
+                    html: match part.data {
+                        None => rendered.html,
+                        Some(json) => with_data(label, &json, rendered.html),
+                    },
                     children: rendered.placed,
                     discarded: rendered.cancelled,
                     outcome: Outcome::Resolved,
@@ -523,6 +592,14 @@ impl End {
             at: Duration::ZERO,
         }
     }
+}
+
+/// A part's HTML with its data element first (`wire::push_data`).
+fn with_data(label: Label, json: &str, html: String) -> String {
+    let mut out = String::with_capacity(json.len() + html.len() + 96);
+    wire::push_data(&mut out, label.id, label.name, json);
+    out.push_str(&html);
+    out
 }
 
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {

@@ -3,7 +3,7 @@
 // makes it with terser; `scripts/runtime/build --check` (run by
 // `scripts/test`) fails when the two differ. Written for ES2021 (`||=`,
 // `?.`, arrow functions): Chrome 85, Firefox 79, Safari 14 (all 2020) and
-// later. Kept under 1 KiB minified (wire.rs tests it): every page for a
+// later. Kept under 1.1 KiB minified (wire.rs tests it): every page for a
 // browser that does not patch natively carries it inline.
 //
 // The parts arrive on the HTML standard's wire (see wire.rs): each
@@ -27,8 +27,10 @@
 // "timeout"), n (the boundary's name), p and f (for a nested boundary: its
 // parent, and when its fallback appeared: the parent's reveal). It
 // dispatches `suspense:reveal` on the document with detail {id, name,
-// nodes, parent}. Natively nodes is [parent]: the parser does not say
-// which nodes it inserted.
+// nodes, parent, data}. Natively nodes is [parent]: the parser does not say
+// which nodes it inserted. data is the part's data, parsed (null if it has
+// none): the `<script type="application/json" data-part="bI">` that comes
+// first in a part with data. (`islands.js` builds `suspense.on` on this.)
 (() => {
   let d = document,
     R = (self.__suspense ||= {}),
@@ -91,7 +93,14 @@
       b.replaceWith(t);
     }
     x.r = performance.now();
-    d.dispatchEvent(new CustomEvent("suspense:reveal", { detail: { id: +i, name: x.n || null, nodes, parent } }));
+    // The part's data, if it has any: its first node, in the document now
+    // on both paths (wire.rs `push_data`).
+    t = d.querySelector(`script[data-part=b${i}]`);
+    d.dispatchEvent(
+      new CustomEvent("suspense:reveal", {
+        detail: { id: +i, name: x.n || null, nodes, parent, data: t ? JSON.parse(t.text) : null },
+      }),
+    );
   };
 
   // Takes in the document as it grows: all of it, each time the parser has

@@ -31,6 +31,8 @@ pub(crate) struct PageShared {
     /// The id of the next boundary: ids are dense per page (the body stream
     /// indexes its slots by them).
     next_id: AtomicU32,
+    /// The next [`RevealGroup`](crate::RevealGroup)'s id: dense, from 0.
+    next_group: AtomicU32,
     /// The body stream's waker, so a boundary created or orphaned outside
     /// the stream's own poll still gets noticed.
     waker: AtomicWaker,
@@ -48,6 +50,8 @@ pub(crate) struct PageShared {
     pub(crate) native: bool,
     /// How long the page may stream, from `started`.
     pub(crate) deadline: Option<Duration>,
+    /// The batching window ([`PageBuilder::batch`](crate::PageBuilder::batch)).
+    pub(crate) batch: Option<Duration>,
     /// Makes this page's in-order and buffered markers its own (see
     /// `wire::write_marker`).
     pub(crate) nonce: u64,
@@ -95,6 +99,8 @@ pub(crate) struct PageOptions {
     pub(crate) deadline: Option<Duration>,
     pub(crate) request_uri: Option<Uri>,
     pub(crate) started: Instant,
+    /// Parts ready within this long of the first share a chunk.
+    pub(crate) batch: Option<Duration>,
 }
 
 impl PageShared {
@@ -108,12 +114,14 @@ impl PageShared {
                 ..PageState::default()
             }),
             next_id: AtomicU32::new(0),
+            next_group: AtomicU32::new(0),
             waker: AtomicWaker::new(),
             started: options.started,
             mode: options.mode,
             debug: options.debug,
             native: options.native,
             deadline: options.deadline,
+            batch: options.batch,
             nonce: wire::marker_nonce(&secret),
             secret,
             aborted: engine.inner.abort_all.child_token(),
@@ -150,6 +158,10 @@ impl PageShared {
 
     pub(crate) fn take_request_uri(&self) -> Option<Uri> {
         self.lock().request_uri.take()
+    }
+
+    pub(crate) fn next_group(&self) -> u32 {
+        self.next_group.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn next_id(&self) -> u32 {

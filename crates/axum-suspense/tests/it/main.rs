@@ -6,7 +6,10 @@
 #![allow(unreachable_pub)] // helpers are `pub` for the test modules
 
 mod browser;
+mod data;
 mod engine;
+mod groups;
+mod islands;
 mod misplaced;
 mod modes;
 mod ordering;

@@ -131,18 +131,18 @@ fn render(data: &str, turns: [u8; 4], mode: RenderMode) -> String {
     })
 }
 
-fn parse(html: &str) -> RcDom {
+pub fn parse(html: &str) -> RcDom {
     html5ever::parse_document(RcDom::default(), Default::default()).one(html)
 }
 
-fn element_name(node: &Handle) -> Option<&str> {
+pub fn element_name(node: &Handle) -> Option<&str> {
     match &node.data {
         NodeData::Element { name, .. } => Some(&name.local),
         _ => None,
     }
 }
 
-fn attr(node: &Handle, attr: &str) -> Option<String> {
+pub fn attr(node: &Handle, attr: &str) -> Option<String> {
     match &node.data {
         NodeData::Element { attrs, .. } => attrs
             .borrow()
@@ -155,7 +155,7 @@ fn attr(node: &Handle, attr: &str) -> Option<String> {
 
 /// Every node under `root` in document order (not into template contents,
 /// as `getElementById` does not look there).
-fn descendants(root: &Handle, out: &mut Vec<Handle>) {
+pub fn descendants(root: &Handle, out: &mut Vec<Handle>) {
     for child in root.children.borrow().iter() {
         out.push(child.clone());
         descendants(child, out);
@@ -171,7 +171,7 @@ fn detach(node: &Handle) {
     }
 }
 
-fn text_of(node: &Handle) -> String {
+pub fn text_of(node: &Handle) -> String {
     let mut all = Vec::new();
     descendants(node, &mut all);
     all.iter()
@@ -239,8 +239,9 @@ fn apply(document: &Handle, template: &Handle) {
 
 /// Applies every `<template for>` in document order (a parent's before its
 /// child's), then takes out what the runtime takes out: its script and the
-/// `<?s …>` timings.
-fn apply_swaps(document: &Handle) {
+/// `<?s …>` timings (not the parts' data, `<script type="application/json">`,
+/// which stays where it came).
+pub fn apply_swaps(document: &Handle) {
     loop {
         let mut all = Vec::new();
         descendants(document, &mut all);
@@ -256,7 +257,8 @@ fn apply_swaps(document: &Handle) {
     descendants(document, &mut all);
     for node in all {
         let timing = comment(&node).is_some_and(|c| c.starts_with("?s b"));
-        if timing || element_name(&node) == Some("script") {
+        let data = attr(&node, "type").as_deref() == Some("application/json");
+        if timing || (element_name(&node) == Some("script") && !data) {
             detach(&node);
         }
     }
@@ -307,7 +309,7 @@ fn outcome(html: &str) -> (Vec<String>, Vec<(String, String)>, String) {
 
 /// HTML's input stream turns CR LF and CR into LF; a NUL in text is
 /// dropped (in body) and in an attribute or the title becomes U+FFFD.
-fn as_parsed(data: &str, in_text: bool) -> String {
+pub fn as_parsed(data: &str, in_text: bool) -> String {
     let lines = data.replace("\r\n", "\n").replace('\r', "\n");
     if in_text {
         lines.replace('\0', "")
@@ -317,7 +319,7 @@ fn as_parsed(data: &str, in_text: bool) -> String {
 }
 
 /// Strings that attack the transport, mixed with arbitrary ones.
-fn data() -> impl Strategy<Value = String> {
+pub fn data() -> impl Strategy<Value = String> {
     let hostile = prop::sample::select(vec![
         "</template>",
         "<template id=\"S:0\">",
