@@ -10,6 +10,7 @@ mod engine;
 mod misplaced;
 mod modes;
 mod ordering;
+mod prerender;
 mod transport;
 
 use test_kit::{chrome, pages};
