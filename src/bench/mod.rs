@@ -6,7 +6,9 @@
 //! board because they are the measuring apparatus: `benches/ceiling` pulls
 //! `entities.rs` in with `#[path]`, so that file uses only `std` and askama.
 //!
-//! - `page.rs`: `GET /bench?boundaries=N&items=K&delay=D`.
+//! - `page.rs`: `GET /bench?boundaries=N&items=K&delay=D`, prerendered when
+//!   the query leaves its shell as it was rendered once, and
+//!   `GET /_parts/bench`, its parts alone.
 //! - `compare.rs`: `GET /compare?delay=D`, its static frame exported.
 //! - `entities.rs`: [`NamedEntities`](entities::NamedEntities), text
 //!   escaped with named entities as the peers write it.
@@ -15,4 +17,4 @@ pub(crate) mod compare;
 mod entities;
 mod page;
 
-pub(crate) use page::{bench, parse_bounded};
+pub(crate) use page::{bench, bench_parts, parse_bounded, prerender};

@@ -14,14 +14,15 @@
 //!
 //! Per request, [`Page::stream_parts`] renders the shell again (to place the
 //! boundaries and start their futures), checks that it is the prerendered
-//! one byte for byte (a fingerprint), and answers with the parts alone: the
-//! `<template for>` fragments of `wire.rs`, in completion order, the runtime
+//! one byte for byte (a fingerprint), and answers with the parts alone: a
+//! line break (so the first chunk, sent with the headers, is never empty),
+//! the `<template for>` fragments of `wire.rs`, in completion order, the runtime
 //! never inline (the shell links it), and for a browser that does not patch
 //! natively the `<noscript>` refresh to the in-order page first. Joined:
 //!
 //! ```text
 //! head:   <!doctype html>…<?start name="b0">FALLBACK<?end>…<script src="/_suspense/runtime.HASH.js" async></script>
-//! parts:  <template for="b1">…</template><?s b1 3.2><template for="b0">…</template><?s b0 41.0>
+//! parts:  \n<template for="b1">…</template><?s b1 3.2><template for="b0">…</template><?s b0 41.0>
 //! tail:   </body></html>
 //! ```
 //!
@@ -250,7 +251,7 @@ impl Page {
     /// let parts = page.clone().stream_parts(&prerendered, shell(&page)).unwrap();
     /// let body = axum::body::to_bytes(parts.into_body(), usize::MAX).await.unwrap();
     /// let body = std::str::from_utf8(&body).unwrap();
-    /// assert!(body.starts_with("<template for=\"b0\">Nothing new.</template><?s b0 "), "{body}");
+    /// assert!(body.starts_with("\n<template for=\"b0\">Nothing new.</template><?s b0 "), "{body}");
     /// # });
     /// ```
     pub fn stream_parts<S: Template>(
@@ -270,7 +271,12 @@ impl Page {
             shared.close();
             return Err(PrerenderError::ShellChanged);
         }
-        let mut head = String::new();
+        // Never an empty first chunk: it goes out with the headers, so a
+        // proxy that joins (nginx's SSI) reads body with them. (nginx takes
+        // an include whose first output is empty, a bare flush, for one
+        // that sent nothing, and adds its stub after the parts.) A line
+        // break between the shell and the parts is nothing on the page.
+        let mut head = String::from("\n");
         let settings = shared.engine.settings();
         let uri = shared.take_request_uri();
         // As in a streamed page: a browser that does not patch natively,

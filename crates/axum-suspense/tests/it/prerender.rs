@@ -141,7 +141,7 @@ async fn the_parts_alone_put_between_head_and_tail_are_the_joined_page() {
     let parts = response.read_to_end().await.to_owned();
     // A browser not known to patch natively (no user agent): sent to the
     // in-order page of the page's own URI if it has no JavaScript.
-    let refresh = "<noscript><meta http-equiv=\"refresh\" content=\"0; url=/page?render=in-order\"></noscript>";
+    let refresh = "\n<noscript><meta http-equiv=\"refresh\" content=\"0; url=/page?render=in-order\"></noscript>";
     assert!(parts.starts_with(refresh), "{parts:?}");
     let fragments = &parts[refresh.len()..];
     assert!(fragments.starts_with("<template for=\"b"), "{parts:?}");

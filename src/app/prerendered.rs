@@ -1,0 +1,133 @@
+//! The site's prerendered pages: each shell rendered once, on first use,
+//! and what a static tier needs to serve it (`suspense-ssr export` writes
+//! the files, `deploy/nginx.conf` serves them with SSI).
+//!
+//! `/bench` is prerendered (`crate::bench`): a request that leaves its
+//! shell as rendered once gets that shell from memory at once, then its
+//! parts; `/_parts/bench` answers the parts alone, which nginx includes
+//! after the exported shell. When the application cannot be reached, nginx
+//! sends [`unavailable`]'s block in the include's place: every part says
+//! so, with a link that loads the page again.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::extract::FromRef;
+use std::sync::Arc;
+
+use super::AppState;
+use crate::bench;
+use crate::export::ExportError;
+use axum_suspense::Engine;
+use axum_suspense::client::runtime_path;
+use axum_suspense::prerender::Prerendered;
+
+/// A prerendered page: where it is served, where its parts are, and the
+/// file the export writes for the static tier.
+#[derive(Debug, Clone, Copy)]
+pub struct PrerenderedPage {
+    /// The page's path.
+    pub url: &'static str,
+    /// What the static tier includes after the shell (`$args`: the
+    /// request's query, in nginx).
+    pub include: &'static str,
+    /// The file, relative to the export's directory.
+    pub file: &'static str,
+}
+
+/// The pages the export writes as shells for the static tier.
+pub const PRERENDERED_PAGES: &[PrerenderedPage] = &[PrerenderedPage {
+    url: "/bench",
+    include: "/_parts/bench?$args",
+    file: "prerendered/bench.html",
+}];
+
+/// The shells, each rendered the first time it is asked for (after the
+/// site's assets are installed, which the templates link). Shared by every
+/// request: [`AppState`] holds it in an `Arc`.
+#[derive(Debug)]
+pub struct Shells {
+    engine: Engine,
+    bench: OnceLock<Prerendered>,
+}
+
+impl Shells {
+    pub fn new(engine: &Engine) -> Self {
+        Shells {
+            engine: engine.clone(),
+            bench: OnceLock::new(),
+        }
+    }
+
+    /// `/bench`'s shell.
+    pub fn bench(&self) -> &Prerendered {
+        self.bench.get_or_init(|| {
+            // The bench shell takes nothing from a request and carries no
+            // nonce (tested: `crate::bench` and tests/it/prerender.rs).
+            bench::prerender(&self.engine).expect("the bench page's shell is prerenderable")
+        })
+    }
+
+    /// The shell of the page at `url` (one of [`PRERENDERED_PAGES`]).
+    fn shell(&self, url: &str) -> Option<&Prerendered> {
+        (url == "/bench").then(|| self.bench())
+    }
+}
+
+impl FromRef<AppState> for Arc<Shells> {
+    fn from_ref(state: &AppState) -> Arc<Shells> {
+        state.shells.clone()
+    }
+}
+
+/// What each part of a prerendered page shows when the application cannot
+/// be reached: a plain sentence, and a link that loads the page again.
+#[derive(Template)]
+#[template(path = "unavailable_part.html")]
+pub(super) struct Unavailable;
+
+/// Writes [`PRERENDERED_PAGES`] into `out`, each beside, then renamed.
+pub(super) fn write(shells: &Shells, out: &Path) -> Result<Vec<PathBuf>, ExportError> {
+    let mut written = Vec::new();
+    for page in PRERENDERED_PAGES {
+        let fail = |why: String| ExportError::Page {
+            url: page.url.to_owned(),
+            why,
+        };
+        let shell = shells
+            .shell(page.url)
+            .ok_or_else(|| fail("no prerendered shell".to_owned()))?;
+        let html = shell
+            .ssi_document(page.include, Unavailable)
+            .map_err(|error| fail(error.to_string()))?;
+        let path = out.join(page.file);
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |error| ExportError::Io(path, error)
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let partial = path.with_extension("html.partial");
+        std::fs::write(&partial, html).map_err(io(&partial))?;
+        std::fs::rename(&partial, &path).map_err(io(&path))?;
+        written.push(PathBuf::from(page.file));
+    }
+    // The runtime the shells link, beside them: the static tier serves it
+    // itself, so browsers that need it get it when no instance is up (it
+    // applies the unavailable parts).
+    let runtime = runtime_path().trim_start_matches('/');
+    let path = out.join(RUNTIME_DIR).join(runtime);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| ExportError::Io(dir.to_owned(), error))?;
+    }
+    std::fs::write(&path, axum_suspense::client::runtime())
+        .map_err(|error| ExportError::Io(path.clone(), error))?;
+    written.push(Path::new(RUNTIME_DIR).join(runtime));
+    Ok(written)
+}
+
+/// Where the export puts the prerendered pages' files: the shells and the
+/// runtime (at its own path below it, `_suspense/runtime.HASH.js`).
+pub(super) const RUNTIME_DIR: &str = "prerendered";
