@@ -263,7 +263,7 @@ pub async fn export(
     let router = app(state, static_dir);
     let mut report =
         export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await?;
-    report.pages.extend(prerendered::write(&shells, out)?);
+    prerendered::write(&shells, out, &mut report)?;
     Ok(report)
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::AppState;
 use crate::bench;
-use crate::export::ExportError;
+use crate::export::{ExportError, Report};
 use axum_suspense::Engine;
 use axum_suspense::client::runtime_path;
 use axum_suspense::prerender::Prerendered;
@@ -87,9 +87,9 @@ impl FromRef<AppState> for Arc<Shells> {
 #[template(path = "unavailable_part.html")]
 pub(super) struct Unavailable;
 
-/// Writes [`PRERENDERED_PAGES`] into `out`, each beside, then renamed.
-pub(super) fn write(shells: &Shells, out: &Path) -> Result<Vec<PathBuf>, ExportError> {
-    let mut written = Vec::new();
+/// Writes [`PRERENDERED_PAGES`] into `out` (each beside, then renamed) and
+/// the runtime they link: into `report`'s pages and assets.
+pub(super) fn write(shells: &Shells, out: &Path, report: &mut Report) -> Result<(), ExportError> {
     for page in PRERENDERED_PAGES {
         let fail = |why: String| ExportError::Page {
             url: page.url.to_owned(),
@@ -110,9 +110,10 @@ pub(super) fn write(shells: &Shells, out: &Path) -> Result<Vec<PathBuf>, ExportE
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let partial = path.with_extension("html.partial");
-        std::fs::write(&partial, html).map_err(io(&partial))?;
+        std::fs::write(&partial, &html).map_err(io(&partial))?;
         std::fs::rename(&partial, &path).map_err(io(&path))?;
-        written.push(PathBuf::from(page.file));
+        report.bytes += html.len() as u64;
+        report.pages.push(PathBuf::from(page.file));
     }
     // The runtime the shells link, beside them: the static tier serves it
     // itself, so browsers that need it get it when no instance is up (it
@@ -122,10 +123,11 @@ pub(super) fn write(shells: &Shells, out: &Path) -> Result<Vec<PathBuf>, ExportE
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|error| ExportError::Io(dir.to_owned(), error))?;
     }
-    std::fs::write(&path, axum_suspense::client::runtime())
-        .map_err(|error| ExportError::Io(path.clone(), error))?;
-    written.push(Path::new(RUNTIME_DIR).join(runtime));
-    Ok(written)
+    let runtime = axum_suspense::client::runtime();
+    std::fs::write(&path, runtime).map_err(|error| ExportError::Io(path.clone(), error))?;
+    report.bytes += runtime.len() as u64;
+    report.assets += 1;
+    Ok(())
 }
 
 /// Where the export puts the prerendered pages' files: the shells and the

@@ -22,7 +22,16 @@ async fn export_writes_complete_pages_that_a_file_server_serves_as_ssr_does() {
     let report = app::export(site_state().await, &static_dir(), true, &out)
         .await
         .expect("export");
-    assert_eq!(report.pages.len(), EXPORT_PAGES.len());
+    assert_eq!(
+        report.pages.len(),
+        EXPORT_PAGES.len() + app::PRERENDERED_PAGES.len()
+    );
+    let shell = std::fs::read_to_string(out.join("prerendered/bench.html")).expect("the shell");
+    assert!(
+        shell.contains("<!--# include virtual=\"/_parts/bench?$args\"")
+            && !shell.contains("<section"),
+        "{shell}"
+    );
     assert!(report.assets >= 1, "the static files are copied");
 
     let bench = std::fs::read_to_string(out.join("bench/index.html")).expect("bench page");

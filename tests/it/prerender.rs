@@ -14,12 +14,15 @@ use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum_suspense::prerender::Prerendered;
-use axum_suspense::{Engine, Html, Page};
+use axum_suspense::{Engine, Html, Page, PageBuilder};
 use tokio::sync::watch;
 
+use crate::chrome::{Browser, Kind, LEFTOVERS, no_leftovers, no_leftovers_without_script};
 use crate::common::{TestServer, eventually, get, have_tool, pos, send};
 use crate::nginx::{Edge, NGINX, Nginx};
 use crate::pages::{Shell, text};
+use axum_suspense::client::TIMINGS;
+use serde_json::json;
 
 /// The parts of the test page: released by the test, one bit each.
 type Release = watch::Sender<u32>;
@@ -58,37 +61,48 @@ fn shell(page: &Page, release: &watch::Receiver<u32>, timeout: bool) -> Shell {
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
 /// The instances' router: `/_parts/bench`, the parts alone (`?timeout` makes
-/// part 0 time out). `/bench` itself is never asked of them here.
+/// part 0 time out; a browser not known to patch natively is sent to the
+/// in-order page if it has no JavaScript), and `/bench` whole, for a query
+/// nginx does not prerender (`render=in-order`).
 fn instance(engine: &Engine, prerendered: &Prerendered, release: &Release, seen: &Seen) -> Router {
-    let (engine, prerendered, release, seen) = (
-        engine.clone(),
-        prerendered.clone(),
-        release.subscribe(),
-        seen.clone(),
-    );
-    Router::new().route(
-        "/_parts/bench",
-        axum::routing::get(move |RawQuery(query): RawQuery, headers: HeaderMap| {
-            let query = query.unwrap_or_default();
-            let cookie = headers
-                .get("cookie")
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            seen.lock().unwrap().push((query.clone(), cookie));
-            let page = engine.page();
-            let shell = shell(&page, &release, query.contains("timeout"));
-            let parts = page.stream_parts(&prerendered, shell);
-            async move {
-                match parts {
-                    Ok(parts) => parts,
-                    Err(error) => {
-                        (axum::http::StatusCode::CONFLICT, error.to_string()).into_response()
+    let (prerendered, parts_release, seen) =
+        (prerendered.clone(), release.subscribe(), seen.clone());
+    let page_release = release.subscribe();
+    Router::new()
+        .route(
+            "/_parts/bench",
+            axum::routing::get(
+                move |page: PageBuilder, RawQuery(query): RawQuery, headers: HeaderMap| {
+                    let query = query.unwrap_or_default();
+                    let cookie = headers
+                        .get("cookie")
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().unwrap().push((query.clone(), cookie));
+                    let page = page
+                        .request_uri(format!("/bench?{query}").parse().unwrap())
+                        .build();
+                    let shell = shell(&page, &parts_release, query.contains("timeout"));
+                    let parts = page.stream_parts(&prerendered, shell);
+                    async move {
+                        match parts {
+                            Ok(parts) => parts,
+                            Err(error) => (axum::http::StatusCode::CONFLICT, error.to_string())
+                                .into_response(),
+                        }
                     }
-                }
-            }
-        }),
-    )
+                },
+            ),
+        )
+        .route(
+            "/bench",
+            axum::routing::get(move |page: Page| {
+                let shell = shell(&page, &page_release, false);
+                async move { page.stream(shell) }
+            }),
+        )
+        .with_state(engine.clone())
 }
 
 /// The page's files where nginx's `$prerendered` will point: the shell
@@ -395,4 +409,168 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
         whole.contains("id=\"s1\"") && !whole.contains("Loading section 2"),
         "{whole:?}"
     );
+}
+
+/// The prerendered page through nginx in every kind of browser: Chromium
+/// patching natively or not, with JavaScript on or off, and Firefox ESR with
+/// and without it. Each shows the shell's fallbacks before any part is
+/// ready, each part in its place as it is released, and ends with every
+/// part once and no transport left; without JavaScript a browser that does
+/// not patch is sent to the in-order page, which ends whole.
+#[tokio::test]
+async fn the_prerendered_page_in_every_browser() {
+    if !have_tool("prerendered_browsers", Path::new(NGINX), "nginx") {
+        return;
+    }
+    let engine = Engine::new();
+    let prerendered = prerender(&engine);
+    let dir = files_dir("browsers");
+    write_files(&dir, &prerendered);
+    let (release, _) = watch::channel(0u32);
+    let seen = Seen::default();
+    let one = TestServer::start(instance(&engine, &prerendered, &release, &seen)).await;
+    let two = TestServer::start(instance(&engine, &prerendered, &release, &seen)).await;
+    let nginx = nginx_for("browsers", &dir, [one.addr.port(), two.addr.port()]).await;
+    let url = format!("http://{}/bench?delay=1", nginx.addr());
+    let firefox_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0";
+
+    let mut kinds: Vec<(String, Option<Kind>, bool)> = Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            // Without JavaScript and without native patching: a browser the
+            // server knows does not patch (Firefox's user agent).
+            let kind = Kind {
+                agent: (!kind.javascript && !kind.native).then_some(firefox_agent),
+                ..kind
+            };
+            (kind.name(), Some(kind), kind.javascript)
+        })
+        .collect();
+    kinds.push(("firefox-js".to_owned(), None, true));
+    kinds.push(("firefox-nojs".to_owned(), None, false));
+    for (name, kind, javascript) in kinds {
+        let browser = match kind {
+            Some(kind) => Browser::launch_as("prerendered_browsers", kind).await,
+            None => Browser::launch_firefox("prerendered_browsers", javascript).await,
+        };
+        let Some(browser) = browser else {
+            continue;
+        };
+        let patches = kind.is_some_and(|kind| kind.native);
+        release.send_replace(0);
+        browser.open_path(&url).await;
+        let redirected = !javascript && !patches;
+        if !redirected {
+            browser
+                .wait_for(
+                    "the prerendered shell",
+                    "return document.querySelector('footer') !== null && document.querySelectorAll('p.text').length === 3",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                browser
+                    .eval(
+                        "return [...document.querySelectorAll('p.text')].map(p => p.textContent)",
+                        vec![]
+                    )
+                    .await,
+                json!(["loading-0", "loading-1", "loading-2"]),
+                "{name}: the shell's fallbacks before any part"
+            );
+            release.send_modify(|bits| *bits |= 1 << 2);
+            browser
+                .wait_for(
+                    "part 2 alone, in place",
+                    "return [...document.querySelectorAll('.slot')].map(s => s.textContent).join('|') === 'loading-0|loading-1|content-2'",
+                    vec![],
+                )
+                .await;
+            browser
+                .screenshot(&format!("prerendered-{name}-1-part-2"))
+                .await;
+        }
+        release.send_replace(u32::MAX);
+        browser
+            .wait_for(
+                "every part",
+                "return document.readyState === 'complete' && [...document.querySelectorAll('.slot')].map(s => s.textContent).join('|') === 'content-0|This part of the page could not be loaded.|content-2'",
+                vec![],
+            )
+            .await;
+        let leftovers = browser.eval(LEFTOVERS, vec![]).await;
+        if javascript {
+            no_leftovers(leftovers);
+            let native = browser
+                .eval(&format!("return window.{TIMINGS}.$.native"), vec![])
+                .await;
+            assert_eq!(
+                native,
+                json!(patches),
+                "{name}: the runtime's test of the browser"
+            );
+            let outcomes = browser
+                .eval(
+                    &format!("return [0, 1, 2].map(i => window.{TIMINGS}[i].o || null)"),
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                outcomes,
+                json!([null, "error", null]),
+                "{name}: each part once, as it ended"
+            );
+        } else if patches {
+            no_leftovers_without_script(leftovers, 3);
+        } else {
+            no_leftovers(leftovers);
+            let search = browser.eval("return location.search", vec![]).await;
+            assert!(
+                search
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("render=in-order"),
+                "{name}: {search}"
+            );
+        }
+        browser
+            .screenshot(&format!("prerendered-{name}-2-end"))
+            .await;
+        browser.close().await;
+    }
+
+    // Every instance down: the shell, and each part says it is unavailable
+    // (put in place by the parser, or by the runtime nginx serves itself).
+    one.stop().await.unwrap();
+    two.stop().await.unwrap();
+    for kind in Kind::WITH_JAVASCRIPT {
+        let Some(browser) = Browser::launch_as("prerendered_browsers", kind).await else {
+            continue;
+        };
+        browser.open(&url).await;
+        browser
+            .wait_for(
+                "every part unavailable",
+                "return document.readyState === 'complete' && [...document.querySelectorAll('.slot')].every(s => s.textContent === 'unavailable Try again')",
+                vec![],
+            )
+            .await;
+        no_leftovers(browser.eval(LEFTOVERS, vec![]).await);
+        let outcomes = browser
+            .eval(
+                &format!("return [0, 1, 2].map(i => window.{TIMINGS}[i].o)"),
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            outcomes,
+            json!(["error", "error", "error"]),
+            "{}",
+            kind.name()
+        );
+        browser
+            .screenshot(&format!("prerendered-{}-3-down", kind.name()))
+            .await;
+        browser.close().await;
+    }
 }
