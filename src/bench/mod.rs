@@ -1,6 +1,6 @@
 //! The benchmark page and what measures it: `/bench` exactly as
 //! `benches/PAGE.md` defines it (so it can be measured beside its peers in
-//! `benches/peers`), `/compare`, which shows it four ways side by side, and
+//! `benches/peers`), `/compare`, which shows it five ways side by side, and
 //! the escaper both render with. These are pages of the site like any other
 //! (the site's router serves them, `crate::app`), kept apart from the demo
 //! board because they are the measuring apparatus: `benches/ceiling` pulls
