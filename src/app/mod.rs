@@ -144,6 +144,8 @@ impl AppState {
 pub fn app(state: AppState, static_dir: &Path) -> Router {
     let mut router = Router::new()
         .route("/", get(board::board))
+        // The parts of the prerendered `/`, for the static tier.
+        .route("/_parts/board", get(board::board_parts))
         .route("/posts", post(board::add_post))
         .route("/posts/{id}", get(board::post))
         .route("/posts/{id}/comments", post(board::add_comment))
@@ -258,12 +260,12 @@ pub async fn export(
     copy_static: bool,
     out: &Path,
 ) -> Result<Report, ExportError> {
-    let shells = state.shells.clone();
+    let shells_state = state.clone();
     // The router first: it installs the assets the shells link.
     let router = app(state, static_dir);
     let mut report =
         export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await?;
-    prerendered::write(&shells, out, &mut report)?;
+    prerendered::write(&shells_state, out, &mut report)?;
     Ok(report)
 }
 

@@ -2,10 +2,11 @@
 //! and what a static tier needs to serve it (`suspense-ssr export` writes
 //! the files, `deploy/nginx.conf` serves them with SSI).
 //!
-//! `/bench` is prerendered (`crate::bench`): a request that leaves its
-//! shell as rendered once gets that shell from memory at once, then its
-//! parts; `/_parts/bench` answers the parts alone, which nginx includes
-//! after the exported shell. When the application cannot be reached, nginx
+//! `/bench` (`crate::bench`) and the board's front page `/` (`board.rs`)
+//! are prerendered: a request that leaves the shell as rendered once gets
+//! it from memory at once, then its parts; `/_parts/bench` and
+//! `/_parts/board` answer the parts alone, which nginx includes after the
+//! exported shells. When the application cannot be reached, nginx
 //! sends [`unavailable`]'s block in the include's place: every part says
 //! so, with a link that loads the page again.
 
@@ -37,11 +38,18 @@ pub struct PrerenderedPage {
 }
 
 /// The pages the export writes as shells for the static tier.
-pub const PRERENDERED_PAGES: &[PrerenderedPage] = &[PrerenderedPage {
-    url: "/bench",
-    include: "/_parts/bench?$args",
-    file: "prerendered/bench.html",
-}];
+pub const PRERENDERED_PAGES: &[PrerenderedPage] = &[
+    PrerenderedPage {
+        url: "/bench",
+        include: "/_parts/bench?$args",
+        file: "prerendered/bench.html",
+    },
+    PrerenderedPage {
+        url: "/",
+        include: "/_parts/board?$args",
+        file: "prerendered/board.html",
+    },
+];
 
 /// The shells, each rendered the first time it is asked for (after the
 /// site's assets are installed, which the templates link). Shared by every
@@ -50,6 +58,7 @@ pub const PRERENDERED_PAGES: &[PrerenderedPage] = &[PrerenderedPage {
 pub struct Shells {
     engine: Engine,
     bench: OnceLock<Prerendered>,
+    board: OnceLock<Prerendered>,
 }
 
 impl Shells {
@@ -57,6 +66,7 @@ impl Shells {
         Shells {
             engine: engine.clone(),
             bench: OnceLock::new(),
+            board: OnceLock::new(),
         }
     }
 
@@ -69,9 +79,23 @@ impl Shells {
         })
     }
 
+    /// The board's front page's shell (`/`), made with `app`'s store (its
+    /// futures never run) and engine.
+    pub(crate) fn board(&self, app: &AppState) -> &Prerendered {
+        self.board.get_or_init(|| {
+            // Nothing in the board's shell comes from data or a request
+            // (tested: tests/it/prerender.rs).
+            super::board::prerender(app).expect("the board's shell is prerenderable")
+        })
+    }
+
     /// The shell of the page at `url` (one of [`PRERENDERED_PAGES`]).
-    fn shell(&self, url: &str) -> Option<&Prerendered> {
-        (url == "/bench").then(|| self.bench())
+    fn shell(&self, url: &str, app: &AppState) -> Option<&Prerendered> {
+        match url {
+            "/bench" => Some(self.bench()),
+            "/" => Some(self.board(app)),
+            _ => None,
+        }
     }
 }
 
@@ -89,14 +113,15 @@ pub(super) struct Unavailable;
 
 /// Writes [`PRERENDERED_PAGES`] into `out` (each beside, then renamed) and
 /// the runtime they link: into `report`'s pages and assets.
-pub(super) fn write(shells: &Shells, out: &Path, report: &mut Report) -> Result<(), ExportError> {
+pub(super) fn write(app: &AppState, out: &Path, report: &mut Report) -> Result<(), ExportError> {
+    let shells = &app.shells;
     for page in PRERENDERED_PAGES {
         let fail = |why: String| ExportError::Page {
             url: page.url.to_owned(),
             why,
         };
         let shell = shells
-            .shell(page.url)
+            .shell(page.url, app)
             .ok_or_else(|| fail("no prerendered shell".to_owned()))?;
         let html = shell
             .ssi_document(page.include, Unavailable)

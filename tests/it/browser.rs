@@ -323,7 +323,7 @@ const EVERY_PART_PAGES: [(&str, usize, &[&str]); 4] = [
         &["Section 3", "Section 0"],
     ),
     ("/posts/1", 4, &["More by"]),
-    ("/", 2, &[]),
+    ("/", 3, &[]),
     (
         "/faults?delay=200",
         6,

@@ -344,7 +344,9 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
     // Through nginx (the exported file and an instance's parts), and from
     // the instance alone (the same shell from memory, the same parts).
     let normal = |body: &str| {
-        // The times at which the server had each part differ.
+        // The times at which the server had each part differ, and so may
+        // the order of parts ready together: each part's time left out, the
+        // parts sorted.
         let mut out = String::new();
         let mut rest = body;
         while let Some(at) = rest.find("<?s b") {
@@ -358,12 +360,24 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
             rest = &rest[end + 1..];
         }
         out.push_str(rest);
-        out
+        let first = out.find("<template for=").unwrap_or(out.len());
+        let last = out.rfind("</body>").unwrap_or(out.len()).max(first);
+        let mut parts: Vec<&str> = out[first..last]
+            .split("<template for=")
+            .filter(|part| !part.is_empty())
+            .collect();
+        parts.sort_unstable();
+        format!("{}{}{}", &out[..first], parts.concat(), &out[last..])
     };
     let chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
-    for agent in [chromium, "curl/8"] {
+    for (path, agent) in [
+        ("/bench?delay=0&items=2", chromium),
+        ("/bench?delay=0&items=2", "curl/8"),
+        ("/", chromium),
+        ("/", "curl/8"),
+    ] {
         let request = format!(
-            "GET /bench?delay=0&items=2 HTTP/1.1\r\nHost: t\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: t\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n"
         );
         let mut edge = send(nginx.addr(), request.as_bytes()).await;
         let mut direct = send(one.addr, request.as_bytes()).await;
@@ -371,18 +385,20 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
             edge.read_to_end().await.to_owned(),
             direct.read_to_end().await.to_owned(),
         );
+        assert_eq!(edge.matches("<template for=").count(), 3, "{edge:?}");
         assert!(
-            edge.contains("id=\"s0\"") && edge.contains("id=\"s2\""),
+            !edge.contains("unavailable") && !edge.contains("could not be loaded"),
             "{edge:?}"
         );
         assert_eq!(
             normal(&edge),
             normal(&direct),
-            "the same page with or without the edge ({agent})"
+            "the same page with or without the edge ({path}, {agent})"
         );
-        // The one script is linked; the refresh only for a browser that
-        // does not patch natively.
-        assert_eq!(edge.matches("<script").count(), 1, "{edge:?}");
+        // The engine's one script is linked (the board links its own too);
+        // the refresh only for a browser that does not patch natively.
+        let scripts = if path == "/" { 2 } else { 1 };
+        assert_eq!(edge.matches("<script").count(), scripts, "{edge:?}");
         assert_eq!(edge.contains("<noscript>"), agent != chromium, "{edge:?}");
     }
     // A query the page refuses: the instance answers 400 to the include,
@@ -409,6 +425,22 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
         whole.contains("id=\"s1\"") && !whole.contains("Loading section 2"),
         "{whole:?}"
     );
+
+    // Every instance down: the board's shell all the same, each of its
+    // parts unavailable; a page that is not prerendered, nginx's 502.
+    one.stop().await.unwrap();
+    two.stop().await.unwrap();
+    let mut board = get(nginx.addr(), "/").await;
+    assert_eq!(board.status(), 200, "{}", board.head);
+    let board = board.read_to_end().await.to_owned();
+    assert!(board.contains("<h1>Recent posts</h1>"), "{board:?}");
+    assert_eq!(
+        board.matches("This part is unavailable right now.").count(),
+        3,
+        "{board:?}"
+    );
+    let post = get(nginx.addr(), "/posts/1").await;
+    assert_eq!(post.status(), 502, "{}", post.head);
 }
 
 /// The prerendered page through nginx in every kind of browser: Chromium
