@@ -264,7 +264,7 @@ pub(crate) async fn board(
         && page.mode() == RenderMode::Stream
         && !page.debug()
     {
-        let prerendered = app.shells.board(&app);
+        let prerendered = app.shells.board(|| prerender(&app));
         let shell = board_shell(&page, &app, FormState::default());
         return Ok(match page.stream_parts(prerendered, shell) {
             Ok(parts) => prerendered.join(parts),
@@ -302,7 +302,7 @@ pub(crate) async fn board_parts(
         .debug(false)
         .request_uri(uri)
         .build();
-    let prerendered = app.shells.board(&app);
+    let prerendered = app.shells.board(|| prerender(&app));
     let shell = board_shell(&page, &app, FormState::default());
     match page.stream_parts(prerendered, shell) {
         Ok(parts) => parts,

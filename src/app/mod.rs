@@ -28,9 +28,10 @@ mod form;
 mod latency;
 mod prerendered;
 
+pub use crate::prerendered::Shells;
 pub use exported::ExportDir;
 pub use latency::Latency;
-pub use prerendered::{PRERENDERED_PAGES, PrerenderedPage, Shells};
+pub use prerendered::{PRERENDERED_PAGES, PrerenderedPage};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -133,7 +134,7 @@ impl AppState {
             export: None,
             compress_pages: true,
             max_body_bytes: 16 * 1024,
-            shells: Arc::new(Shells::new(&engine)),
+            shells: Arc::default(),
             engine,
         }
     }

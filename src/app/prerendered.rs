@@ -1,5 +1,5 @@
-//! The site's prerendered pages: each shell rendered once, on first use,
-//! and what a static tier needs to serve it (`suspense-ssr export` writes
+//! The site's prerendered pages: which they are, and what a static tier
+//! needs to serve them (`suspense-ssr export` writes
 //! the files, `deploy/nginx.conf` serves them with SSI).
 //!
 //! `/bench` (`crate::bench`) and the board's front page `/` (`board.rs`)
@@ -11,7 +11,6 @@
 //! so, with a link that loads the page again.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use askama::Template;
 use axum::extract::FromRef;
@@ -20,7 +19,7 @@ use std::sync::Arc;
 use super::AppState;
 use crate::bench;
 use crate::export::{ExportError, Report};
-use axum_suspense::Engine;
+use crate::prerendered::Shells;
 use axum_suspense::client::runtime_path;
 use axum_suspense::prerender::Prerendered;
 
@@ -51,57 +50,18 @@ pub const PRERENDERED_PAGES: &[PrerenderedPage] = &[
     },
 ];
 
-/// The shells, each rendered the first time it is asked for (after the
-/// site's assets are installed, which the templates link). Shared by every
-/// request: [`AppState`] holds it in an `Arc`.
-#[derive(Debug)]
-pub struct Shells {
-    engine: Engine,
-    bench: OnceLock<Prerendered>,
-    board: OnceLock<Prerendered>,
-}
-
-impl Shells {
-    pub fn new(engine: &Engine) -> Self {
-        Shells {
-            engine: engine.clone(),
-            bench: OnceLock::new(),
-            board: OnceLock::new(),
-        }
-    }
-
-    /// `/bench`'s shell.
-    pub fn bench(&self) -> &Prerendered {
-        self.bench.get_or_init(|| {
-            // The bench shell takes nothing from a request and carries no
-            // nonce (tested: `crate::bench` and tests/it/prerender.rs).
-            bench::prerender(&self.engine).expect("the bench page's shell is prerenderable")
-        })
-    }
-
-    /// The board's front page's shell (`/`), made with `app`'s store (its
-    /// futures never run) and engine.
-    pub(crate) fn board(&self, app: &AppState) -> &Prerendered {
-        self.board.get_or_init(|| {
-            // Nothing in the board's shell comes from data or a request
-            // (tested: tests/it/prerender.rs).
-            super::board::prerender(app).expect("the board's shell is prerenderable")
-        })
-    }
-
-    /// The shell of the page at `url` (one of [`PRERENDERED_PAGES`]).
-    fn shell(&self, url: &str, app: &AppState) -> Option<&Prerendered> {
-        match url {
-            "/bench" => Some(self.bench()),
-            "/" => Some(self.board(app)),
-            _ => None,
-        }
-    }
-}
-
 impl FromRef<AppState> for Arc<Shells> {
     fn from_ref(state: &AppState) -> Arc<Shells> {
         state.shells.clone()
+    }
+}
+
+/// The shell of the page at `url` (one of [`PRERENDERED_PAGES`]).
+fn shell<'a>(app: &'a AppState, url: &str) -> Option<&'a Prerendered> {
+    match url {
+        "/bench" => Some(app.shells.bench(|| bench::prerender(&app.engine))),
+        "/" => Some(app.shells.board(|| super::board::prerender(app))),
+        _ => None,
     }
 }
 
@@ -114,15 +74,12 @@ pub(super) struct Unavailable;
 /// Writes [`PRERENDERED_PAGES`] into `out` (each beside, then renamed) and
 /// the runtime they link: into `report`'s pages and assets.
 pub(super) fn write(app: &AppState, out: &Path, report: &mut Report) -> Result<(), ExportError> {
-    let shells = &app.shells;
     for page in PRERENDERED_PAGES {
         let fail = |why: String| ExportError::Page {
             url: page.url.to_owned(),
             why,
         };
-        let shell = shells
-            .shell(page.url, app)
-            .ok_or_else(|| fail("no prerendered shell".to_owned()))?;
+        let shell = shell(app, page.url).ok_or_else(|| fail("no prerendered shell".to_owned()))?;
         let html = shell
             .ssi_document(page.include, Unavailable)
             .map_err(|error| fail(error.to_string()))?;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::entities::NamedEntities;
-use crate::app::Shells;
+use crate::prerendered::Shells;
 use axum_suspense::prerender::{PrerenderError, Prerendered};
 use axum_suspense::{Boundary, Engine, Page, PageBuilder, RenderMode};
 
@@ -52,6 +52,7 @@ pub(crate) struct BenchParams {
 /// the parts; otherwise streamed whole, as any page.
 pub(crate) async fn bench(
     State(shells): State<Arc<Shells>>,
+    State(engine): State<Engine>,
     page: Page,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -63,7 +64,7 @@ pub(crate) async fn bench(
         }
     };
     if prerenderable(&query) && page.mode() == RenderMode::Stream && !page.debug() {
-        let prerendered = shells.bench();
+        let prerendered = shells.bench(|| prerender(&engine));
         let shell = shell(&page, params);
         return match page.stream_parts(prerendered, shell) {
             Ok(parts) => prerendered.join(parts),
@@ -84,6 +85,7 @@ pub(crate) async fn bench(
 /// the same data. A query that changes the shell has no parts here (`404`).
 pub(crate) async fn bench_parts(
     State(shells): State<Arc<Shells>>,
+    State(engine): State<Engine>,
     page: PageBuilder,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -95,7 +97,11 @@ pub(crate) async fn bench_parts(
         }
     };
     if !prerenderable(&query) {
-        return crate::app::not_found_page("/_parts/bench");
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            "no prerendered shell for this query\n",
+        )
+            .into_response();
     }
     // Whoever asks (a crawler too: the static tier sent it the shell), in
     // stream mode; the no-script refresh goes to the page, not here.
@@ -112,7 +118,7 @@ pub(crate) async fn bench_parts(
         .debug(false)
         .request_uri(uri)
         .build();
-    let prerendered = shells.bench();
+    let prerendered = shells.bench(|| prerender(&engine));
     let shell = shell(&page, params);
     match page.stream_parts(prerendered, shell) {
         Ok(parts) => parts,
