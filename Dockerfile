@@ -38,13 +38,17 @@ COPY crates/heap-trim crates/heap-trim
 COPY crates/test-kit/src crates/test-kit/src
 COPY examples/src examples/src
 # Then the static files' .br and .gz variants, made now (the server's startup
-# makes them too, if it may write; the edge serves them with gzip_static).
+# makes them too, if it may write; the edge serves them with gzip_static),
+# and the prerendered pages' shells and the runtime they link, which the
+# edge serves itself (docs/prerendering.md).
 RUN --mount=type=cache,target=/usr/local/cargo/registry cargo build --release --locked --bin suspense-ssr \
  && cp target/release/suspense-ssr /usr/local/bin/ \
  && suspense-ssr export --out /tmp/export --database /tmp/export/board.sqlite3 >/dev/null \
+ && mv /tmp/export/prerendered /src/prerendered \
  && rm -rf /tmp/export
 
-# ---- edge: nginx with deploy/nginx.conf, the static files, and the instances
+# ---- edge: nginx with deploy/nginx.conf, the static files, the prerendered
+# shells (the exported build's: the same binary as the instances), and the instances
 # of compose.yaml. The certificate is mounted at run time in
 # /etc/nginx/suspense-ssr/tls (fullchain.pem, privkey.pem).
 FROM docker.io/library/nginx:stable AS edge
@@ -53,6 +57,7 @@ RUN rm -f /etc/nginx/conf.d/default.conf \
 COPY deploy/nginx.conf /etc/nginx/conf.d/suspense-ssr.conf
 COPY deploy/compose-upstreams.inc /etc/nginx/suspense-ssr/upstreams.inc
 COPY --from=build /src/static /srv/suspense-ssr/static
+COPY --from=build /src/prerendered /srv/suspense-ssr/prerendered
 EXPOSE 80 443
 
 # ---- app (the default): the binary and its static files on Debian's slim

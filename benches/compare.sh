@@ -10,6 +10,9 @@
 #   PEERS="ssr react1 nginx leptos" benches/compare.sh    also Leptos (cold build: minutes)
 #   PEERS="ssr nginx" RUNS=1 DUR=3 SINGLES=3 CONC=500 PEER_CONC=500 benches/compare.sh
 #                                      the smallest run: does everything start and answer
+#   PEERS=edge SINGLES=3 benches/compare.sh
+#                                      only the edge's row: /bench prerendered through
+#                                      nginx, streamed whole through it, and the static page
 #
 # What it needs besides this repository (benches/README.md): cargo, python3;
 # Node 20 and npm for React (start.sh runs `npm ci`); nginx (start.sh
@@ -33,7 +36,7 @@ RUNS="${RUNS:-3}"
 SINGLES="${SINGLES:-21}"
 CONC="${CONC:-10000}"
 PEER_CONC="${PEER_CONC:-2000}"
-read -r -a peers <<<"${PEERS:-ssr ssr-nc react1 nginx}"
+read -r -a peers <<<"${PEERS:-ssr ssr-nc react1 nginx edge}"
 out="$target_dir/bench/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 raise_fd_limit
@@ -60,7 +63,66 @@ start() { # name -> sets base, server_pid
 }
 stop() { stop_server; }
 
+# The edge's row (docs/prerendering.md): deploy/nginx.conf over plain HTTP in
+# front of two instances (ports and paths rewritten, as tests/it/nginx.rs
+# does), serving /bench prerendered (the shell from `suspense-ssr export`,
+# the parts included with SSI), the same page streamed whole through it
+# (`render=stream`) and the export's static page (from its /static/); first
+# and last byte p50 of SINGLES each, and when each section arrived.
+edge() {
+  local prefix="$out/edge" p_a p_b p_edge p_http
+  read -r p_a p_b p_edge p_http <<<"$(for _ in 1 2 3 4; do free_port; done | tr '\n' ' ')"
+  need_tool nginx
+  need_tool openssl
+  mkdir -p "$prefix/tmp" "$prefix/acme" "$prefix/tls"
+  "$BIN" export --out "$prefix/export" --static-dir "$root/static" \
+    --database "$prefix/board.sqlite3" >"$prefix/export.log"
+  # The static page beside the shells, at a path the edge serves from disk.
+  cp "$prefix/export/bench/index.html" "$prefix/export/static/bench-static.html"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$prefix/tls/privkey.pem" -out "$prefix/tls/fullchain.pem" 2>/dev/null
+  sed -e "s/server 127.0.0.1:3001/server 127.0.0.1:$p_a/" -e "s/server 127.0.0.1:3002/server 127.0.0.1:$p_b/" \
+    "$root/deploy/nginx-upstreams.inc" >"$prefix/upstreams.inc"
+  sed -e "s#include /etc/nginx/suspense-ssr/upstreams.inc;#include $prefix/upstreams.inc;#" \
+      -e "s#listen 80;#listen 127.0.0.1:$p_http;#" -e "s#listen 443 ssl http2#listen 127.0.0.1:$p_edge#" \
+      -e "s#/etc/nginx/suspense-ssr/tls/#$prefix/tls/#g" -e "s#root /var/www/acme;#root $prefix/acme;#" \
+      -e "s#root /srv/suspense-ssr;#root $prefix/export;#" \
+      -e "s#set \$prerendered /srv/suspense-ssr/prerendered;#set \$prerendered $prefix/export/prerendered;#" \
+      "$root/deploy/nginx.conf" >"$prefix/suspense-ssr.conf"
+  cat >"$prefix/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes auto;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  client_body_temp_path $prefix/tmp/body; proxy_temp_path $prefix/tmp/proxy;
+  fastcgi_temp_path $prefix/tmp/fastcgi; uwsgi_temp_path $prefix/tmp/uwsgi; scgi_temp_path $prefix/tmp/scgi;
+  include $prefix/suspense-ssr.conf;
+}
+CONF
+  chmod -R a+rX "$prefix"
+  start_server "$out/edge.a.log" "$p_a" "$BIN" --addr "127.0.0.1:$p_a" --static-dir "$root/static" --threads 1
+  start_server "$out/edge.b.log" "$p_b" "$BIN" --addr "127.0.0.1:$p_b" --static-dir "$root/static" --threads 1
+  start_server "$prefix/stdout.log" "$p_edge" "$(command -v nginx)" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+  local base="http://127.0.0.1:$p_edge" name path
+  for name in prerendered streamed static; do
+    case "$name" in
+      prerendered) path="/bench?delay=1000" ;;
+      streamed) path="/bench?delay=1000&render=stream" ;;
+      static) path="/static/bench-static.html" ;;
+    esac
+    python3 "$MEASURE" single "$base" "$path" --boundaries 3 --items 20 --repeat "$SINGLES" --pause-ms 200 \
+      --brief --out "$out/edge.$name.json" >/dev/null
+  done
+  stop_all_servers
+}
+
 for name in "${peers[@]}"; do
+  [ "$name" = edge ] && { edge; continue; }
   # Install or build a peer before its port wait starts.
   if [ "$name" = leptos ]; then
     echo "== leptos: cargo build --release (cold: minutes)" >&2
@@ -103,61 +165,81 @@ for name in "${peers[@]}"; do
 done
 
 python3 - "$out" "$SINGLES" "${peers[@]}" <<'PY' | tee "$out/table.md"
-import json, re, sys
+import json, os, re, sys
 out, singles, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+edge = "edge" in names
+names = [n for n in names if n != "edge"]
 label = {"ssr": "suspense-ssr (gzip)", "ssr-nc": "suspense-ssr, --no-compression", "react1": "React 18, 1 process", "nginx": "nginx, static file",
          "leptos": "Leptos 0.8"}
-rows = {}
-for n in names:
-    runs = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(f"{out}/{n}.load.txt") if "rps=" in l]
-    runs.sort(key=lambda kv: float(kv["rps"]))
-    kv = runs[len(runs) // 2]
-    rep = json.load(open(f"{out}/{n}.single-repeat.json"))["summary"]
-    one = json.load(open(f"{out}/{n}.single.json"))
-    con = json.load(open(f"{out}/{n}.concurrent.json"))
-    mem = con.get("memory", {})
-    order = ", ".join(f"{k} {v['t_ms']:.1f}" for k, v in
-                      sorted(one.get("sections", {}).items(), key=lambda kv: kv[1]["t_ms"]))
-    rows[n] = {
-        "rps": float(kv["rps"]),
-        "rps_all": ", ".join(f"{float(r['rps']):,.0f}" for r in runs),
-        "lat": f"{kv.get('p50_ms')} / {kv.get('p99_ms')} ms",
-        "rss_load": kv.get("peak_rss_mb", "?") + " MiB",
-        "ttfb": rep["first_body_byte_ms"]["p50"],
-        "last": rep["last_byte_ms"]["p50"],
-        "order": f"shell {one['first_body_byte_ms']:.2f}; {order} ms",
-        "hold": f"{con['complete_ok']} / {con['failed']} of {con['connections']}",
-        "hold_rss": f"{mem.get('rss_peak_sampled_kb', 0) / 1024:.1f} MiB (idle {mem.get('rss_before_kb', 0) / 1024:.1f})",
-        "after_hold": f"{int(open(f'{out}/{n}.after-hold.txt').read()) / 1024:.1f} MiB",
-    }
-try:
-    tree = open(f"{out}/tree.txt").read().strip()
-except OSError:
-    tree = "?"
-tools = sorted({m for n in names for m in re.findall(r"tool=(\S+)", open(f"{out}/{n}.load.txt").read())})
-print(f"`{out}`, tree {tree}, load from {', '.join(tools)}")
-print()
-print("| measurement | " + " | ".join(label.get(n, n) for n in names) + " |")
-print("|---" * (len(names) + 1) + "|")
-def line(title, key, fmt=str):
-    print(f"| {title} | " + " | ".join(fmt(rows[n][key]) for n in names) + " |")
-line("throughput, 64 conns (`delay=0`; nginx `/bench`), median", "rps", lambda v: f"{v:,.0f} req/s")
-line("... every run", "rps_all")
-line("latency under load (median run), p50 / p99", "lat")
-line("peak RSS during the load (median run)", "rss_load")
-line(f"first body byte, `delay=1000`, p50 of {singles}", "ttfb", lambda v: f"{v:.2f} ms")
-line(f"last byte, `delay=1000`, p50 of {singles}", "last", lambda v: f"{v:.1f} ms")
-line("`delay=1000&boundaries=3`: arrivals", "order")
-line("held at `delay=2000`: complete+correct / failed", "hold")
-line("... peak RSS while held", "hold_rss")
-line("... RSS 3 s after they all ended", "after_hold")
-if "ssr" in rows:
-    ssr = rows["ssr"]
-    print()
+if names:
+    rows = {}
     for n in names:
-        if n != "ssr":
-            print(f"- throughput suspense-ssr / {label.get(n, n)}: {ssr['rps'] / rows[n]['rps']:.2f}x")
-    if "nginx" in rows:
-        print(f"- first byte suspense-ssr / nginx static: {ssr['ttfb'] / rows['nginx']['ttfb']:.2f}x")
+        runs = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(f"{out}/{n}.load.txt") if "rps=" in l]
+        runs.sort(key=lambda kv: float(kv["rps"]))
+        kv = runs[len(runs) // 2]
+        rep = json.load(open(f"{out}/{n}.single-repeat.json"))["summary"]
+        one = json.load(open(f"{out}/{n}.single.json"))
+        con = json.load(open(f"{out}/{n}.concurrent.json"))
+        mem = con.get("memory", {})
+        order = ", ".join(f"{k} {v['t_ms']:.1f}" for k, v in
+                          sorted(one.get("sections", {}).items(), key=lambda kv: kv[1]["t_ms"]))
+        rows[n] = {
+            "rps": float(kv["rps"]),
+            "rps_all": ", ".join(f"{float(r['rps']):,.0f}" for r in runs),
+            "lat": f"{kv.get('p50_ms')} / {kv.get('p99_ms')} ms",
+            "rss_load": kv.get("peak_rss_mb", "?") + " MiB",
+            "ttfb": rep["first_body_byte_ms"]["p50"],
+            "last": rep["last_byte_ms"]["p50"],
+            "order": f"shell {one['first_body_byte_ms']:.2f}; {order} ms",
+            "hold": f"{con['complete_ok']} / {con['failed']} of {con['connections']}",
+            "hold_rss": f"{mem.get('rss_peak_sampled_kb', 0) / 1024:.1f} MiB (idle {mem.get('rss_before_kb', 0) / 1024:.1f})",
+            "after_hold": f"{int(open(f'{out}/{n}.after-hold.txt').read()) / 1024:.1f} MiB",
+        }
+    try:
+        tree = open(f"{out}/tree.txt").read().strip()
+    except OSError:
+        tree = "?"
+    tools = sorted({m for n in names for m in re.findall(r"tool=(\S+)", open(f"{out}/{n}.load.txt").read())})
+    print(f"`{out}`, tree {tree}, load from {', '.join(tools)}")
+    print()
+    print("| measurement | " + " | ".join(label.get(n, n) for n in names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    def line(title, key, fmt=str):
+        print(f"| {title} | " + " | ".join(fmt(rows[n][key]) for n in names) + " |")
+    line("throughput, 64 conns (`delay=0`; nginx `/bench`), median", "rps", lambda v: f"{v:,.0f} req/s")
+    line("... every run", "rps_all")
+    line("latency under load (median run), p50 / p99", "lat")
+    line("peak RSS during the load (median run)", "rss_load")
+    line(f"first body byte, `delay=1000`, p50 of {singles}", "ttfb", lambda v: f"{v:.2f} ms")
+    line(f"last byte, `delay=1000`, p50 of {singles}", "last", lambda v: f"{v:.1f} ms")
+    line("`delay=1000&boundaries=3`: arrivals", "order")
+    line("held at `delay=2000`: complete+correct / failed", "hold")
+    line("... peak RSS while held", "hold_rss")
+    line("... RSS 3 s after they all ended", "after_hold")
+    if "ssr" in rows:
+        ssr = rows["ssr"]
+        print()
+        for n in names:
+            if n != "ssr":
+                print(f"- throughput suspense-ssr / {label.get(n, n)}: {ssr['rps'] / rows[n]['rps']:.2f}x")
+        if "nginx" in rows:
+            print(f"- first byte suspense-ssr / nginx static: {ssr['ttfb'] / rows['nginx']['ttfb']:.2f}x")
+if edge:
+    ways = [("prerendered", "prerendered: the shell from the export, the parts with SSI"),
+            ("streamed", "streamed whole (`render=stream`)"), ("static", "the static page (export)")]
+    got = {w: json.load(open(f"{out}/edge.{w}.json"))["summary"] for w, _ in ways}
+    print()
+    print(f"`/bench?delay=1000` through nginx (deploy/nginx.conf, two instances of `--threads 1`), p50 of {singles}:")
+    print()
+    print("| through nginx | first body byte | sections s2 / s1 / s0 | last byte |")
+    print("|---|---|---|---|")
+    for w, title in ways:
+        g = got[w]
+        secs = " / ".join(f"{g[f's{i}_ms']['p50']:.1f}" for i in (2, 1, 0))
+        print(f"| {title} | {g['first_body_byte_ms']['p50']:.2f} ms | {secs} ms | {g['last_byte_ms']['p50']:.1f} ms |")
+    print()
+    print(f"- first byte prerendered / static: {got['prerendered']['first_body_byte_ms']['p50'] / got['static']['first_body_byte_ms']['p50']:.2f}x (target 1.1x)")
+    print(f"- first byte prerendered / streamed whole: {got['prerendered']['first_body_byte_ms']['p50'] / got['streamed']['first_body_byte_ms']['p50']:.2f}x")
+    print(f"- last part prerendered / streamed whole: {got['prerendered']['last_byte_ms']['p50'] / got['streamed']['last_byte_ms']['p50']:.3f}x")
 PY
 echo "results in $out" >&2

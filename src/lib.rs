@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! Dependencies point one way: `run → config + server + app + data`,
-//! `app → bench + engine + assets + http + export + data`,
+//! `app → bench + prerendered + engine + assets + http + export + data`,
+//! `bench → prerendered + engine + assets + http`,
 //! `server → engine + observe + http + data`; `engine`, `assets` and
 //! `http` know no application, and no module imports `run`.
 //!
@@ -21,6 +22,9 @@
 //!   and the security headers every answer gets.
 //! - `bench`: the benchmark page (`/bench`, as `benches/PAGE.md` defines
 //!   it), `/compare`, and the escaper `benches/ceiling` includes.
+//! - `prerendered`: the prerendered pages' shells, each rendered once on
+//!   first use ([`app::Shells`]); each page says how its own is made
+//!   (docs/prerendering.md).
 //! - [`http`]: general HTTP layers: gzip for pages, without holding a
 //!   compressor while a page waits, and the request checks the server puts
 //!   before the routes (`414`, `400` without `Host`, `413`).
@@ -66,5 +70,6 @@ pub mod flags;
 pub mod health;
 pub mod http;
 pub mod observe;
+mod prerendered;
 pub mod run;
 pub mod server;

@@ -38,6 +38,7 @@ pub async fn run(
         export: Some(ExportDir::on_first_request(export_dir.as_path())),
         compress_pages: !config.no_compression,
         max_body_bytes: config.serve.max_body_bytes,
+        shells: Arc::default(),
     };
     let router = app::app(state, &config.static_dir);
     let options = ServeOptions {

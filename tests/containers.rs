@@ -412,6 +412,22 @@ async fn compose_runs_two_instances_on_one_postgres_behind_the_https_edge() {
     )
     .await;
     assert!(css.contains("content-encoding: gzip"), "{css}");
+    // The prerendered /bench: the shell from the edge's own copy (its
+    // runtime link, from the export), the parts from an instance.
+    let prerendered = run(
+        "curl prerendered",
+        curl(
+            &tls,
+            https_port,
+            &[&format!("https://localhost:{https_port}/bench?items=1")],
+        ),
+    )
+    .await;
+    assert!(
+        prerendered.contains("async></script>\n<") && prerendered.contains("id=\"s0\""),
+        "the exported shell, then the parts: {prerendered}"
+    );
+    assert!(!prerendered.contains("<!--#"), "{prerendered}");
 
     // A comment through the edge, stored once in the one database, is on
     // the post's page whichever instance serves it.

@@ -17,7 +17,7 @@ struct About {
 const EXAMPLES: &[(&str, &str)] = &[
     (
         "/compare",
-        "the same page four ways side by side: static file, buffered, in-order, streamed, with timings",
+        "the same page five ways side by side: static file, buffered, in-order, streamed, prerendered, with timings",
     ),
     (
         "/bench?delay=2000",

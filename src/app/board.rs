@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -28,7 +28,8 @@ use super::{AppState, not_found_page};
 use crate::assets::filters;
 use crate::data::{Author, Comment, CommentOnPost, DataError, Post, PostSummary, Store};
 use crate::http::bad_request;
-use axum_suspense::{Boundary, Page};
+use axum_suspense::prerender::{PrerenderError, Prerendered};
+use axum_suspense::{Boundary, Page, PageBuilder, RenderMode};
 
 const NAME_MAX: usize = 60;
 const TITLE_MAX: usize = 120;
@@ -66,11 +67,17 @@ struct FormState {
 #[derive(Template)]
 #[template(path = "board/board.html")]
 struct BoardShell {
-    posts: Vec<PostSummary>,
+    recent: Boundary,
     popular: Boundary,
     latest: Boundary,
     form: FormState,
-    latency: String,
+}
+
+/// The recent posts: a part of the front page (its shell is prerendered).
+#[derive(Template)]
+#[template(path = "board/recent.html")]
+struct Recent {
+    posts: Vec<PostSummary>,
 }
 
 #[derive(Template)]
@@ -276,22 +283,101 @@ where
 /// writes "5 minutes ago" beside each and keeps it current.
 type CommentTimes = (i64, Vec<[i64; 2]>);
 
-pub(crate) async fn board(page: Page, State(app): State<AppState>) -> Result<Response, Failure> {
+/// `GET /`: prerendered (its shell rendered once, `AppState::shells`) when
+/// the request asks for no mode and no overlay; its parts are the recent
+/// posts and the two side panels.
+pub(crate) async fn board(
+    page: Page,
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Failure> {
+    if prerenderable(query.as_deref().unwrap_or(""))
+        && page.mode() == RenderMode::Stream
+        && !page.debug()
+    {
+        let prerendered = app.shells.board(|| prerender(&app));
+        let shell = board_shell(&page, &app, FormState::default());
+        return Ok(match page.stream_parts(prerendered, shell) {
+            Ok(parts) => prerendered.join(parts),
+            Err(error) => {
+                tracing::error!(%error, "the board's parts do not fit its prerendered shell");
+                crate::http::internal_error()
+            }
+        });
+    }
     render_board(page, &app, FormState::default(), StatusCode::OK).await
 }
 
-async fn render_board(
-    page: Page,
-    app: &AppState,
-    form: FormState,
-    status: StatusCode,
-) -> Result<Response, Failure> {
+/// `GET /_parts/board`: the parts alone of `/`, for the static tier that
+/// sends the prerendered shell (nginx includes these). Exposes nothing `/`
+/// does not: the same data, for anyone.
+pub(crate) async fn board_parts(
+    page: PageBuilder,
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    if !prerenderable(&query) {
+        return not_found_page("/_parts/board");
+    }
+    let uri = if query.is_empty() {
+        axum::http::Uri::from_static("/")
+    } else {
+        match format!("/?{query}").parse() {
+            Ok(uri) => uri,
+            Err(_) => return bad_request("not a query"),
+        }
+    };
+    let page = page
+        .mode(RenderMode::Stream)
+        .debug(false)
+        .request_uri(uri)
+        .build();
+    let prerendered = app.shells.board(|| prerender(&app));
+    let shell = board_shell(&page, &app, FormState::default());
+    match page.stream_parts(prerendered, shell) {
+        Ok(parts) => parts,
+        Err(error) => {
+            tracing::error!(%error, "the board's parts do not fit its prerendered shell");
+            crate::http::internal_error()
+        }
+    }
+}
+
+/// Whether a request for `/` with `query` is the prerendered page: it asks
+/// for no render mode and no overlay. `deploy/nginx.conf` decides the same.
+fn prerenderable(query: &str) -> bool {
+    !form_urlencoded::parse(query.as_bytes()).any(|(name, _)| matches!(&*name, "render" | "debug"))
+}
+
+/// The board's shell rendered once for every request (its boundaries'
+/// futures never run).
+pub(crate) fn prerender(app: &AppState) -> Result<Prerendered, PrerenderError> {
+    let page = app.engine.page();
+    let shell = board_shell(&page, app, FormState::default());
+    page.prerender(shell)
+}
+
+/// The front page's shell: its boundaries made in the same order for the
+/// prerender and for every request. Nothing in it comes from the data (the
+/// recent posts are a part, so a database that is down shows in the parts,
+/// not as a 503) or from the request but `form` (a refused post, given back).
+fn board_shell(page: &Page, app: &AppState, form: FormState) -> BoardShell {
     let store = &app.store;
-    let posts = store.recent_posts(20).await?;
+    let recent = {
+        let list = store.recent_posts(20);
+        slow(
+            page,
+            "recent",
+            "Loading the recent posts…",
+            Duration::ZERO,
+            async { Ok(Recent { posts: list.await? }) },
+        )
+    };
     let popular = {
         let list = store.popular_this_week(5);
         slow(
-            &page,
+            page,
             "popular",
             "Adding up this week's comments and likes…",
             app.latency.popular,
@@ -301,7 +387,7 @@ async fn render_board(
     let latest = {
         let list = store.latest_comments(6);
         slow(
-            &page,
+            page,
             "latest-comments",
             "Loading the latest comments…",
             app.latency.latest,
@@ -312,17 +398,22 @@ async fn render_board(
             },
         )
     };
-    Ok((
-        status,
-        page.stream(BoardShell {
-            posts,
-            popular,
-            latest,
-            form,
-            latency: app.latency.to_string(),
-        }),
-    )
-        .into_response())
+    BoardShell {
+        recent,
+        popular,
+        latest,
+        form,
+    }
+}
+
+async fn render_board(
+    page: Page,
+    app: &AppState,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, Failure> {
+    let shell = board_shell(&page, app, form);
+    Ok((status, page.stream(shell)).into_response())
 }
 
 /// `{id}` as a post or comment id, or why not (a 400).

@@ -7,6 +7,8 @@
 //!   site's engine settings; the 404 page; [`EXPORT_PAGES`] and [`export()`].
 //! - `exported.rs`: `/export`, those pages rendered by the first request
 //!   that asks for one ([`ExportDir`]).
+//! - `prerendered.rs`: the prerendered pages' shells ([`Shells`]), and
+//!   their files for a static tier with SSI ([`PRERENDERED_PAGES`]).
 //! - `board.rs`: the board, `GET /` and `GET /posts/{id}`, and its forms
 //!   (`POST /posts`, `/posts/{id}/comments`, `/comments/{id}/like`);
 //!   `form.rs` decodes and validates them.
@@ -24,9 +26,12 @@ mod exported;
 mod faults;
 mod form;
 mod latency;
+mod prerendered;
 
+pub use crate::prerendered::Shells;
 pub use exported::ExportDir;
 pub use latency::Latency;
+pub use prerendered::{PRERENDERED_PAGES, PrerenderedPage};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -85,6 +90,8 @@ pub struct AppState {
     /// Request bodies (the board's forms) larger than this are refused with
     /// `413` before anything is parsed (default: 16 KiB).
     pub max_body_bytes: usize,
+    /// The prerendered pages' shells, each rendered once (on first use).
+    pub shells: Arc<Shells>,
 }
 
 /// Handlers take their [`Page`](axum_suspense::Page) as an argument, made on
@@ -122,12 +129,13 @@ pub fn engine() -> EngineBuilder {
 impl AppState {
     pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {
         AppState {
-            engine,
             store,
             latency: Latency::default(),
             export: None,
             compress_pages: true,
             max_body_bytes: 16 * 1024,
+            shells: Arc::default(),
+            engine,
         }
     }
 }
@@ -137,12 +145,16 @@ impl AppState {
 pub fn app(state: AppState, static_dir: &Path) -> Router {
     let mut router = Router::new()
         .route("/", get(board::board))
+        // The parts of the prerendered `/`, for the static tier.
+        .route("/_parts/board", get(board::board_parts))
         .route("/posts", post(board::add_post))
         .route("/posts/{id}", get(board::post))
         .route("/posts/{id}/comments", post(board::add_comment))
         .route("/comments/{id}/like", post(board::like))
         .route("/about", get(about::about))
         .route("/bench", get(bench::bench))
+        // The parts of the prerendered `/bench`, for the static tier.
+        .route("/_parts/bench", get(bench::bench_parts))
         .route("/compare", get(bench::compare::compare))
         .route("/faults", get(faults::faults))
         .merge(axum_suspense::client::runtime_router())
@@ -241,15 +253,21 @@ fn static_files(static_dir: &Path) -> Router {
 }
 
 /// Renders [`EXPORT_PAGES`] in buffered mode into `out`, with a copy of
-/// `static_dir` when given.
+/// `static_dir` when given, and the shells of [`PRERENDERED_PAGES`] for a
+/// static tier with SSI.
 pub async fn export(
     state: AppState,
     static_dir: &Path,
     copy_static: bool,
     out: &Path,
 ) -> Result<Report, ExportError> {
+    let shells_state = state.clone();
+    // The router first: it installs the assets the shells link.
     let router = app(state, static_dir);
-    export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await
+    let mut report =
+        export::export(router, EXPORT_PAGES, copy_static.then_some(static_dir), out).await?;
+    prerendered::write(&shells_state, out, &mut report)?;
+    Ok(report)
 }
 
 #[derive(Template)]

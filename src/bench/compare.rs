@@ -1,7 +1,8 @@
-//! `GET /compare?delay=D`: the same benchmark page four ways side by side,
+//! `GET /compare?delay=D`: the same benchmark page five ways side by side,
 //! each in a frame that reports its own browser timings: the exported static
 //! file (web server), buffered SSR, in-order streaming and out-of-order
-//! streaming (web application server).
+//! streaming (web application server), and the prerendered shell with its
+//! parts streamed (docs/prerendering.md).
 
 use askama::Template;
 use axum::extract::RawQuery;
@@ -11,8 +12,10 @@ use super::page::parse_bounded;
 use crate::assets::filters;
 use axum_suspense::Page;
 
-/// The page every frame shows: small enough to see whole in a frame.
-pub(crate) const BENCH: &str = "/bench?boundaries=4&items=4";
+/// The page every frame shows: small enough to see whole in a frame, and
+/// the shape `/bench` is prerendered in (three sections), so that with no
+/// `render` it is the prerendered page.
+pub(crate) const BENCH: &str = "/bench?items=4";
 /// Where the export puts it (served under `/export`).
 pub(crate) const EXPORTED: &str = "compare/bench.html";
 
@@ -23,7 +26,7 @@ const DEFAULT_DELAY_MS: u64 = 2400;
 #[template(path = "compare.html")]
 struct Compare {
     delay_ms: u64,
-    frames: [Frame; 4],
+    frames: [Frame; 5],
 }
 
 struct Frame {
@@ -66,6 +69,11 @@ pub(crate) async fn compare(page: Page, RawQuery(query): RawQuery) -> Response {
                 title: "Out-of-order streaming",
                 what: "the shell and fallbacks at once, each section as soon as its data is ready",
                 src: bench("stream"),
+            },
+            Frame {
+                title: "Prerendered shell",
+                what: "the shell rendered once and sent at once (behind nginx: a file), each section streamed as its data is ready",
+                src: format!("{BENCH}&delay={delay_ms}"),
             },
         ],
     })

@@ -7,12 +7,17 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::extract::RawQuery;
-use axum::response::Response;
+use axum::extract::{RawQuery, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 
 use super::entities::NamedEntities;
-use axum_suspense::{Boundary, Page, RevealOrder};
+use crate::prerendered::Shells;
+use axum_suspense::prerender::{PrerenderError, Prerendered};
+use axum_suspense::{Boundary, Engine, Page, PageBuilder, RenderMode, RevealOrder};
 
 /// The data string of every item: it exercises escaping on every item.
 const TEXT: &str = r#"Tom & Jerry <say> "hi" & 'bye'"#;
@@ -47,13 +52,108 @@ pub(crate) struct BenchParams {
     reveal: RevealOrder,
 }
 
-pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
-    let params = match BenchParams::parse(query.as_deref().unwrap_or("")) {
+/// `GET /bench`: prerendered when the request leaves the shell as it was
+/// rendered once ([`prerenderable`]): the shell from memory at once, then
+/// the parts; otherwise streamed whole, as any page.
+pub(crate) async fn bench(
+    State(shells): State<Arc<Shells>>,
+    State(engine): State<Engine>,
+    page: Page,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let params = match BenchParams::parse(&query) {
         Ok(params) => params,
         Err(reason) => {
             return crate::http::bad_request(reason);
         }
     };
+    if prerenderable(&query) && page.mode() == RenderMode::Stream && !page.debug() {
+        let prerendered = shells.bench(|| prerender(&engine));
+        let shell = shell(&page, params);
+        return match page.stream_parts(prerendered, shell) {
+            Ok(parts) => prerendered.join(parts),
+            Err(error) => {
+                tracing::error!(%error, "the bench page's parts do not fit its prerendered shell");
+                crate::http::internal_error()
+            }
+        };
+    }
+    let shell = shell(&page, params);
+    page.stream(shell)
+}
+
+/// `GET /_parts/bench`: the parts alone of `/bench` with the same query,
+/// for a static tier that sends the prerendered shell and includes these
+/// (nginx: `deploy/nginx.conf`, reachable only as its subrequest). Exposes
+/// nothing `/bench` does not: the same parameters, checked the same way,
+/// the same data. A query that changes the shell has no parts here (`404`).
+pub(crate) async fn bench_parts(
+    State(shells): State<Arc<Shells>>,
+    State(engine): State<Engine>,
+    page: PageBuilder,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let params = match BenchParams::parse(&query) {
+        Ok(params) => params,
+        Err(reason) => {
+            return crate::http::bad_request(reason);
+        }
+    };
+    if !prerenderable(&query) {
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            "no prerendered shell for this query\n",
+        )
+            .into_response();
+    }
+    // Whoever asks (a crawler too: the static tier sent it the shell), in
+    // stream mode; the no-script refresh goes to the page, not here.
+    let uri = if query.is_empty() {
+        Uri::from_static("/bench")
+    } else {
+        match format!("/bench?{query}").parse() {
+            Ok(uri) => uri,
+            Err(_) => return crate::http::bad_request("not a query".to_owned()),
+        }
+    };
+    let page = page
+        .mode(RenderMode::Stream)
+        .debug(false)
+        .request_uri(uri)
+        .build();
+    let prerendered = shells.bench(|| prerender(&engine));
+    let shell = shell(&page, params);
+    match page.stream_parts(prerendered, shell) {
+        Ok(parts) => parts,
+        Err(error) => {
+            tracing::error!(%error, "the bench page's parts do not fit its prerendered shell");
+            crate::http::internal_error()
+        }
+    }
+}
+
+/// Whether a request for `/bench` with `query` is the prerendered page: it
+/// names nothing that changes the shell (`boundaries`), and asks for no
+/// render mode and no overlay (`render=stream` asks for the page streamed
+/// whole). `deploy/nginx.conf` decides the same way.
+pub(crate) fn prerenderable(query: &str) -> bool {
+    !form_urlencoded::parse(query.as_bytes())
+        .any(|(name, _)| matches!(&*name, "boundaries" | "render" | "debug"))
+}
+
+/// The bench page's shell for the page's default parameters, rendered once
+/// (its boundaries' futures never run).
+pub(crate) fn prerender(engine: &Engine) -> Result<Prerendered, PrerenderError> {
+    let page = engine.page();
+    let shell = shell(&page, BenchParams::DEFAULT);
+    page.prerender(shell)
+}
+
+/// The shell with one boundary per section: made the same way, in the same
+/// order, for the prerender and for every request.
+fn shell(page: &Page, params: BenchParams) -> Shell {
     let n = params.boundaries;
     // Delays count from the request, not from when each future is first polled.
     let start = tokio::time::Instant::now();
@@ -86,10 +186,18 @@ pub(crate) async fn bench(page: Page, RawQuery(query): RawQuery) -> Response {
             })
         })
         .collect();
-    page.stream(Shell { sections })
+    Shell { sections }
 }
 
 impl BenchParams {
+    /// The page with no parameters.
+    const DEFAULT: BenchParams = BenchParams {
+        boundaries: 3,
+        items: 20,
+        delay_ms: 0,
+        reveal: RevealOrder::AsReady,
+    };
+
     /// Parses the query string: whole numbers (digits only) in range, the
     /// first occurrence of a name wins, unknown names are ignored. The error
     /// is a one-line reason.

@@ -23,6 +23,19 @@ pub fn compression() -> GzipLayer {
     GzipLayer::new(true)
 }
 
+/// A `500` that tells the client nothing of the cause (it is logged).
+pub(crate) fn internal_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        "internal error\n",
+    )
+        .into_response()
+}
+
 /// `400 Bad Request` with a one-line reason, as plain text.
 pub(crate) fn bad_request(reason: impl std::fmt::Display) -> Response {
     (

@@ -238,7 +238,9 @@ async fn export_writes_the_pages_and_says_where() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains(&format!("{}", out.join("bench/index.html").display())));
-    assert!(stdout.contains("exported 3 pages and"), "{stdout}");
+    assert!(stdout.contains("exported 5 pages and"), "{stdout}");
+    assert!(out.join("prerendered/bench.html").is_file(), "{stdout}");
+    assert!(out.join("prerendered/board.html").is_file(), "{stdout}");
     assert!(out.join("about/index.html").is_file() && out.join("static/bench.css").is_file());
 
     let missing = binary()

@@ -254,7 +254,7 @@ async fn without_javascript_a_streamed_page_ends_complete() {
 }
 
 #[tokio::test]
-async fn compare_shows_four_frames_with_their_timings() {
+async fn compare_shows_five_frames_with_their_timings() {
     let Some(browser) = Browser::launch("compare").await else {
         return;
     };
@@ -267,7 +267,7 @@ async fn compare_shows_four_frames_with_their_timings() {
         .wait_for(
             "every frame's timings",
             "const figures = [...document.querySelectorAll('figure[data-frame]')];
-             const done = figures.length === 4 &&
+             const done = figures.length === 5 &&
                  figures.every(f => f.dataset.ttfb && f.dataset.fcp && f.dataset.complete);
              return done && figures.map(f => [f.querySelector('b').textContent,
                  Number(f.dataset.ttfb), Number(f.dataset.fcp), Number(f.dataset.complete),
@@ -284,10 +284,17 @@ async fn compare_shows_four_frames_with_their_timings() {
             "Static file",
             "Buffered SSR",
             "In-order streaming",
-            "Out-of-order streaming"
+            "Out-of-order streaming",
+            "Prerendered shell"
         ]
     );
-    let [file, buffered, in_order, stream] = [&timings[0], &timings[1], &timings[2], &timings[3]];
+    let [file, buffered, in_order, stream, prerendered] = [
+        &timings[0],
+        &timings[1],
+        &timings[2],
+        &timings[3],
+        &timings[4],
+    ];
     for t in &timings {
         assert!(t.4.ends_with(" ms"), "shown on the page: {t:?}");
         assert!(t.1 <= t.3, "first byte before complete: {t:?}");
@@ -297,7 +304,7 @@ async fn compare_shows_four_frames_with_their_timings() {
     // sends the shell before any data and completes only after it; the file
     // needs no data at all.
     assert!(buffered.1 >= DELAY, "{buffered:?}");
-    for streamed in [in_order, stream] {
+    for streamed in [in_order, stream, prerendered] {
         assert!(streamed.3 >= DELAY, "{streamed:?}");
         assert!(streamed.1 < buffered.1, "{streamed:?} vs {buffered:?}");
     }
@@ -316,7 +323,7 @@ const EVERY_PART_PAGES: [(&str, usize, &[&str]); 4] = [
         &["Section 3", "Section 0"],
     ),
     ("/posts/1", 4, &["More by"]),
-    ("/", 2, &[]),
+    ("/", 3, &[]),
     (
         "/faults?delay=200",
         6,

@@ -22,7 +22,16 @@ async fn export_writes_complete_pages_that_a_file_server_serves_as_ssr_does() {
     let report = app::export(site_state().await, &static_dir(), true, &out)
         .await
         .expect("export");
-    assert_eq!(report.pages.len(), EXPORT_PAGES.len());
+    assert_eq!(
+        report.pages.len(),
+        EXPORT_PAGES.len() + app::PRERENDERED_PAGES.len()
+    );
+    let shell = std::fs::read_to_string(out.join("prerendered/bench.html")).expect("the shell");
+    assert!(
+        shell.contains("<!--# include virtual=\"/_parts/bench?$args\"")
+            && !shell.contains("<section"),
+        "{shell}"
+    );
     assert!(report.assets >= 1, "the static files are copied");
 
     let bench = std::fs::read_to_string(out.join("bench/index.html")).expect("bench page");
@@ -62,7 +71,7 @@ async fn export_writes_complete_pages_that_a_file_server_serves_as_ssr_does() {
 }
 
 #[tokio::test]
-async fn compare_frames_the_four_ways() {
+async fn compare_frames_the_five_ways() {
     let out = out_dir("compare-export");
     let (server, _engine) = TestServer::site_exported(&out).await;
     // Not at start: the server renders the export when first asked.
@@ -82,15 +91,16 @@ async fn compare_frames_the_four_ways() {
         frames,
         [
             "/export/compare/bench.html",
-            "/bench?boundaries=4&#38;items=4&#38;delay=500&#38;render=buffered",
-            "/bench?boundaries=4&#38;items=4&#38;delay=500&#38;render=in-order",
-            "/bench?boundaries=4&#38;items=4&#38;delay=500&#38;render=stream",
+            "/bench?items=4&#38;delay=500&#38;render=buffered",
+            "/bench?items=4&#38;delay=500&#38;render=in-order",
+            "/bench?items=4&#38;delay=500&#38;render=stream",
+            "/bench?items=4&#38;delay=500",
         ]
     );
     // The static frame is there, through the file service.
     let mut exported = get(server.addr, "/export/compare/bench.html").await;
     assert_eq!(exported.status(), 200);
-    assert!(exported.read_to_end().await.contains("<section id=\"s3\">"));
+    assert!(exported.read_to_end().await.contains("<section id=\"s2\">"));
 
     let mut bad = get(server.addr, "/compare?delay=soon").await;
     assert_eq!(bad.status(), 400);

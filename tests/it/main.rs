@@ -16,6 +16,7 @@ mod instances;
 mod modes;
 mod nginx;
 mod observe;
+mod prerender;
 mod server;
 mod site;
 mod stalled;

@@ -184,8 +184,10 @@ async fn every_response_carries_the_security_headers() {
         big.len()
     );
     for (what, response) in [
-        ("a page", get(server.addr, "/bench").await),
-        ("the board", get(server.addr, "/").await),
+        ("a page", get(server.addr, "/bench?render=stream").await),
+        ("a prerendered page", get(server.addr, "/bench").await),
+        ("the board, prerendered", get(server.addr, "/").await),
+        ("the board", get(server.addr, "/?render=stream").await),
         ("a static file", get(server.addr, "/static/bench.css").await),
         ("a 404", get(server.addr, "/nowhere").await),
         ("a 400", get(server.addr, "/bench?render=sideways").await),
@@ -204,9 +206,21 @@ async fn every_response_carries_the_security_headers() {
             policy.contains("frame-ancestors 'self'") && !policy.contains("unsafe-inline"),
             "{what}: {policy}"
         );
-        // Pages get a nonce for the engine's scripts; nothing else needs one.
+        // Pages get a nonce for the engine's scripts; nothing else needs
+        // one, nor does a prerendered page (its one script is linked).
         let is_page = response.header("x-render-mode").is_some();
-        assert_eq!(policy.contains("'nonce-"), is_page, "{what}: {policy}");
-        assert!(is_page == matches!(what, "a page" | "the board"), "{what}");
+        assert_eq!(
+            policy.contains("'nonce-"),
+            is_page && !matches!(what, "a prerendered page" | "the board, prerendered"),
+            "{what}: {policy}"
+        );
+        assert!(
+            is_page
+                == matches!(
+                    what,
+                    "a page" | "a prerendered page" | "the board" | "the board, prerendered"
+                ),
+            "{what}"
+        );
     }
 }

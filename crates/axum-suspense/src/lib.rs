@@ -140,6 +140,10 @@
 //!   `islands.js`: the islands module (`suspense.on`);
 //!   `native.rs`: which browsers patch natively; `runtime_route.rs`: the
 //!   runtime as a file ([`client`] gathers these).
+//! - `prerender.rs`: partial prerendering: a shell rendered once without a
+//!   request ([`Page::prerender`], [`prerender::Prerendered`]), the parts
+//!   alone per request ([`Page::stream_parts`]), joined by a static tier's
+//!   SSI or in process.
 //! - `mode.rs`: the render modes; `crawlers.rs`: the crawler list;
 //!   `buffered.rs`: [`BufferedModeLayer`](buffered::BufferedModeLayer).
 //! - `stats.rs`: [`Stats`](stats::Stats); `metrics.rs`: their Prometheus
@@ -170,6 +174,7 @@ mod mode;
 mod native;
 mod page;
 mod placement;
+pub mod prerender;
 mod query;
 mod resolve;
 mod response;

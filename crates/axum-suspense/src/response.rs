@@ -107,7 +107,11 @@ fn streaming_body(shared: Arc<PageShared>, rendered: Rendered, nonce: String) ->
 }
 
 /// The headers every page carries.
-fn page_headers(headers: &mut HeaderMap, policy: Option<HeaderValue>, mode: Option<RenderMode>) {
+pub(crate) fn page_headers(
+    headers: &mut HeaderMap,
+    policy: Option<HeaderValue>,
+    mode: Option<RenderMode>,
+) {
     // Names made at compile time (`from_static` at run time validates).
     const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
     const X_RENDER_MODE: HeaderName = HeaderName::from_static(RENDER_MODE_HEADER);

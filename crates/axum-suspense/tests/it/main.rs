@@ -13,6 +13,7 @@ mod islands;
 mod misplaced;
 mod modes;
 mod ordering;
+mod prerender;
 mod transport;
 
 use test_kit::{chrome, pages};

@@ -1,0 +1,501 @@
+//! Partial prerendering: a page's shell rendered once, without a request,
+//! and its parts streamed per request, joined into one response by a static
+//! tier (nginx's SSI) or in process.
+//!
+//! A page whose shell needs nothing of the request (no data, no nonce, no
+//! status but `200`, nothing personal) is rendered once with
+//! [`Page::prerender`]: the same template and the same boundaries as the
+//! streamed page, whose futures are dropped unpolled. Boundary ids are
+//! counters in creation order, so a handler that makes its boundaries in the
+//! same order makes the same ids for every request. What comes out,
+//! [`Prerendered`], is the shell up to its last `</body>` (the *head*: every
+//! range, every fallback, and a link to the runtime with no nonce, which a
+//! `script-src 'self'` policy lets run) and the rest (the *tail*).
+//!
+//! Per request, [`Page::stream_parts`] renders the shell again (to place the
+//! boundaries and start their futures), checks that it is the prerendered
+//! one byte for byte (a fingerprint), and answers with the parts alone: a
+//! line break (so the first chunk, sent with the headers, is never empty),
+//! the `<template for>` fragments of `wire.rs`, in completion order, the runtime
+//! never inline (the shell links it), and for a browser that does not patch
+//! natively the `<noscript>` refresh to the in-order page first. Joined:
+//!
+//! ```text
+//! head:   <!doctype html>…<?start name="b0">FALLBACK<?end>…<script src="/_suspense/runtime.HASH.js" async></script>
+//! parts:  \n<template for="b1">…</template><?s b1 3.2><template for="b0">…</template><?s b0 41.0>
+//! tail:   </body></html>
+//! ```
+//!
+//! which is the streamed page's own wire, with the runtime linked for every
+//! browser. Two ways to join, the same bytes:
+//!
+//! - [`Prerendered::ssi_document`]: the file a static server sends, the
+//!   parts pulled in with an SSI include (nginx's `ssi on`), and a stub block
+//!   sent in their place when the application cannot be reached: every
+//!   range's "unavailable" content, as a failed part, so the page still
+//!   ends whole;
+//! - [`Prerendered::join`]: in process, the head at once from memory, then
+//!   the parts' body, then the tail.
+//!
+//! What cannot be prerendered is refused ([`PrerenderError`]): another mode
+//! than stream, the debug overlay (an inline script), a shell that carries
+//! the page's CSP nonce, and text an SSI server would take for a command
+//! (`<!--#`). The status is the static tier's `200`; a page that must answer
+//! otherwise from its data is not one to prerender.
+
+use std::fmt;
+
+use askama::Template;
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream;
+
+use crate::body::PageBody;
+use crate::mode::{self, RenderMode};
+use crate::page::Page;
+use crate::resolve::{Rendered, render_placing};
+use crate::shared::PageShared;
+use crate::stats::Outcome;
+use crate::{csp, response, wire};
+
+/// A page's shell rendered once, without a request (see
+/// [`Page::prerender`]): the bytes before its parts and after them, and what
+/// a request's render must match for its parts to fit. Cheap to clone.
+///
+/// ```
+/// use askama::Template;
+/// use axum_suspense::{Boundary, Engine, Page, Text};
+///
+/// #[derive(Template)]
+/// #[template(source = "<html><body><h1>News</h1>{{ news }}</body></html>", ext = "html")]
+/// struct Shell { news: Boundary }
+///
+/// /// The same boundaries, in the same order, for the prerender and for
+/// /// every request.
+/// fn shell(page: &Page) -> Shell {
+///     Shell { news: page.suspend(Text::new("Loading…"), async { Text::new("Nothing new.") }) }
+/// }
+///
+/// let page = Engine::new().page();
+/// let prerendered = page.clone().prerender(shell(&page)).unwrap();
+/// let runtime = axum_suspense::client::runtime_path();
+/// assert_eq!(
+///     prerendered.head(),
+///     format!("<html><body><h1>News</h1><?start name=\"b0\">Loading…<?end>\
+///              <script src=\"{runtime}\" async></script>")
+/// );
+/// assert_eq!(prerendered.tail(), "</body></html>");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Prerendered {
+    /// The shell up to its last `</body>`, with the runtime's link.
+    head: Bytes,
+    /// `</body></html>` (or whatever followed the last `</body>`).
+    tail: Bytes,
+    /// FNV-1a of the shell as rendered, before anything was added: a
+    /// request's render with the same fingerprint placed the same ranges.
+    fingerprint: u64,
+    /// The ids of the ranges in the shell, in document order.
+    boundaries: Vec<u32>,
+}
+
+/// Why a page cannot be prerendered, or why a request's parts do not fit
+/// the prerendered shell.
+///
+/// ```
+/// use axum_suspense::{Engine, RenderMode, prerender::PrerenderError};
+///
+/// #[derive(askama::Template)]
+/// #[template(source = "<body>hi</body>", ext = "html")]
+/// struct Shell;
+///
+/// let page = Engine::new().page_builder().mode(RenderMode::InOrder).build();
+/// assert!(matches!(page.prerender(Shell), Err(PrerenderError::NotStreamed(RenderMode::InOrder))));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PrerenderError {
+    /// The page is not in [`RenderMode::Stream`]: only a streamed page has
+    /// parts to send after a shell.
+    NotStreamed(RenderMode),
+    /// The page has the debug overlay on: an inline script, which needs the
+    /// page's nonce.
+    Debug,
+    /// The shell carries the page's CSP nonce: a per-request secret, which a
+    /// file rendered once cannot hold. Link scripts (`script-src 'self'`).
+    Nonce,
+    /// The shell holds `<!--#`, which an SSI server would run as a command.
+    SsiCommand,
+    /// The shell failed to render (logged with its cause).
+    Render(String),
+    /// This request's shell is not the prerendered one (it depends on the
+    /// request): its parts would not fit. Stream the page whole instead.
+    ShellChanged,
+}
+
+impl fmt::Display for PrerenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrerenderError::NotStreamed(mode) => {
+                write!(f, "only a streamed page can be prerendered (this one is {mode})")
+            }
+            PrerenderError::Debug => {
+                f.write_str("the debug overlay is an inline script: not in a prerendered shell")
+            }
+            PrerenderError::Nonce => f.write_str(
+                "the shell carries the page's CSP nonce, a per-request secret: not in a prerendered shell",
+            ),
+            PrerenderError::SsiCommand => {
+                f.write_str("the shell holds `<!--#`, which an SSI server would run")
+            }
+            PrerenderError::Render(why) => write!(f, "the shell failed to render: {why}"),
+            PrerenderError::ShellChanged => {
+                f.write_str("this request's shell is not the prerendered one")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PrerenderError {}
+
+impl Page {
+    /// Renders the page's shell once, for every request to come: the
+    /// boundaries' futures are dropped without being polled, and the
+    /// result holds the shell with every fallback and a link to the runtime
+    /// ([`runtime_path`](crate::client::runtime_path), with no nonce: serve
+    /// [`runtime_router`](crate::client::runtime_router) and allow
+    /// `script-src 'self'`). Refused for a page that is not in stream mode,
+    /// has the debug overlay, or whose shell carries the page's nonce.
+    ///
+    /// Make the boundaries in the same order as for a request (one function
+    /// that builds the shell for both), so their ids are the same; each
+    /// request then answers [`stream_parts`](Self::stream_parts).
+    ///
+    /// ```
+    /// use askama::Template;
+    /// use axum_suspense::{Boundary, Engine, Text, prerender::PrerenderError};
+    ///
+    /// #[derive(Template)]
+    /// #[template(source = "<html><body><script nonce=\"{{ nonce }}\">go()</script>{{ part }}</body></html>", ext = "html")]
+    /// struct Personal { nonce: String, part: Boundary }
+    ///
+    /// let page = Engine::new().page();
+    /// let part = page.suspend(Text::new("…"), async { Text::new("!") });
+    /// let shell = Personal { nonce: page.csp_nonce(), part };
+    /// assert!(matches!(page.prerender(shell), Err(PrerenderError::Nonce)));
+    /// ```
+    pub fn prerender<S: Template>(self, shell: S) -> Result<Prerendered, PrerenderError> {
+        let shared = self.shared;
+        let rendered = render_shell(&shared, shell);
+        // No body will run these boundaries: their futures go now.
+        shared.close();
+        let rendered = rendered?;
+        let nonce = csp::nonce(&shared.secret);
+        if rendered.html.contains(&nonce) {
+            return Err(PrerenderError::Nonce);
+        }
+        if rendered.html.contains("<!--#") {
+            return Err(PrerenderError::SsiCommand);
+        }
+        let fingerprint = fingerprint(&rendered.html);
+        let (mut head, tail) = wire::split_shell(rendered.html);
+        if !rendered.placed.is_empty() {
+            // Every browser gets it linked: one shell for all of them.
+            head.push_str("<script src=\"");
+            head.push_str(wire::runtime_path());
+            head.push_str("\" async></script>");
+        }
+        Ok(Prerendered {
+            head: Bytes::from(head),
+            tail: Bytes::from(tail),
+            fingerprint,
+            boundaries: rendered.placed,
+        })
+    }
+
+    /// Answers a request for a prerendered page with its parts alone: the
+    /// shell is rendered (placing the boundaries, whose futures then run as
+    /// for [`stream`](Self::stream)) and checked against `prerendered`, and
+    /// the body is each part's fragment in completion order, the runtime
+    /// never inline (the shell links it); for a browser that does not patch
+    /// natively, first a `<noscript>` refresh to the in-order page (set the
+    /// page's [`request_uri`](crate::PageBuilder::request_uri) to the page's
+    /// own URI, not the parts'). What a static tier includes after the head,
+    /// or [`Prerendered::join`] puts between head and tail.
+    ///
+    /// The response has the page's headers but no Content-Security-Policy:
+    /// the joined page's policy is the static tier's (or the application's),
+    /// and needs no nonce. Errors, with nothing sent: the page is not in
+    /// stream mode, its shell fails to render, or it is not the prerendered
+    /// one ([`PrerenderError::ShellChanged`]: it depends on the request).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use askama::Template;
+    /// use axum_suspense::{Boundary, Engine, Page, Text};
+    ///
+    /// #[derive(Template)]
+    /// #[template(source = "<html><body>{{ news }}</body></html>", ext = "html")]
+    /// struct Shell { news: Boundary }
+    /// fn shell(page: &Page) -> Shell {
+    ///     Shell { news: page.suspend(Text::new("Loading…"), async { Text::new("Nothing new.") }) }
+    /// }
+    ///
+    /// let engine = Engine::new();
+    /// let once = engine.page();
+    /// let prerendered = once.clone().prerender(shell(&once)).unwrap();
+    ///
+    /// let page = engine.page();
+    /// let parts = page.clone().stream_parts(&prerendered, shell(&page)).unwrap();
+    /// let body = axum::body::to_bytes(parts.into_body(), usize::MAX).await.unwrap();
+    /// let body = std::str::from_utf8(&body).unwrap();
+    /// assert!(body.starts_with("\n<template for=\"b0\">Nothing new.</template><?s b0 "), "{body}");
+    /// # });
+    /// ```
+    pub fn stream_parts<S: Template>(
+        self,
+        prerendered: &Prerendered,
+        shell: S,
+    ) -> Result<Response, PrerenderError> {
+        let shared = self.shared;
+        let rendered = match render_shell(&shared, shell) {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                shared.close();
+                return Err(error);
+            }
+        };
+        if fingerprint(&rendered.html) != prerendered.fingerprint {
+            shared.close();
+            return Err(PrerenderError::ShellChanged);
+        }
+        // Never an empty first chunk: it goes out with the headers, so a
+        // proxy that joins (nginx's SSI) reads body with them. (nginx takes
+        // an include whose first output is empty, a bare flush, for one
+        // that sent nothing, and adds its stub after the parts.) A line
+        // break between the shell and the parts is nothing on the page.
+        let mut head = String::from("\n");
+        let settings = shared.engine.settings();
+        let uri = shared.take_request_uri();
+        // As in a streamed page: a browser that does not patch natively,
+        // without JavaScript, would keep the fallbacks; it goes to the
+        // in-order page. (The refresh is in the body: browsers act on it
+        // there too.)
+        if !rendered.placed.is_empty()
+            && !shared.native
+            && let Some(uri) = uri
+            && let Some(param) = settings.mode_param.as_deref()
+        {
+            let url = mode::url_in_mode(
+                uri.path(),
+                uri.query(),
+                param,
+                settings.debug_param.as_deref(),
+                RenderMode::InOrder,
+            );
+            wire::insert_no_script_refresh(&mut head, &url);
+        }
+        let mode = shared.mode;
+        let render_mode_header = settings.render_mode_header;
+        let nonce = csp::nonce(&shared.secret);
+        let body = PageBody::streaming(shared, head, String::new(), rendered.placed, nonce, true);
+        let mut response = Response::new(Body::from_stream(body));
+        response.extensions_mut().insert(mode);
+        response::page_headers(
+            response.headers_mut(),
+            None,
+            render_mode_header.then_some(mode),
+        );
+        Ok(response)
+    }
+}
+
+/// Renders a shell for prerendering or for its parts, with what both refuse.
+fn render_shell<S: Template>(shared: &PageShared, shell: S) -> Result<Rendered, PrerenderError> {
+    if shared.mode != RenderMode::Stream {
+        drop(shell);
+        return Err(PrerenderError::NotStreamed(shared.mode));
+    }
+    if shared.debug {
+        drop(shell);
+        return Err(PrerenderError::Debug);
+    }
+    match render_placing(shared.render_for(), shell) {
+        Ok(rendered) => {
+            for id in &rendered.cancelled {
+                shared.orphan(*id);
+            }
+            Ok(rendered)
+        }
+        Err(failed) => {
+            tracing::error!(failure = %failed.failure, "prerendered shell failed to render");
+            Err(PrerenderError::Render(failed.failure.to_string()))
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: tells two renders of a shell apart (not a defence: the
+/// shell is the application's own).
+fn fingerprint(html: &str) -> u64 {
+    html.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The SSI block's name in [`Prerendered::ssi_document`].
+const STUB_BLOCK: &str = "suspense_parts_unavailable";
+
+impl Prerendered {
+    /// The shell up to its last `</body>`, with the runtime's link: what is
+    /// sent at once.
+    ///
+    /// ```
+    /// # use askama::Template;
+    /// #[derive(Template)]
+    /// #[template(source = "<body>static</body>", ext = "html")]
+    /// struct Shell;
+    /// let prerendered = axum_suspense::Engine::new().page().prerender(Shell).unwrap();
+    /// assert_eq!(prerendered.head(), "<body>static"); // nothing pending: no runtime
+    /// ```
+    pub fn head(&self) -> &str {
+        // Made from a String.
+        std::str::from_utf8(&self.head).unwrap_or_default()
+    }
+
+    /// What follows the parts: the shell from its last `</body>` on.
+    ///
+    /// ```
+    /// # use askama::Template;
+    /// #[derive(Template)]
+    /// #[template(source = "<body>static</body></html>", ext = "html")]
+    /// struct Shell;
+    /// let prerendered = axum_suspense::Engine::new().page().prerender(Shell).unwrap();
+    /// assert_eq!(prerendered.tail(), "</body></html>");
+    /// ```
+    pub fn tail(&self) -> &str {
+        std::str::from_utf8(&self.tail).unwrap_or_default()
+    }
+
+    /// The ids of the shell's ranges, in document order (`b0` is 0).
+    ///
+    /// ```
+    /// # use askama::Template;
+    /// # use axum_suspense::{Boundary, Engine, Text};
+    /// #[derive(Template)]
+    /// #[template(source = "<body>{{ a }}{{ b }}</body>", ext = "html")]
+    /// struct Shell { a: Boundary, b: Boundary }
+    /// let page = Engine::new().page();
+    /// let (a, b) = (page.suspend(Text::new("a"), async { Text::new("A") }),
+    ///               page.suspend(Text::new("b"), async { Text::new("B") }));
+    /// assert_eq!(page.prerender(Shell { a, b }).unwrap().boundaries(), [0, 1]);
+    /// ```
+    pub fn boundaries(&self) -> &[u32] {
+        &self.boundaries
+    }
+
+    /// The file a static server with SSI sends (nginx: `ssi on`): the head,
+    /// then the parts pulled in from `include` (a path of the same server,
+    /// e.g. `/_parts/page?$args`, which answers with
+    /// [`Page::stream_parts`]), then the tail. If the include fails (the
+    /// application is down, or answers an error), the server sends a stub
+    /// block instead: `unavailable` in every range, as a part that failed
+    /// (`o=error`), so the page ends whole and says which parts are
+    /// missing. Joined by the server, the bytes are those of
+    /// [`join`](Self::join). `include` must hold no `"`.
+    ///
+    /// ```
+    /// # use askama::Template;
+    /// # use axum_suspense::{Boundary, Engine, Html, Text};
+    /// #[derive(Template)]
+    /// #[template(source = "<body>{{ part }}</body>", ext = "html")]
+    /// struct Shell { part: Boundary }
+    /// let page = Engine::new().page();
+    /// let part = page.suspend(Text::new("…"), async { Text::new("!") });
+    /// let prerendered = page.prerender(Shell { part }).unwrap();
+    /// let file = prerendered
+    ///     .ssi_document("/_parts/page?$args", Html::trusted("<p>Unavailable. <a href=\"\">Retry</a></p>"))
+    ///     .unwrap();
+    /// assert!(file.starts_with(prerendered.head()));
+    /// assert!(file.ends_with(
+    ///     "<!--# block name=\"suspense_parts_unavailable\" -->\
+    ///      <template for=\"b0\"><p>Unavailable. <a href=\"\">Retry</a></p></template><?s b0 0.0 o=error>\
+    ///      <!--# endblock --><!--# include virtual=\"/_parts/page?$args\" \
+    ///      stub=\"suspense_parts_unavailable\" --></body>"
+    /// ));
+    /// ```
+    pub fn ssi_document(
+        &self,
+        include: &str,
+        unavailable: impl Template,
+    ) -> Result<String, askama::Error> {
+        if include.contains('"') {
+            return Err(askama::Error::custom(
+                "an SSI include path cannot hold a double quote",
+            ));
+        }
+        let unavailable = unavailable.render()?;
+        let mut out = String::with_capacity(
+            self.head.len() + self.tail.len() + (unavailable.len() + 64) * self.boundaries.len(),
+        );
+        out.push_str(self.head());
+        out.push_str("<!--# block name=\"");
+        out.push_str(STUB_BLOCK);
+        out.push_str("\" -->");
+        for &id in &self.boundaries {
+            let swap = wire::Swap {
+                id,
+                at: std::time::Duration::ZERO,
+                outcome: Outcome::Failed,
+                parent: None,
+                name: None,
+            };
+            wire::push_fragment(&mut out, &swap, &unavailable);
+        }
+        out.push_str("<!--# endblock --><!--# include virtual=\"");
+        out.push_str(include);
+        out.push_str("\" stub=\"");
+        out.push_str(STUB_BLOCK);
+        out.push_str("\" -->");
+        out.push_str(self.tail());
+        Ok(out)
+    }
+
+    /// Joins in process what a static tier joins with SSI: the head, from
+    /// memory, as the first chunk (before any part is polled), then the
+    /// body of `parts` ([`Page::stream_parts`]), then the tail; with the
+    /// parts' status and headers.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use askama::Template;
+    /// # use axum_suspense::{Boundary, Engine, Page, Text};
+    /// #[derive(Template)]
+    /// #[template(source = "<html><body>{{ news }}</body></html>", ext = "html")]
+    /// struct Shell { news: Boundary }
+    /// fn shell(page: &Page) -> Shell {
+    ///     Shell { news: page.suspend(Text::new("Loading…"), async { Text::new("Nothing new.") }) }
+    /// }
+    /// let engine = Engine::new();
+    /// let once = engine.page();
+    /// let prerendered = once.clone().prerender(shell(&once)).unwrap();
+    /// let page = engine.page();
+    /// let response = prerendered.join(page.clone().stream_parts(&prerendered, shell(&page)).unwrap());
+    /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    /// let body = std::str::from_utf8(&body).unwrap();
+    /// assert!(body.starts_with(prerendered.head()));
+    /// assert!(body.contains("<template for=\"b0\">Nothing new.</template>"));
+    /// assert!(body.ends_with("></body></html>"));
+    /// # });
+    /// ```
+    pub fn join(&self, parts: Response) -> Response {
+        let (head, body) = parts.into_parts();
+        let stream = stream::once(std::future::ready(Ok::<_, axum::Error>(self.head.clone())))
+            .chain(body.into_data_stream())
+            .chain(stream::once(std::future::ready(Ok::<_, axum::Error>(
+                self.tail.clone(),
+            ))));
+        Response::from_parts(head, Body::from_stream(stream))
+    }
+}
