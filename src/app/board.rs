@@ -297,29 +297,28 @@ pub(crate) async fn board(
     {
         let prerendered = app.shells.board(|| prerender(&app));
         let shell = board_shell(&page, &app, FormState::default());
-        return Ok(match page.stream_parts(prerendered, shell) {
-            Ok(parts) => prerendered.join(parts),
-            Err(error) => {
-                tracing::error!(%error, "the board's parts do not fit its prerendered shell");
-                crate::http::internal_error()
-            }
-        });
+        // A shell that is not the prerendered one: streamed whole.
+        return Ok(page.stream_prerendered(prerendered, shell));
     }
     render_board(page, &app, FormState::default(), StatusCode::OK).await
 }
 
-/// `GET /_parts/board`: the parts alone of `/`, for the static tier that
-/// sends the prerendered shell (nginx includes these). Exposes nothing `/`
-/// does not: the same data, for anyone.
+/// `GET /_parts/{shell}/board`: the parts alone of `/`, for the static
+/// tier that sends the prerendered shell whose fingerprint is `{shell}`
+/// (nginx includes these). Exposes nothing `/` does not: the same data, for
+/// anyone. A shell that is not this release's gets `409`: nginx sends its
+/// stub.
 pub(crate) async fn board_parts(
+    Path(requested): Path<String>,
     page: PageBuilder,
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = query.unwrap_or_default();
-    if !prerenderable(&query) {
-        return not_found_page("/_parts/board");
+    let prerendered = app.shells.board(|| prerender(&app));
+    if !crate::prerendered::holds(&requested, prerendered) {
+        return crate::prerendered::shell_conflict();
     }
+    let query = query.unwrap_or_default();
     let uri = if query.is_empty() {
         axum::http::Uri::from_static("/")
     } else {
@@ -328,20 +327,11 @@ pub(crate) async fn board_parts(
             Err(_) => return bad_request("not a query"),
         }
     };
-    let page = page
-        .mode(RenderMode::Stream)
-        .debug(false)
-        .request_uri(uri)
-        .build();
-    let prerendered = app.shells.board(|| prerender(&app));
+    // In stream mode with no overlay, whatever the query asks: the file's
+    // shell is one.
+    let page = page.mode(RenderMode::Stream).debug(false).build();
     let shell = board_shell(&page, &app, FormState::default());
-    match page.stream_parts(prerendered, shell) {
-        Ok(parts) => parts,
-        Err(error) => {
-            tracing::error!(%error, "the board's parts do not fit its prerendered shell");
-            crate::http::internal_error()
-        }
-    }
+    crate::prerendered::parts_response("/", page.stream_parts(prerendered, &uri, shell))
 }
 
 /// Whether a request for `/` with `query` is the prerendered page: it asks

@@ -146,7 +146,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     let mut router = Router::new()
         .route("/", get(board::board))
         // The parts of the prerendered `/`, for the static tier.
-        .route("/_parts/board", get(board::board_parts))
+        .route("/_parts/{shell}/board", get(board::board_parts))
         .route("/posts", post(board::add_post))
         .route("/posts/{id}", get(board::post))
         .route("/posts/{id}/comments", post(board::add_comment))
@@ -154,7 +154,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/about", get(about::about))
         .route("/bench", get(bench::bench))
         // The parts of the prerendered `/bench`, for the static tier.
-        .route("/_parts/bench", get(bench::bench_parts))
+        .route("/_parts/{shell}/bench", get(bench::bench_parts))
         .route("/compare", get(bench::compare::compare))
         .route("/faults", get(faults::faults))
         .merge(axum_suspense::client::runtime_router())

@@ -4,9 +4,10 @@
 //!
 //! `/bench` (`crate::bench`) and the board's front page `/` (`board.rs`)
 //! are prerendered: a request that leaves the shell as rendered once gets
-//! it from memory at once, then its parts; `/_parts/bench` and
-//! `/_parts/board` answer the parts alone, which nginx includes after the
-//! exported shells. When the application cannot be reached, nginx
+//! it from memory at once, then its parts; `/_parts/{shell}/bench` and
+//! `/_parts/{shell}/board` answer the parts alone, which nginx includes
+//! after the exported shells (`{shell}`: the fingerprint of the shell the
+//! file holds; another release's gets `409`, and so the stub). When the application cannot be reached, nginx
 //! sends [`unavailable`]'s block in the include's place: every part says
 //! so, with a link that loads the page again.
 
@@ -30,7 +31,8 @@ pub struct PrerenderedPage {
     /// The page's path.
     pub url: &'static str,
     /// What the static tier includes after the shell (`$args`: the
-    /// request's query, in nginx).
+    /// request's query, in nginx; `{shell}`: the shell's fingerprint, which
+    /// the parts endpoint checks).
     pub include: &'static str,
     /// The file, relative to the export's directory.
     pub file: &'static str,
@@ -40,12 +42,12 @@ pub struct PrerenderedPage {
 pub const PRERENDERED_PAGES: &[PrerenderedPage] = &[
     PrerenderedPage {
         url: "/bench",
-        include: "/_parts/bench?$args",
+        include: "/_parts/{shell}/bench?$args",
         file: "prerendered/bench.html",
     },
     PrerenderedPage {
         url: "/",
-        include: "/_parts/board?$args",
+        include: "/_parts/{shell}/board?$args",
         file: "prerendered/board.html",
     },
 ];
@@ -80,8 +82,11 @@ pub(super) fn write(app: &AppState, out: &Path, report: &mut Report) -> Result<(
             why,
         };
         let shell = shell(app, page.url).ok_or_else(|| fail("no prerendered shell".to_owned()))?;
+        let include = page
+            .include
+            .replace("{shell}", &crate::prerendered::fingerprint(shell));
         let html = shell
-            .ssi_document(page.include, Unavailable)
+            .ssi_document(&include, Unavailable)
             .map_err(|error| fail(error.to_string()))?;
         let path = out.join(page.file);
         let io = |path: &Path| {

@@ -8,7 +8,7 @@
 //!
 //! - `page.rs`: `GET /bench?boundaries=N&items=K&delay=D`, prerendered when
 //!   the query leaves its shell as it was rendered once, and
-//!   `GET /_parts/bench`, its parts alone.
+//!   `GET /_parts/{shell}/bench`, its parts alone.
 //! - `compare.rs`: `GET /compare?delay=D`, its static frame exported.
 //! - `entities.rs`: [`NamedEntities`](entities::NamedEntities), text
 //!   escaped with named entities as the peers write it.

@@ -10,9 +10,9 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::entities::NamedEntities;
 use crate::prerendered::Shells;
@@ -68,32 +68,32 @@ pub(crate) async fn bench(
             return crate::http::bad_request(reason);
         }
     };
-    if prerenderable(&query) && page.mode() == RenderMode::Stream && !page.debug() {
-        let prerendered = shells.bench(|| prerender(&engine));
-        let shell = shell(&page, params);
-        return match page.stream_parts(prerendered, shell) {
-            Ok(parts) => prerendered.join(parts),
-            Err(error) => {
-                tracing::error!(%error, "the bench page's parts do not fit its prerendered shell");
-                crate::http::internal_error()
-            }
-        };
-    }
     let shell = shell(&page, params);
+    if prerenderable(&query) && page.mode() == RenderMode::Stream && !page.debug() {
+        // A shell that is not the prerendered one: streamed whole.
+        return page.stream_prerendered(shells.bench(|| prerender(&engine)), shell);
+    }
     page.stream(shell)
 }
 
-/// `GET /_parts/bench`: the parts alone of `/bench` with the same query,
-/// for a static tier that sends the prerendered shell and includes these
-/// (nginx: `deploy/nginx.conf`, reachable only as its subrequest). Exposes
-/// nothing `/bench` does not: the same parameters, checked the same way,
-/// the same data. A query that changes the shell has no parts here (`404`).
+/// `GET /_parts/{shell}/bench`: the parts alone of `/bench` with the same
+/// query, for a static tier that sends the prerendered shell (whose
+/// fingerprint is `{shell}`) and includes these (nginx: `deploy/nginx.conf`,
+/// reachable only as its subrequest, and only for a query it prerenders).
+/// Exposes nothing `/bench` does not: the same parameters, checked the same
+/// way, the same data. A shell that is not this release's, or a query that
+/// changes it, gets `409`; a refused query, `400`: nginx sends its stub.
 pub(crate) async fn bench_parts(
     State(shells): State<Arc<Shells>>,
     State(engine): State<Engine>,
+    Path(requested): Path<String>,
     page: PageBuilder,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let prerendered = shells.bench(|| prerender(&engine));
+    if !crate::prerendered::holds(&requested, prerendered) {
+        return crate::prerendered::shell_conflict();
+    }
     let query = query.unwrap_or_default();
     let params = match BenchParams::parse(&query) {
         Ok(params) => params,
@@ -101,15 +101,6 @@ pub(crate) async fn bench_parts(
             return crate::http::bad_request(reason);
         }
     };
-    if !prerenderable(&query) {
-        return (
-            axum::http::StatusCode::NOT_FOUND,
-            "no prerendered shell for this query\n",
-        )
-            .into_response();
-    }
-    // Whoever asks (a crawler too: the static tier sent it the shell), in
-    // stream mode; the no-script refresh goes to the page, not here.
     let uri = if query.is_empty() {
         Uri::from_static("/bench")
     } else {
@@ -118,20 +109,11 @@ pub(crate) async fn bench_parts(
             Err(_) => return crate::http::bad_request("not a query".to_owned()),
         }
     };
-    let page = page
-        .mode(RenderMode::Stream)
-        .debug(false)
-        .request_uri(uri)
-        .build();
-    let prerendered = shells.bench(|| prerender(&engine));
+    // Whoever asks (a crawler too, if the static tier sent it the shell),
+    // in stream mode with no overlay: the file's shell is one.
+    let page = page.mode(RenderMode::Stream).debug(false).build();
     let shell = shell(&page, params);
-    match page.stream_parts(prerendered, shell) {
-        Ok(parts) => parts,
-        Err(error) => {
-            tracing::error!(%error, "the bench page's parts do not fit its prerendered shell");
-            crate::http::internal_error()
-        }
-    }
+    crate::prerendered::parts_response("/bench", page.stream_parts(prerendered, &uri, shell))
 }
 
 /// Whether a request for `/bench` with `query` is the prerendered page: it

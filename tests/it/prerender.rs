@@ -80,18 +80,27 @@ fn instance(engine: &Engine, prerendered: &Prerendered, release: &Release, seen:
                         .unwrap_or_default()
                         .to_owned();
                     seen.lock().unwrap().push((query.clone(), cookie));
-                    let page = page
-                        .request_uri(format!("/bench?{query}").parse().unwrap())
-                        .build();
+                    // `?status=N`: the instance answers N with a body of its
+                    // own, which must never reach the page.
+                    if let Some(status) = query
+                        .strip_prefix("status=")
+                        .and_then(|code| code.parse::<u16>().ok())
+                    {
+                        let status = axum::http::StatusCode::from_u16(status).unwrap();
+                        let refused = (status, "REFUSED-BY-THE-INSTANCE").into_response();
+                        return futures::future::Either::Left(std::future::ready(refused));
+                    }
+                    let page = page.build();
                     let shell = shell(&page, &parts_release, query.contains("timeout"));
-                    let parts = page.stream_parts(&prerendered, shell);
-                    async move {
+                    let uri = format!("/bench?{query}").parse().unwrap();
+                    let parts = page.stream_parts(&prerendered, &uri, shell);
+                    futures::future::Either::Right(async move {
                         match parts {
                             Ok(parts) => parts,
                             Err(error) => (axum::http::StatusCode::CONFLICT, error.to_string())
                                 .into_response(),
                         }
-                    }
+                    })
                 },
             ),
         )
@@ -239,6 +248,25 @@ async fn nginx_sends_the_prerendered_shell_then_the_parts_as_they_are_ready() {
         "{body:?}"
     );
     assert!(body.ends_with(prerendered.tail()), "{body:?}");
+
+    // Regression (issue 28, review): an instance that answers anything but
+    // its parts gives the stub, never its body pasted into the page (nginx
+    // intercepted only 400, 403, 404, 409 and 5xx).
+    for status in [301, 401, 405, 409, 413, 429, 500, 501] {
+        let mut page = get(nginx.addr(), &format!("/bench?status={status}")).await;
+        assert_eq!(page.status(), 200, "{}", page.head);
+        let body = page.read_to_end().await.to_owned();
+        assert!(
+            !body.contains("REFUSED-BY-THE-INSTANCE"),
+            "the instance's {status} pasted into the page: {body:?}"
+        );
+        assert_eq!(
+            body.matches(UNAVAILABLE).count(),
+            PARTS as usize,
+            "{status}: every part unavailable: {body:?}"
+        );
+        assert!(body.ends_with(prerendered.tail()), "{body:?}");
+    }
 
     // The parts are for nginx's include only.
     let parts = get(nginx.addr(), "/_parts/bench").await;
@@ -401,23 +429,82 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
         assert_eq!(edge.matches("<script").count(), scripts, "{edge:?}");
         assert_eq!(edge.contains("<noscript>"), agent != chromium, "{edge:?}");
     }
-    // A query the page refuses: the instance answers 400 to the include,
-    // and the reader gets the shell with every part unavailable (the
-    // static tier's status: a prerendered page is a 200).
-    let mut refused = get(nginx.addr(), "/bench?items=x").await;
-    assert_eq!(refused.status(), 200, "{}", refused.head);
-    let refused = refused.read_to_end().await.to_owned();
-    assert_eq!(
-        refused
-            .matches("This part is unavailable right now.")
-            .count(),
-        3,
-        "{refused:?}"
+    // Regression (issue 28, review): nginx's choice and the application's
+    // agreed only for plain names (`$arg_debug` is empty for `?debug`,
+    // `?render=`, `?%64ebug=1`), so these got the shell with every part
+    // unavailable. Now anything not plainly the prerendered page goes to
+    // the instances whole: the edge answers as an instance does directly
+    // (the page, or the same 400), a crawler too (buffered, no fallbacks).
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    for (path, agent) in [
+        ("/?debug", chromium),
+        ("/?render=", chromium),
+        ("/?%64ebug=1", chromium),
+        ("/?%72ender=in-order", "curl/8"),
+        ("/bench?debug", chromium),
+        ("/bench?boundaries=", chromium),
+        ("/bench?items=x", chromium),
+        ("/bench?items=5000", chromium),
+        ("/bench?%64elay=0&render", chromium),
+        ("/bench?delay=0&items=2", googlebot),
+        ("/", googlebot),
+        ("/?x=1", "Twitterbot/1.0"),
+    ] {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: t\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n"
+        );
+        let mut edge = send(nginx.addr(), request.as_bytes()).await;
+        let mut direct = send(one.addr, request.as_bytes()).await;
+        let (edge_status, direct_status) = (edge.status(), direct.status());
+        // The instance's policy carries the page's nonce; the prerendered
+        // location's, nginx's own, none.
+        let nonced = |policy: Option<&str>| policy.unwrap_or_default().contains("'nonce-");
+        let (edge_nonced, direct_nonced) = (
+            nonced(edge.header("content-security-policy")),
+            nonced(direct.header("content-security-policy")),
+        );
+        let (edge, direct) = (
+            edge.read_to_end().await.to_owned(),
+            direct.read_to_end().await.to_owned(),
+        );
+        assert_eq!(
+            edge_status, direct_status,
+            "{path} ({agent}): the edge's status is the instance's: {edge:?}"
+        );
+        assert!(
+            !edge.contains("This part is unavailable right now."),
+            "{path} ({agent}): a stub with the instances up: {edge:?}"
+        );
+        assert_eq!(
+            edge.matches("<template for=").count(),
+            direct.matches("<template for=").count(),
+            "{path} ({agent}): {edge:?}"
+        );
+        if edge_status == 200 {
+            assert!(
+                edge_nonced && direct_nonced,
+                "{path} ({agent}): the page from an instance, not the shell: {edge:?}"
+            );
+        } else {
+            assert_eq!(edge, direct, "{path} ({agent}): the same refusal");
+        }
+        if agent.contains("bot") {
+            assert!(
+                !edge.contains("<template for=") && !edge.contains("<noscript>"),
+                "{path}: a crawler gets the page buffered, not fallbacks: {edge:?}"
+            );
+        }
+    }
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: {googlebot}\r\nConnection: close\r\n\r\n"
     );
+    let mut crawled = send(nginx.addr(), request.as_bytes()).await;
+    let crawled = crawled.read_to_end().await.to_owned();
     assert!(
-        !refused.contains("items: not a whole number"),
-        "{refused:?}"
+        crawled.contains("<h1>Recent posts</h1>") && !crawled.contains("Loading the recent posts"),
+        "a crawler gets the recent posts: {crawled:?}"
     );
+
     // A query that changes the shell: the instances stream it whole.
     let mut whole = get(nginx.addr(), "/bench?boundaries=2&delay=0").await;
     let whole = whole.read_to_end().await.to_owned();
@@ -425,6 +512,35 @@ async fn nginx_joins_the_exported_site_to_the_same_bytes_as_the_instance() {
         whole.contains("id=\"s1\"") && !whole.contains("Loading section 2"),
         "{whole:?}"
     );
+
+    // Regression (issue 28, review): a file that is not this release's
+    // shell (a rolling deploy, an export forgotten) got this release's
+    // parts, in ranges that need not be theirs. Its include names another
+    // shell now: the instance answers 409, the reader gets the stub.
+    let file = dir.join("prerendered/bench.html");
+    let exported = std::fs::read_to_string(&file).unwrap();
+    let at =
+        exported.find("include virtual=\"/_parts/").unwrap() + "include virtual=\"/_parts/".len();
+    let fingerprint = exported[at..at + 16].to_owned();
+    let stale = format!("/_parts/{fingerprint}/bench").replace(&fingerprint, "0123456789abcdef");
+    let conflict = get(one.addr, &stale).await;
+    assert_eq!(conflict.status(), 409, "{}", conflict.head);
+    let current = get(one.addr, &format!("/_parts/{fingerprint}/bench")).await;
+    assert_eq!(current.status(), 200, "{}", current.head);
+    std::fs::write(&file, exported.replace(&fingerprint, "0123456789abcdef")).unwrap();
+    let mut old = get(nginx.addr(), "/bench").await;
+    assert_eq!(old.status(), 200, "{}", old.head);
+    let old = old.read_to_end().await.to_owned();
+    assert_eq!(
+        old.matches("This part is unavailable right now.").count(),
+        3,
+        "another release's shell: every part unavailable: {old:?}"
+    );
+    assert!(
+        !old.contains("<section"),
+        "no part in another shell: {old:?}"
+    );
+    std::fs::write(&file, exported).unwrap();
 
     // Every instance down: the board's shell all the same, each of its
     // parts unavailable; a page that is not prerendered, nginx's 502.
@@ -604,5 +720,40 @@ async fn the_prerendered_page_in_every_browser() {
             .screenshot(&format!("prerendered-{}-3-down", kind.name()))
             .await;
         browser.close().await;
+    }
+}
+
+/// `deploy/nginx.conf` sends the engine's crawlers to the instances (which
+/// buffer the page for them) with a list of its own: the two must be the
+/// same tokens, or a crawler the engine knows gets a shell of fallbacks.
+#[test]
+fn nginx_knows_the_engines_crawlers() {
+    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
+        .expect("deploy/nginx.conf");
+    let start = conf
+        .find("map $http_user_agent $suspense_crawler {")
+        .expect("the crawlers' map");
+    let map = &conf[start..start + conf[start..].find("\n}").expect("the map's end")];
+    let tokens: Vec<&str> = map
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("\"~*"))
+        .map(|line| {
+            line.strip_suffix("\" crawler;")
+                .expect("`\"~*token\" crawler;`")
+        })
+        .collect();
+    assert_eq!(
+        tokens,
+        axum_suspense::crawlers::CRAWLER_TOKENS,
+        "deploy/nginx.conf's crawlers are not the engine's (crates/axum-suspense/src/crawlers.rs)"
+    );
+    // Matched as regular expressions: a token must mean itself.
+    for token in tokens {
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" -_!".contains(&b)),
+            "{token:?} would be read as a pattern"
+        );
     }
 }

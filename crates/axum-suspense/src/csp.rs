@@ -53,6 +53,43 @@ impl Policy {
         }
         HeaderValue::try_from(value).ok()
     }
+
+    /// The header value for a page that carries no nonce (a prerendered
+    /// one, rendered once for everyone, whose scripts are linked from the
+    /// page's origin): each source that names the nonce is `'self'`
+    /// instead (once per directive), so `script-src 'self' 'nonce-{nonce}'`
+    /// becomes `script-src 'self'` and the linked runtime runs. `None` if
+    /// the policy is not a valid header value.
+    pub(crate) fn without_nonce(&self) -> Option<HeaderValue> {
+        let policy = self.parts.join("{nonce}");
+        let directives: Vec<String> = policy
+            .split(';')
+            .map(str::trim)
+            .filter(|directive| !directive.is_empty())
+            .map(|directive| {
+                let mut words = directive.split_ascii_whitespace();
+                let name = words.next().unwrap_or_default();
+                let mut sources: Vec<&str> = Vec::new();
+                for word in words {
+                    let word = if word.contains("{nonce}") {
+                        "'self'"
+                    } else {
+                        word
+                    };
+                    if !sources.contains(&word) {
+                        sources.push(word);
+                    }
+                }
+                let mut directive = name.to_owned();
+                for source in sources {
+                    directive.push(' ');
+                    directive.push_str(source);
+                }
+                directive
+            })
+            .collect();
+        HeaderValue::try_from(directives.join("; ")).ok()
+    }
 }
 
 /// A page's secret: 128 random bits, fresh for every page. Its first 64
@@ -90,6 +127,22 @@ mod tests {
         );
         assert_eq!(value("{nonce}"), "abc+/=");
         assert_eq!(value("default-src 'self'"), "default-src 'self'");
+        assert_eq!(value(""), "");
+    }
+
+    #[test]
+    fn a_page_with_no_nonce_allows_its_own_origin_instead() {
+        let value = |policy: &str| Policy::new(policy).without_nonce().unwrap();
+        assert_eq!(
+            value(crate::DEFAULT_CONTENT_SECURITY_POLICY),
+            "script-src 'self'; object-src 'none'; base-uri 'none'"
+        );
+        assert_eq!(
+            value(
+                "default-src 'none'; script-src 'nonce-{nonce}';style-src 'nonce-{nonce}' https:; upgrade-insecure-requests"
+            ),
+            "default-src 'none'; script-src 'self'; style-src 'self' https:; upgrade-insecure-requests"
+        );
         assert_eq!(value(""), "");
     }
 

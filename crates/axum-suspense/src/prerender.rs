@@ -35,7 +35,13 @@
 //!   range's "unavailable" content, as a failed part, so the page still
 //!   ends whole;
 //! - [`Prerendered::join`]: in process, the head at once from memory, then
-//!   the parts' body, then the tail.
+//!   the parts' body, then the tail ([`Page::stream_prerendered`] does it
+//!   all, and streams the page whole when its shell changed).
+//!
+//! The file may outlive the release that wrote it (a rolling deploy, an
+//! export forgotten): put [`Prerendered::fingerprint`] in its include, and
+//! have the parts endpoint refuse another (the static tier then sends its
+//! stub), so parts never land in another release's ranges.
 //!
 //! What cannot be prerendered is refused ([`PrerenderError`]): another mode
 //! than stream, the debug overlay (an inline script), a shell that carries
@@ -44,9 +50,11 @@
 //! otherwise from its data is not one to prerender.
 
 use std::fmt;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Body;
+use axum::http::Uri;
 use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -131,7 +139,10 @@ pub enum PrerenderError {
     /// The shell failed to render (logged with its cause).
     Render(String),
     /// This request's shell is not the prerendered one (it depends on the
-    /// request): its parts would not fit. Stream the page whole instead.
+    /// request, or the prerendered one is from another release): its parts
+    /// would not fit. A parts endpoint answers an error (the static tier
+    /// then sends its stub); in process,
+    /// [`Page::stream_prerendered`] streams the page whole instead.
     ShellChanged,
 }
 
@@ -220,20 +231,25 @@ impl Page {
     /// for [`stream`](Self::stream)) and checked against `prerendered`, and
     /// the body is each part's fragment in completion order, the runtime
     /// never inline (the shell links it); for a browser that does not patch
-    /// natively, first a `<noscript>` refresh to the in-order page (set the
-    /// page's [`request_uri`](crate::PageBuilder::request_uri) to the page's
-    /// own URI, not the parts'). What a static tier includes after the head,
-    /// or [`Prerendered::join`] puts between head and tail.
+    /// natively, first a `<noscript>` refresh to `page_uri` (the page's own
+    /// path and query, not the parts endpoint's) in the in-order mode. What
+    /// a static tier includes after the head, or [`Prerendered::join`] puts
+    /// between head and tail. For a page that joins in process, see
+    /// [`stream_prerendered`](Self::stream_prerendered).
     ///
-    /// The response has the page's headers but no Content-Security-Policy:
-    /// the joined page's policy is the static tier's (or the application's),
-    /// and needs no nonce. Errors, with nothing sent: the page is not in
-    /// stream mode, its shell fails to render, or it is not the prerendered
-    /// one ([`PrerenderError::ShellChanged`]: it depends on the request).
+    /// The response has the page's headers and the engine's
+    /// Content-Security-Policy with no nonce (each nonce source is `'self'`:
+    /// the joined page's scripts are linked), which [`Prerendered::join`]
+    /// keeps. Errors, with nothing sent: the page is not in stream mode, has
+    /// the debug overlay, its shell fails to render, or it is not the
+    /// prerendered one ([`PrerenderError::ShellChanged`]: it depends on the
+    /// request; a parts endpoint answers an error, `409`, so the static
+    /// tier sends its stub).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// use askama::Template;
+    /// use axum::http::Uri;
     /// use axum_suspense::{Boundary, Engine, Page, Text};
     ///
     /// #[derive(Template)]
@@ -248,15 +264,19 @@ impl Page {
     /// let prerendered = once.clone().prerender(shell(&once)).unwrap();
     ///
     /// let page = engine.page();
-    /// let parts = page.clone().stream_parts(&prerendered, shell(&page)).unwrap();
+    /// let parts = page.clone().stream_parts(&prerendered, &Uri::from_static("/news"), shell(&page)).unwrap();
+    /// assert_eq!(parts.headers()["content-security-policy"], "script-src 'self'; object-src 'none'; base-uri 'none'");
     /// let body = axum::body::to_bytes(parts.into_body(), usize::MAX).await.unwrap();
     /// let body = std::str::from_utf8(&body).unwrap();
-    /// assert!(body.starts_with("\n<template for=\"b0\">Nothing new.</template><?s b0 "), "{body}");
+    /// // Not known to patch natively: sent to the page in order without JavaScript.
+    /// assert!(body.starts_with("\n<noscript><meta http-equiv=\"refresh\" content=\"0; url=/news?render=in-order\"></noscript>"), "{body}");
+    /// assert!(body.contains("<template for=\"b0\">Nothing new.</template><?s b0 "), "{body}");
     /// # });
     /// ```
     pub fn stream_parts<S: Template>(
         self,
         prerendered: &Prerendered,
+        page_uri: &Uri,
         shell: S,
     ) -> Result<Response, PrerenderError> {
         let shared = self.shared;
@@ -271,45 +291,124 @@ impl Page {
             shared.close();
             return Err(PrerenderError::ShellChanged);
         }
-        // Never an empty first chunk: it goes out with the headers, so a
-        // proxy that joins (nginx's SSI) reads body with them. (nginx takes
-        // an include whose first output is empty, a bare flush, for one
-        // that sent nothing, and adds its stub after the parts.) A line
-        // break between the shell and the parts is nothing on the page.
-        let mut head = String::from("\n");
-        let settings = shared.engine.settings();
-        let uri = shared.take_request_uri();
-        // As in a streamed page: a browser that does not patch natively,
-        // without JavaScript, would keep the fallbacks; it goes to the
-        // in-order page. (The refresh is in the body: browsers act on it
-        // there too.)
-        if !rendered.placed.is_empty()
-            && !shared.native
-            && let Some(uri) = uri
-            && let Some(param) = settings.mode_param.as_deref()
-        {
-            let url = mode::url_in_mode(
-                uri.path(),
-                uri.query(),
-                param,
-                settings.debug_param.as_deref(),
-                RenderMode::InOrder,
-            );
-            wire::insert_no_script_refresh(&mut head, &url);
-        }
-        let mode = shared.mode;
-        let render_mode_header = settings.render_mode_header;
-        let nonce = csp::nonce(&shared.secret);
-        let body = PageBody::streaming(shared, head, String::new(), rendered.placed, nonce, true);
-        let mut response = Response::new(Body::from_stream(body));
-        response.extensions_mut().insert(mode);
-        response::page_headers(
-            response.headers_mut(),
-            None,
-            render_mode_header.then_some(mode),
-        );
-        Ok(response)
+        Ok(parts_response(shared, rendered, Some(page_uri)))
     }
+
+    /// Answers a request for a prerendered page in process: the head from
+    /// `prerendered`'s memory at once, then the parts, then the tail
+    /// ([`stream_parts`](Self::stream_parts) and [`Prerendered::join`]), with
+    /// the no-script refresh to the page's own
+    /// [`request_uri`](crate::PageBuilder::request_uri). When the page is not
+    /// one to prerender (another mode, the overlay) it is
+    /// [streamed](Self::stream) as asked; when its shell is not the
+    /// prerendered one (it depends on the request), it is streamed whole
+    /// from the render just done, with its nonce and policy: never parts in
+    /// the wrong places.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use askama::Template;
+    /// use axum_suspense::{Boundary, Engine, Page, Text};
+    ///
+    /// #[derive(Template)]
+    /// #[template(source = "<html><body><h1>{{ title }}</h1>{{ news }}</body></html>", ext = "html")]
+    /// struct Shell { title: &'static str, news: Boundary }
+    /// fn shell(page: &Page, title: &'static str) -> Shell {
+    ///     Shell { title, news: page.suspend(Text::new("Loading…"), async { Text::new("Nothing new.") }) }
+    /// }
+    ///
+    /// let engine = Engine::new();
+    /// let once = engine.page();
+    /// let prerendered = once.clone().prerender(shell(&once, "News")).unwrap();
+    ///
+    /// let page = engine.page();
+    /// let joined = page.clone().stream_prerendered(&prerendered, shell(&page, "News"));
+    /// let body = axum::body::to_bytes(joined.into_body(), usize::MAX).await.unwrap();
+    /// assert!(body.starts_with(prerendered.head().as_bytes()));
+    ///
+    /// // Another title: not the prerendered shell, so the page whole.
+    /// let page = engine.page();
+    /// let whole = page.clone().stream_prerendered(&prerendered, shell(&page, "Olds"));
+    /// let body = axum::body::to_bytes(whole.into_body(), usize::MAX).await.unwrap();
+    /// let body = std::str::from_utf8(&body).unwrap();
+    /// assert!(body.starts_with("<html><body><h1>Olds</h1>"), "{body}");
+    /// assert!(body.contains("<template for=\"b0\">Nothing new.</template>"), "{body}");
+    /// # });
+    /// ```
+    pub fn stream_prerendered<S: Template>(self, prerendered: &Prerendered, shell: S) -> Response {
+        if self.shared.mode != RenderMode::Stream || self.shared.debug {
+            return self.stream(shell);
+        }
+        let shared = self.shared;
+        let rendered = match render_shell(&shared, shell) {
+            Ok(rendered) => rendered,
+            Err(_) => {
+                // Logged with its cause.
+                shared.close();
+                return response::shell_error();
+            }
+        };
+        if fingerprint(&rendered.html) != prerendered.fingerprint {
+            tracing::warn!(
+                "this request's shell is not the prerendered one: the page is streamed whole"
+            );
+            return response::rendered_response(shared, rendered);
+        }
+        prerendered.join(parts_response(shared, rendered, None))
+    }
+}
+
+/// The parts of a shell that is the prerendered one, with the refresh to
+/// `page_uri` (else the page's request URI) for a browser that does not
+/// patch natively.
+fn parts_response(shared: Arc<PageShared>, rendered: Rendered, page_uri: Option<&Uri>) -> Response {
+    // Never an empty first chunk: it goes out with the headers, so a
+    // proxy that joins (nginx's SSI) reads body with them. (nginx takes
+    // an include whose first output is empty, a bare flush, for one
+    // that sent nothing, and adds its stub after the parts.) A line
+    // break between the shell and the parts is nothing on the page.
+    let mut head = String::from("\n");
+    let settings = shared.engine.settings();
+    let uri = match page_uri {
+        Some(uri) => Some(uri.clone()),
+        None => shared.take_request_uri(),
+    };
+    // As in a streamed page: a browser that does not patch natively,
+    // without JavaScript, would keep the fallbacks; it goes to the
+    // in-order page. (The refresh is in the body: browsers act on it
+    // there too.)
+    if !rendered.placed.is_empty()
+        && !shared.native
+        && let Some(uri) = uri
+        && let Some(param) = settings.mode_param.as_deref()
+    {
+        let url = mode::url_in_mode(
+            uri.path(),
+            uri.query(),
+            param,
+            settings.debug_param.as_deref(),
+            RenderMode::InOrder,
+        );
+        wire::insert_no_script_refresh(&mut head, &url);
+    }
+    let mode = shared.mode;
+    let render_mode_header = settings.render_mode_header;
+    // The joined page has no nonce: its policy is the engine's with each
+    // nonce source `'self'` (the runtime is linked from the page's origin).
+    let policy = settings
+        .content_security_policy
+        .as_ref()
+        .and_then(csp::Policy::without_nonce);
+    let nonce = csp::nonce(&shared.secret);
+    let body = PageBody::streaming(shared, head, String::new(), rendered.placed, nonce, true);
+    let mut response = Response::new(Body::from_stream(body));
+    response.extensions_mut().insert(mode);
+    response::page_headers(
+        response.headers_mut(),
+        policy,
+        render_mode_header.then_some(mode),
+    );
+    response
 }
 
 /// Renders a shell for prerendering or for its parts, with what both refuse.
@@ -395,6 +494,30 @@ impl Prerendered {
         &self.boundaries
     }
 
+    /// What tells this shell from another: a hash (FNV-1a, 64 bits) of the
+    /// shell as rendered, which [`Page::stream_parts`] compares with each
+    /// request's render. Put it in the include of
+    /// [`ssi_document`](Self::ssi_document) (e.g. `/_parts/{fingerprint:016x}/page?$args`)
+    /// and have the parts endpoint refuse another, so a file exported by
+    /// another release (boundaries reordered, added) gets the stub, never
+    /// parts in the wrong places.
+    ///
+    /// ```
+    /// # use askama::Template;
+    /// #[derive(Template)]
+    /// #[template(source = "<body>{{ title }}</body>", ext = "html")]
+    /// struct Shell { title: &'static str }
+    /// let engine = axum_suspense::Engine::new();
+    /// let one = engine.page().prerender(Shell { title: "One" }).unwrap();
+    /// let again = engine.page().prerender(Shell { title: "One" }).unwrap();
+    /// let two = engine.page().prerender(Shell { title: "Two" }).unwrap();
+    /// assert_eq!(one.fingerprint(), again.fingerprint());
+    /// assert_ne!(one.fingerprint(), two.fingerprint());
+    /// ```
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
     /// The file a static server with SSI sends (nginx: `ssi on`): the head,
     /// then the parts pulled in from `include` (a path of the same server,
     /// e.g. `/_parts/page?$args`, which answers with
@@ -403,7 +526,11 @@ impl Prerendered {
     /// block instead: `unavailable` in every range, as a part that failed
     /// (`o=error`), so the page ends whole and says which parts are
     /// missing. Joined by the server, the bytes are those of
-    /// [`join`](Self::join). `include` must hold no `"`.
+    /// [`join`](Self::join). Put the [`fingerprint`](Self::fingerprint) in
+    /// `include`, for the parts endpoint to check. Refused (an error): an
+    /// `include` that holds `"`, `-->` or `<!--#`, and an `unavailable`
+    /// whose HTML holds `<!--#` or `-->` (the server would take either for
+    /// SSI: a command, or the end of one).
     ///
     /// ```
     /// # use askama::Template;
@@ -430,12 +557,17 @@ impl Prerendered {
         include: &str,
         unavailable: impl Template,
     ) -> Result<String, askama::Error> {
-        if include.contains('"') {
+        if include.contains('"') || include.contains("-->") || include.contains("<!--#") {
             return Err(askama::Error::custom(
-                "an SSI include path cannot hold a double quote",
+                "an SSI include path cannot hold `\"`, `-->` or `<!--#`",
             ));
         }
         let unavailable = unavailable.render()?;
+        if unavailable.contains("<!--#") || unavailable.contains("-->") {
+            return Err(askama::Error::custom(
+                "the unavailable content cannot hold `<!--#` or `-->` (SSI)",
+            ));
+        }
         let mut out = String::with_capacity(
             self.head.len() + self.tail.len() + (unavailable.len() + 64) * self.boundaries.len(),
         );
@@ -465,7 +597,8 @@ impl Prerendered {
     /// Joins in process what a static tier joins with SSI: the head, from
     /// memory, as the first chunk (before any part is polled), then the
     /// body of `parts` ([`Page::stream_parts`]), then the tail; with the
-    /// parts' status and headers.
+    /// parts' status and headers (their policy is the engine's, with no
+    /// nonce).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -481,7 +614,8 @@ impl Prerendered {
     /// let once = engine.page();
     /// let prerendered = once.clone().prerender(shell(&once)).unwrap();
     /// let page = engine.page();
-    /// let response = prerendered.join(page.clone().stream_parts(&prerendered, shell(&page)).unwrap());
+    /// let uri = axum::http::Uri::from_static("/");
+    /// let response = prerendered.join(page.clone().stream_parts(&prerendered, &uri, shell(&page)).unwrap());
     /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     /// let body = std::str::from_utf8(&body).unwrap();
     /// assert!(body.starts_with(prerendered.head()));
@@ -497,5 +631,60 @@ impl Prerendered {
                 self.tail.clone(),
             ))));
         Response::from_parts(head, Body::from_stream(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Html, Text};
+
+    #[derive(Template)]
+    #[template(source = "<body>{{ part }}</body>", ext = "html")]
+    struct Shell {
+        part: crate::Boundary,
+    }
+
+    fn prerendered() -> Prerendered {
+        let page = Engine::new().page();
+        let part = page.suspend(Text::new("…"), async { Text::new("!") });
+        page.prerender(Shell { part }).unwrap()
+    }
+
+    #[test]
+    fn ssi_document_refuses_what_ssi_would_read_as_its_own() {
+        let prerendered = prerendered();
+        for include in [
+            "/_parts/\"x",
+            "/_parts/x-->",
+            "/_parts/<!--#echo var=\"x\" -->",
+            "/a<!--#b",
+        ] {
+            assert!(
+                prerendered
+                    .ssi_document(include, Html::trusted("<p>unavailable</p>"))
+                    .is_err(),
+                "include {include:?} accepted"
+            );
+        }
+        for unavailable in [
+            "<!--# echo var=\"HTTP_COOKIE\" -->",
+            "<!-- a comment -->",
+            "x-->y",
+        ] {
+            assert!(
+                prerendered
+                    .ssi_document("/_parts/x?$args", Html::trusted(unavailable))
+                    .is_err(),
+                "unavailable {unavailable:?} accepted"
+            );
+        }
+        let file = prerendered
+            .ssi_document(
+                "/_parts/x?$args",
+                Html::trusted("<p>unavailable <!-- no --></p>".replace("<!-- no -->", "")),
+            )
+            .unwrap();
+        assert_eq!(file.matches("<!--#").count(), 3, "{file}");
     }
 }

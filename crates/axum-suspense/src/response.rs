@@ -39,6 +39,12 @@ pub(crate) fn page_response<S: Template>(shared: Arc<PageShared>, shell: S) -> R
             return shell_error();
         }
     };
+    rendered_response(shared, rendered)
+}
+
+/// Answers `200 OK` with a shell already rendered for the page (its
+/// boundaries placed), in the page's mode.
+pub(crate) fn rendered_response(shared: Arc<PageShared>, rendered: Rendered) -> Response {
     let nonce = csp::nonce(&shared.secret);
     let settings = shared.engine.settings();
     let policy = settings

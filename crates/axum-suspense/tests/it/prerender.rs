@@ -42,18 +42,17 @@ fn prerender(engine: &Engine, n: usize) -> Prerendered {
     page.prerender(Shell { parts }).expect("prerenderable")
 }
 
-/// `/page`: the prerendered shell joined with the parts in process;
-/// `/_parts/page`: the parts alone, as a static tier would include them.
+/// `/page`: the prerendered shell joined with the parts in process (or the
+/// page whole, if its shell is not the prerendered one); `/_parts/page`: the
+/// parts alone, as a static tier would include them.
 fn router(engine: &Engine, prerendered: Prerendered, gates: Gates) -> Router {
     let parts = {
         let (engine, prerendered, gates) = (engine.clone(), prerendered.clone(), gates.clone());
         move || {
-            let page = engine
-                .page_builder()
-                .request_uri("/page".parse().unwrap())
-                .build();
+            // The parts endpoint's own URI is not the page's: the page's is given.
+            let page = engine.page();
             let shell = shell(&page, take(&gates));
-            respond(page.stream_parts(&prerendered, shell))
+            respond(page.stream_parts(&prerendered, &"/page".parse().unwrap(), shell))
         }
     };
     let engine = engine.clone();
@@ -63,10 +62,8 @@ fn router(engine: &Engine, prerendered: Prerendered, gates: Gates) -> Router {
             get(move || {
                 let page = engine.page();
                 let shell = shell(&page, take(&gates));
-                let joined = page
-                    .stream_parts(&prerendered, shell)
-                    .map(|parts| prerendered.join(parts));
-                async move { respond(joined) }
+                let response = page.stream_prerendered(&prerendered, shell);
+                async move { response }
             }),
         )
         .route("/_parts/page", get(move || async move { parts() }))
@@ -188,6 +185,68 @@ async fn a_request_whose_shell_is_not_the_prerendered_one_gets_no_parts() {
         engine.stats().pending_boundaries() == 0
     })
     .await;
+}
+
+/// Regression (issue 28, review): a page joined in process had no
+/// Content-Security-Policy from the engine (the parts were sent with none),
+/// so a crate user serving `join` served no policy at all.
+#[tokio::test]
+async fn the_joined_page_has_the_engines_policy_without_a_nonce() {
+    for (engine, want) in [
+        (
+            Engine::new(),
+            "script-src 'self'; object-src 'none'; base-uri 'none'",
+        ),
+        (
+            Engine::builder()
+                .content_security_policy("default-src 'self'; script-src 'nonce-{nonce}'")
+                .build(),
+            "default-src 'self'; script-src 'self'",
+        ),
+    ] {
+        let prerendered = prerender(&engine, 1);
+        let (senders, receivers) = gates(1);
+        let server = TestServer::start(router(&engine, prerendered.clone(), receivers)).await;
+        let mut response = http_get(server.addr, "/page").await;
+        assert_eq!(response.status(), 200, "{}", response.head);
+        let head = response.head.to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("content-security-policy: {want}\r\n")),
+            "policy {want:?} missing: {head}"
+        );
+        senders.into_iter().for_each(|gate| gate.send(()).unwrap());
+        let body = response.read_to_end().await.to_owned();
+        assert!(body.starts_with(prerendered.head()), "{body:?}");
+    }
+}
+
+/// Regression (issue 28, review): a request whose shell was not the
+/// prerendered one had no way but an error (`stream_parts` consumed the
+/// page and shell, so both sites answered 500); in process it is now the
+/// page streamed whole.
+#[tokio::test]
+async fn in_process_a_shell_that_changed_is_streamed_whole() {
+    let engine = Engine::new();
+    // Prerendered with 3 parts; the request makes 2.
+    let prerendered = prerender(&engine, 3);
+    let (senders, receivers) = gates(2);
+    let server = TestServer::start(router(&engine, prerendered.clone(), receivers)).await;
+    let mut response = http_get(server.addr, "/page").await;
+    assert_eq!(response.status(), 200, "{}", response.head);
+    senders.into_iter().for_each(|gate| gate.send(()).unwrap());
+    let body = response.read_to_end().await.to_owned();
+    assert!(!body.starts_with(prerendered.head()), "{body:?}");
+    assert!(
+        body.contains("content-0") && body.contains("content-1") && !body.contains("loading-2"),
+        "{body:?}"
+    );
+    // Streamed whole: with the page's own nonce and policy.
+    assert!(body.contains("nonce="), "{body:?}");
+    assert!(
+        response.head.to_ascii_lowercase().contains("'nonce-"),
+        "{}",
+        response.head
+    );
 }
 
 #[tokio::test]
