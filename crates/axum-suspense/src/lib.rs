@@ -143,7 +143,7 @@
 //! - `prerender.rs`: partial prerendering: a shell rendered once without a
 //!   request ([`Page::prerender`], [`prerender::Prerendered`]), the parts
 //!   alone per request ([`Page::stream_parts`]), joined by a static tier's
-//!   SSI or in process.
+//!   SSI or in process ([`Page::stream_prerendered`]).
 //! - `mode.rs`: the render modes; `crawlers.rs`: the crawler list;
 //!   `buffered.rs`: [`BufferedModeLayer`](buffered::BufferedModeLayer).
 //! - `stats.rs`: [`Stats`](stats::Stats); `metrics.rs`: their Prometheus
