@@ -176,7 +176,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Resolved> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx)).map(K::finish);
+        // `finish` runs the application's `Serialize` (a part's data):
+        // caught as the future's own panics are, so it costs the part, not
+        // the page.
+        let result = std::task::ready!(this.inner.poll(cx))
+            .and_then(|output| std::panic::catch_unwind(AssertUnwindSafe(|| K::finish(output))));
         let end = this.end.take().expect("polled after it ended");
         let mut resolved = end.resolve(result);
         resolved.at = end.started.elapsed();
