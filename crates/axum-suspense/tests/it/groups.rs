@@ -403,3 +403,56 @@ async fn a_forwards_member_rendered_in_a_later_members_content_follows_it() {
     );
     assert!(body.contains("section-0") && body.ends_with("</body></html>"));
 }
+
+#[tokio::test]
+async fn members_that_wait_on_each_other_across_groups_do_not_hang_the_page() {
+    // Regression: forwards A, B and forwards C, D, with A rendered in D's
+    // content and C in B's. B waited for A, whose placeholder waited for
+    // D, which waited for C, whose placeholder waited for B: the page
+    // never ended (it has no deadline by default). Now one of them goes
+    // out of turn (B, the first group's), and the rest follow in turn.
+    let engine = Engine::new();
+    let (senders, gates) = gates(2);
+    let page = move |page: Page| {
+        let [gate_b, gate_d]: [oneshot::Receiver<()>; 2] = take(&gates).try_into().unwrap();
+        let first = page.group(RevealOrder::Forwards);
+        let second = page.group(RevealOrder::Forwards);
+        let member = |group: &RevealGroup, i: usize| {
+            page.boundary(text(&format!("loading-{i}")))
+                .group(group)
+                .no_timeout()
+        };
+        let a = member(&first, 0).try_suspend(async { Ok::<_, Infallible>(text("section-a")) });
+        let c = member(&second, 1).try_suspend(async { Ok::<_, Infallible>(text("section-c")) });
+        let b = member(&first, 2).try_suspend(async move {
+            let _ = gate_b.await;
+            Ok::<_, Infallible>(Outer { inner: c })
+        });
+        let d = member(&second, 3).try_suspend(async move {
+            let _ = gate_d.await;
+            Ok::<_, Infallible>(Outer { inner: a })
+        });
+        page.stream(Shell { parts: vec![b, d] })
+    };
+    let (_server, mut response) = open_with(&engine, |b| b, page).await;
+    response.read_until("<footer>end</footer>").await;
+    for sender in senders {
+        sender.send(()).unwrap();
+    }
+    // `read_to_end` fails if the page does not end (in its timeout) or
+    // ends without its terminating chunk.
+    let body = response.read_to_end().await.to_owned();
+    assert!(body.ends_with("</body></html>"), "{body}");
+    // Ids: a 0, c 1, b 2, d 3. B out of turn, then C (its placeholder
+    // came with B), D, and A (its placeholder came with D).
+    let (a, c, b, d) = (
+        pos(&body, &template(0)),
+        pos(&body, &template(1)),
+        pos(&body, &template(2)),
+        pos(&body, &template(3)),
+    );
+    assert!(b < c && c < d && d < a, "order b, c, d, a: {body}");
+    for needle in ["section-a", "section-c"] {
+        assert!(body.contains(needle), "{needle} in {body}");
+    }
+}
