@@ -601,7 +601,7 @@ impl End {
 /// A part's HTML with its data element first (`wire::push_data`).
 fn with_data(label: Label, json: &str, html: String) -> String {
     let mut out = String::with_capacity(json.len() + html.len() + 96);
-    wire::push_data(&mut out, label.id, label.name, json);
+    wire::push_data(&mut out, label.id, label.name, json, &html);
     out.push_str(&html);
     out
 }

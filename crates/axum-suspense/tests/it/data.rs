@@ -205,9 +205,14 @@ async fn a_part_without_data_is_sent_as_before_and_one_with_data_costs_its_eleme
             .boundary(text("loading-1"))
             .name("votes")
             .suspend_with_data(async { (text("three"), json!({"votes": [1, 2, 3]})) });
-        let anonymous = page.suspend_with_data(text("loading-2"), async { (text("x"), ()) });
+        let anonymous = page
+            .boundary(text("loading-2"))
+            .suspend_with_data(async { (text("x"), ()) });
+        let named = page.suspend_with_data("count", text("loading-3"), async {
+            (crate::pages::Text { text: "4".into() }, 4)
+        });
         page.stream(crate::pages::Shell {
-            parts: vec![plain, island, anonymous],
+            parts: vec![plain, island, anonymous, named],
         })
     })
     .await;
@@ -234,9 +239,15 @@ async fn a_part_without_data_is_sent_as_before_and_one_with_data_costs_its_eleme
         "<template for=\"b2\"><script type=\"application/json\" data-part=\"b2\">null</script>\
          <p class=\"text\">x</p></template>"
     );
+    // `Page::suspend_with_data` names its part, as `suspense.on` finds it.
+    assert_eq!(
+        fragment(3),
+        "<template for=\"b3\"><script type=\"application/json\" data-part=\"b3\" \
+         data-name=\"count\">4</script><p class=\"text\">4</p></template>"
+    );
     assert_eq!(
         body.matches("application/json").count(),
-        2,
+        3,
         "only the parts with data carry an element: {body}"
     );
 }
