@@ -456,3 +456,64 @@ async fn members_that_wait_on_each_other_across_groups_do_not_hang_the_page() {
         assert!(body.contains(needle), "{needle} in {body}");
     }
 }
+
+#[tokio::test]
+async fn a_together_group_waits_for_a_member_made_in_a_poll_that_filled_a_chunk() {
+    // Regression: when a chunk filled up (64 KiB) the body returned before
+    // taking over the boundaries the parts just ended had made; the groups
+    // were released next, so a together group went out without the member
+    // its member had just made (that one followed on its own). X and Y in
+    // a together group, Z made by X's future and joining it too, and P (not
+    // grouped, over 64 KiB) ending in the same poll, after them.
+    let engine = Engine::new();
+    let page = |page: Page| {
+        let together = page.group(RevealOrder::Together);
+        let inner = page.clone();
+        let x = page
+            .boundary(text("loading-x"))
+            .group(&together)
+            .no_timeout()
+            .try_suspend(async move {
+                let z = inner
+                    .boundary(text("loading-z"))
+                    .group(&together)
+                    .no_timeout()
+                    .try_suspend(async {
+                        tokio::task::yield_now().await;
+                        Ok::<_, Infallible>(text("section-z"))
+                    });
+                Ok::<_, Infallible>(Outer { inner: z })
+            });
+        let y = page
+            .boundary(text("loading-y"))
+            .group(&together)
+            .try_suspend(async { Ok::<_, Infallible>(text("section-y")) });
+        let big = "p".repeat(70 * 1024);
+        let p = page
+            .boundary(text("loading-p"))
+            .try_suspend(async move { Ok::<_, Infallible>(text(&big)) });
+        page.stream(Shell {
+            parts: vec![x, y, p],
+        })
+    };
+    let (_server, mut response) = open_with(&engine, |b| b, page).await;
+    response.read_to_end().await;
+    // Ids: x 0, y 1, p 2, z 3.
+    let with_x: Vec<&String> = response
+        .chunks
+        .iter()
+        .filter(|c| c.contains(&template(0)))
+        .collect();
+    assert_eq!(with_x.len(), 1, "{:?}", response.chunks.len());
+    for i in [1, 3] {
+        assert!(
+            with_x[0].contains(&template(i)),
+            "b{i} goes with b0, together: chunks {:?}",
+            response
+                .chunks
+                .iter()
+                .map(|c| c.chars().take(300).collect::<String>())
+                .collect::<Vec<_>>()
+        );
+    }
+}
