@@ -95,6 +95,7 @@
   // after this script, natively patched or by the polyfill, and on the
   // in-order page too. Without JavaScript the comments read as they are.
   function commentTimes(list, [serverNow, times]) {
+    if (!list) return; // the part has no element of its own
     const skew = Date.now() / 1000 - serverNow;
     const stamps = [];
     for (const [id, at] of times) {
@@ -122,14 +123,11 @@
     }
   }
 
-  // The islands module loads async beside this script: whichever comes
-  // second starts the islands.
-  function withIslands(start) {
-    if (self.suspense && self.suspense.on) return start(self.suspense);
-    const module = document.querySelector('script[src*="/_suspense/islands."]');
-    if (module) module.addEventListener("load", () => start(self.suspense));
-  }
-  withIslands((suspense) => suspense.on("comments", commentTimes));
+  // The islands module loads async, like this script, and either may run
+  // first (this one is cached for good, and is in the head before the
+  // module's tag): queued on `suspense.q`, which the module drains when it
+  // loads and which registers at once after that.
+  ((self.suspense ||= {}).q ||= []).push(["comments", commentTimes]);
 
   document.addEventListener("suspense:reveal", (event) => {
     for (const node of event.detail.nodes) enhance(node);

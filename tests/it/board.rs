@@ -667,3 +667,83 @@ async fn the_comments_island_gets_its_data_in_every_browser() {
         browser.close().await;
     }
 }
+
+/// Regression: `static/board.js` is in the head before the islands
+/// module's tag, async and cached for good, so it can run before the
+/// parser has reached that tag. It looked for the module's element to wait
+/// for, found none, and the comments island never started. It registers
+/// through the module's queue now. Here the order is forced: the real
+/// `board.js` runs (and is done) in a document with a comments part and no
+/// islands module at all; the real module comes after.
+#[tokio::test]
+async fn the_comments_island_starts_when_board_js_runs_before_the_islands_tag() {
+    let board = browser_board().await;
+    let Some(browser) = Browser::launch_as("board_island_order", crate::chrome::Kind::ALL[0]).await
+    else {
+        return;
+    };
+    let page = format!("http://{}/posts/1", board.server.addr);
+    browser.open(&page).await;
+    let urls = browser
+        .eval(
+            "return ['board.', '/_suspense/islands.'].map(s => document.querySelector(`script[src*='${s}']`).src)",
+            vec![],
+        )
+        .await;
+    let [board_js, islands] = [urls[0].as_str().unwrap(), urls[1].as_str().unwrap()];
+    // A same-origin document with neither script: the module's own file.
+    browser.open(islands).await;
+    let now = 1_700_000_000;
+    browser
+        .eval(
+            r#"const [src, now] = arguments;
+               document.body.innerHTML =
+                 `<script type="application/json" data-part="b0" data-name="comments">[${now},[[1,${now - 120}]]]</script>` +
+                 `<ol class="comment-list" data-comments><li class="comment" id="c1"><p class="by">Al</p></li></ol>`;
+               window.__board = false;
+               const s = document.createElement("script");
+               s.src = src;
+               s.onload = () => (window.__board = true);
+               document.head.append(s);
+               return true;"#,
+            vec![json!(board_js), json!(now)],
+        )
+        .await;
+    browser
+        .wait_for("board.js has run", "return window.__board", vec![])
+        .await;
+    assert_eq!(
+        browser
+            .eval(
+                "return document.querySelector('[data-comments]').dataset.island ?? null",
+                vec![]
+            )
+            .await,
+        json!(null),
+        "no island before the module"
+    );
+    browser
+        .eval(
+            "const s = document.createElement('script'); s.src = arguments[0]; document.head.append(s); return true",
+            vec![json!(islands)],
+        )
+        .await;
+    browser
+        .wait_for(
+            "the comments island, once the module came after board.js",
+            "return document.querySelector('[data-comments]').dataset.island === 'times'",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval(
+                "return document.querySelectorAll('#c1 .by time').length",
+                vec![]
+            )
+            .await,
+        json!(1),
+        "the comment got its time"
+    );
+    browser.close().await;
+}

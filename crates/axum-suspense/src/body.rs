@@ -21,7 +21,11 @@
 //! - A member of a reveal group (`group.rs`) is held back, once ready, until
 //!   its group lets it go: after the members before it (forwards), or with
 //!   every other member (together). Its failure or timeout content counts
-//!   as its part, so a failed member releases those waiting on it.
+//!   as its part, so a failed member releases those waiting on it. Members
+//!   that wait on each other in a cycle (across groups, through where
+//!   their placeholders are) are let go one at a time, out of turn, rather
+//!   than hold the page for ever; groups are released only once the
+//!   boundaries made by the parts just ended are taken over.
 //! - With a batching window (`PageBuilder::batch`), what is ready is held
 //!   until the window after the first of it has passed, then sent in one
 //!   chunk (the page's end at once).
@@ -558,7 +562,12 @@ impl PageBody {
                     if out.len() >= CHUNK_BYTES {
                         // Enough for one write: the rest is taken (and
                         // resolved) when hyper asks again, that is when the
-                        // client has taken these bytes.
+                        // client has taken these bytes. What the parts
+                        // made is taken over now all the same: a group is
+                        // released next, and must know all its members (a
+                        // together group would otherwise go without one
+                        // that its member just made).
+                        self.absorb(cx);
                         return;
                     }
                 }
@@ -586,17 +595,7 @@ impl PageBody {
         loop {
             ids.clear();
             let slots = &self.slots;
-            self.groups.releasable(
-                |id| match slots.get(id as usize) {
-                    Some(slot) if slot.abort.is_some() => Member::Running,
-                    Some(slot) if slot.waiting.is_some() => Member::Ready {
-                        sent: slot.sent,
-                        inside: slot.held_by,
-                    },
-                    _ => Member::Gone,
-                },
-                &mut ids,
-            );
+            self.groups.releasable(|id| member(slots, id), &mut ids);
             let mut sent = false;
             for &id in &ids {
                 let slot = self.slot(id);
@@ -607,7 +606,27 @@ impl PageBody {
                     sent = true;
                 }
             }
-            if !sent {
+            if sent {
+                continue;
+            }
+            // Nothing could go: members waiting on each other in a cycle
+            // (across groups, through where their placeholders are) would
+            // hold the page for ever; one of them goes out of turn.
+            let slots = &self.slots;
+            let Some(id) = self.groups.deadlocked(|id| member(slots, id), slots.len()) else {
+                return;
+            };
+            let slot = self.slot(id);
+            tracing::warn!(
+                boundary = %Label { id, name: slot.name },
+                "reveal groups wait on each other (a member's placeholder is in the \
+                 content of a member held for another group): it goes out of turn"
+            );
+            // `deadlocked` names a member whose placeholder is out and
+            // whose part is held.
+            if let Some(waiting) = slot.waiting.take() {
+                self.emit(waiting, out);
+            } else {
                 return;
             }
         }
@@ -692,6 +711,18 @@ impl PageBody {
             out.shrink_to_fit();
         }
         Bytes::from(out)
+    }
+}
+
+/// Where boundary `id` is, as its reveal group sees it.
+fn member(slots: &[Slot], id: u32) -> Member {
+    match slots.get(id as usize) {
+        Some(slot) if slot.abort.is_some() => Member::Running,
+        Some(slot) if slot.waiting.is_some() => Member::Ready {
+            sent: slot.sent,
+            inside: slot.held_by,
+        },
+        _ => Member::Gone,
     }
 }
 

@@ -335,8 +335,14 @@ impl<'p> BoundaryBuilder<'p> {
     /// …)` of the islands module (see [`client`](crate::client));
     /// give the boundary a [`name`](Self::name) for that.
     ///
-    /// Data that cannot be serialized (a map whose keys are not strings)
-    /// fails the part: it shows its error content. A part without data
+    /// The part's content should start with its root element: `element`
+    /// in `suspense.on` is that element, or `null` when the content starts
+    /// with text (as here), a nested part, or is empty (the data element
+    /// then carries `data-no-element`).
+    ///
+    /// Data that cannot be serialized (a map whose keys are not strings),
+    /// or whose `Serialize` panics, fails the part: it shows its error
+    /// content. A part without data
     /// ([`suspend`](Self::suspend)) is sent exactly as before, byte for
     /// byte.
     ///
@@ -357,7 +363,7 @@ impl<'p> BoundaryBuilder<'p> {
     /// let body = page.stream(Shell { votes }).into_body();
     /// let html = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     /// assert!(std::str::from_utf8(&html).unwrap().contains(
-    ///     r#"<template for="b0"><script type="application/json" data-part="b0" data-name="votes">[7,8,9]</script>3 votes</template>"#
+    ///     r#"<template for="b0"><script type="application/json" data-part="b0" data-name="votes" data-no-element>[7,8,9]</script>3 votes</template>"#
     /// ));
     /// # });
     /// ```

@@ -14,7 +14,10 @@
 //!
 //! A member that fails, times out, or is left out of the page ends like any
 //! part, and so releases those waiting on it: its error or timeout content
-//! takes its turn. Groups order the stream mode; the in-order and buffered
+//! takes its turn. Members that wait on each other in a cycle, which only
+//! a page that renders a member of one group in the content of a member of
+//! another can make (see `Groups::deadlocked`), are let go one at a time,
+//! out of turn: the page always ends. Groups order the stream mode; the in-order and buffered
 //! modes write the document front to back, forwards already.
 //!
 //! `Groups` is the body's book of them: which members each has, in order,
@@ -149,9 +152,12 @@ impl Page {
 #[derive(Default)]
 pub(crate) struct Groups {
     groups: Vec<Book>,
+    /// Each member's group, indexed by boundary id (`u32::MAX`: none).
+    group_of: Vec<u32>,
 }
 
 /// One group: its order and its members, in the order they joined.
+#[derive(Default)]
 struct Book {
     order: RevealOrder,
     members: Vec<u32>,
@@ -186,14 +192,15 @@ impl Groups {
     pub(crate) fn join(&mut self, group: RevealGroup, id: u32) {
         let at = group.id as usize;
         if at >= self.groups.len() {
-            self.groups.resize_with(at + 1, || Book {
-                order: RevealOrder::AsReady,
-                members: Vec::new(),
-            });
+            self.groups.resize_with(at + 1, Book::default);
         }
         let book = &mut self.groups[at];
         book.order = group.order;
         book.members.push(id);
+        if id as usize >= self.group_of.len() {
+            self.group_of.resize(id as usize + 1, u32::MAX);
+        }
+        self.group_of[id as usize] = group.id;
     }
 
     /// The members whose part may go out now, in their group's order:
@@ -211,23 +218,10 @@ impl Groups {
                     out.extend(book.members.iter().copied().filter(|&id| state(id).ready()))
                 }
                 RevealOrder::Forwards => {
-                    for (at, &id) in book.members.iter().enumerate() {
-                        match state(id) {
-                            Member::Gone => {}
-                            Member::Ready {
-                                sent: false,
-                                inside: Some(parent),
-                            } if book.members[at + 1..].contains(&parent) => {
-                                // It comes with a later member: that one
-                                // goes first, then this one.
-                            }
-                            Member::Ready { .. } => {
-                                out.push(id);
-                                // Those after it wait until it has gone out.
-                                break;
-                            }
-                            Member::Running => break,
-                        }
+                    if let Some(id) = book.forwards_head(&state)
+                        && state(id).ready()
+                    {
+                        out.push(id);
                     }
                 }
                 RevealOrder::Together => {
@@ -237,6 +231,92 @@ impl Groups {
                 }
             }
         }
+    }
+
+    /// A member to send out of its turn, when the page would otherwise
+    /// never end: members that wait on each other in a cycle, through
+    /// their groups and where their placeholders are. Forwards A, B and
+    /// forwards C, D, with A's placeholder in D's content and C's in B's:
+    /// B waits for A, whose placeholder waits for D, which waits for C,
+    /// whose placeholder waits for B. Nothing that still runs can break
+    /// such a cycle, so one member of it goes: the first, in the order of
+    /// the groups and their members, whose placeholder is out (every
+    /// cycle has one: placeholders alone nest as a tree). A member that
+    /// waits for anything still running is never taken: its turn comes.
+    ///
+    /// Called only when [`releasable`](Self::releasable) let nothing go;
+    /// `boundaries`: how many the page has (ids are below it).
+    pub(crate) fn deadlocked(
+        &self,
+        state: impl Fn(u32) -> Member,
+        boundaries: usize,
+    ) -> Option<u32> {
+        // Each step follows what one boundary waits for, never the same
+        // twice but in a cycle: one through `id` returns to it within as
+        // many steps as there are boundaries.
+        let limit = boundaries + 1;
+        for book in &self.groups {
+            for &id in &book.members {
+                if !matches!(state(id), Member::Ready { sent: true, .. }) {
+                    continue;
+                }
+                let mut at = id;
+                for _ in 0..limit {
+                    match self.waits_for(at, &state) {
+                        Some(next) if next == id => return Some(id),
+                        Some(next) => at = next,
+                        None => break,
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Which member `id` waits for, if it waits for one that has ended:
+    /// `None` when it waits for something still running (or for nothing).
+    fn waits_for(&self, id: u32, state: &impl Fn(u32) -> Member) -> Option<u32> {
+        match state(id) {
+            // Its placeholder is in the content of part `holder`, which has
+            // ended and is held itself.
+            Member::Ready {
+                sent: false,
+                inside: Some(holder),
+            } => state(holder).ready().then_some(holder),
+            // Its placeholder is out: its group holds it.
+            Member::Ready { sent: true, .. } => {
+                let group = *self.group_of.get(id as usize)?;
+                let book = self.groups.get(group as usize)?;
+                match book.order {
+                    RevealOrder::Forwards => book
+                        .forwards_head(state)
+                        .filter(|&head| head != id && state(head).ready()),
+                    // Held only while a member runs.
+                    RevealOrder::AsReady | RevealOrder::Together => None,
+                }
+            }
+            Member::Ready { .. } | Member::Running | Member::Gone => None,
+        }
+    }
+}
+
+impl Book {
+    /// A forwards group's head, the member whose turn it is: the first
+    /// not gone, passing over one whose placeholder is in a later member's
+    /// content (it goes right after that member, and must not hold it
+    /// back, else neither could ever go). Those after it wait for it.
+    fn forwards_head(&self, state: &impl Fn(u32) -> Member) -> Option<u32> {
+        for (at, &id) in self.members.iter().enumerate() {
+            match state(id) {
+                Member::Gone => {}
+                Member::Ready {
+                    sent: false,
+                    inside: Some(parent),
+                } if self.members[at + 1..].contains(&parent) => {}
+                _ => return Some(id),
+            }
+        }
+        None
     }
 }
 
@@ -303,5 +383,49 @@ mod tests {
             vec![0],
             "a placeholder held elsewhere holds those after it"
         );
+    }
+
+    #[test]
+    fn members_waiting_on_each_other_across_groups_are_let_go() {
+        use Member::*;
+        // Forwards 0, 1 and forwards 2, 3; 0's placeholder in 3's content,
+        // 2's in 1's; 1 and 3 (in the shell) ready, held.
+        let mut groups = Groups::default();
+        for id in 0..2 {
+            groups.join(group(0, RevealOrder::Forwards), id);
+        }
+        for id in 2..4 {
+            groups.join(group(1, RevealOrder::Forwards), id);
+        }
+        let in_ = |holder| Member::Ready {
+            sent: false,
+            inside: Some(holder),
+        };
+        #[allow(non_snake_case)]
+        let Ready = Member::Ready {
+            sent: true,
+            inside: None,
+        };
+        let cycle = [in_(3), Ready, in_(1), Ready];
+        let deadlocked = |states: &[Member]| groups.deadlocked(|id| states[id as usize], 4);
+        // The heads (0 and 2) may go, but neither's placeholder is out.
+        assert_eq!(releasable(&groups, &cycle), vec![0, 2]);
+        assert_eq!(
+            deadlocked(&cycle),
+            Some(1),
+            "the first group's held member goes"
+        );
+        // Once 1 is out (2's placeholder with it), 2 goes in turn: no cycle.
+        let after = [in_(3), Gone, Ready, Ready];
+        assert_eq!(releasable(&groups, &after), vec![0, 2]);
+        assert_eq!(deadlocked(&after), None);
+        // A member that waits for one still running is never let go.
+        assert_eq!(deadlocked(&[in_(3), Ready, in_(1), Running]), None);
+        assert_eq!(deadlocked(&[Running, Ready, in_(1), Ready]), None);
+        let unknown = Member::Ready {
+            sent: false,
+            inside: None,
+        };
+        assert_eq!(deadlocked(&[unknown, Ready, in_(1), Ready]), None);
     }
 }

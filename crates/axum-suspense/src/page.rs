@@ -126,26 +126,40 @@ impl Page {
         self.boundary(fallback).try_suspend(future)
     }
 
-    /// Creates a boundary whose future gives its content and its data (any
-    /// `serde::Serialize` value), sent with the part as JSON for the
-    /// client's islands; see
-    /// [`BoundaryBuilder::suspend_with_data`], which also names the
-    /// boundary (as `suspense.on(name, …)` finds it).
+    /// Creates a boundary named `name` whose future gives its content and
+    /// its data (any `serde::Serialize` value), sent with the part as JSON
+    /// for the client: `suspense.on(name, (element, data) => …)` of the
+    /// islands module finds it by that name (see
+    /// [`client::islands`](crate::client::islands)). Otherwise as
+    /// [`suspend`](Self::suspend); see
+    /// [`BoundaryBuilder::suspend_with_data`] for the rest (a timeout, error
+    /// content, no name).
     ///
     /// ```
     /// use axum_suspense::{Engine, Text};
     ///
     /// let page = Engine::new().page();
-    /// let count = page.suspend_with_data(Text::new("…"), async { (Text::new("3 comments"), 3) });
+    /// let count = page.suspend_with_data("comments", Text::new("…"), async {
+    ///     (Text::new("3 comments"), [41, 42, 43])
+    /// });
     /// # drop(count);
     /// ```
-    pub fn suspend_with_data<F, T, D>(&self, fallback: impl Template, future: F) -> Boundary
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a boundary name (see [`BoundaryBuilder::name`]).
+    pub fn suspend_with_data<F, T, D>(
+        &self,
+        name: &'static str,
+        fallback: impl Template,
+        future: F,
+    ) -> Boundary
     where
         F: Future<Output = (T, D)> + Send + 'static,
         T: Template + Send + 'static,
         D: serde::Serialize + Send + 'static,
     {
-        self.boundary(fallback).suspend_with_data(future)
+        self.boundary(fallback).name(name).suspend_with_data(future)
     }
 
     /// Starts a boundary with options (a name, its own timeout, error and

@@ -176,7 +176,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Resolved> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx)).map(K::finish);
+        // `finish` runs the application's `Serialize` (a part's data):
+        // caught as the future's own panics are, so it costs the part, not
+        // the page.
+        let result = std::task::ready!(this.inner.poll(cx))
+            .and_then(|output| std::panic::catch_unwind(AssertUnwindSafe(|| K::finish(output))));
         let end = this.end.take().expect("polled after it ended");
         let mut resolved = end.resolve(result);
         resolved.at = end.started.elapsed();
@@ -597,7 +601,7 @@ impl End {
 /// A part's HTML with its data element first (`wire::push_data`).
 fn with_data(label: Label, json: &str, html: String) -> String {
     let mut out = String::with_capacity(json.len() + html.len() + 96);
-    wire::push_data(&mut out, label.id, label.name, json);
+    wire::push_data(&mut out, label.id, label.name, json, &html);
     out.push_str(&html);
     out
 }

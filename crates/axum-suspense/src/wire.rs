@@ -26,9 +26,10 @@
 //!
 //! A part with data (`suspend_with_data`) starts with its data element, in
 //! every mode (see [`push_data`]): `<script type="application/json"
-//! data-part="bI" [data-name="NAME"]>JSON</script>`, the JSON escaped by
-//! [`script_json`](crate::client::script_json). A part without data is
-//! sent exactly as if data did not exist.
+//! data-part="bI" [data-name="NAME"] [data-no-element]>JSON</script>`, the
+//! JSON escaped by [`script_json`](crate::client::script_json);
+//! `data-no-element` when the part's content does not start with an
+//! element. A part without data is sent exactly as if data did not exist.
 //!
 //! Example: a shell with boundaries 0 and 1 in a list, boundary 1 resolving
 //! first, then 0 (line breaks added between chunks):
@@ -86,24 +87,38 @@ pub fn runtime_path() -> &'static str {
 /// named `name` that has data
 /// ([`suspend_with_data`](crate::BoundaryBuilder::suspend_with_data)),
 /// whether the part came before or after the call, parents before their
-/// children, in every render mode: `element` is the part's first element
-/// (the one after its data element), `data` its parsed data. About 630
-/// bytes (415 gzipped); a page that wants it links it, once, anywhere
-/// (served by [`runtime_router`](crate::client::runtime_router) at
-/// [`islands_path`], allowed by the default policy's `'self'`):
+/// children, in every render mode. `data` is the part's parsed data;
+/// `element` the part's first element, the one right after its data
+/// element, or `null` when the part does not start with an element (it
+/// starts with text or a nested part, or is empty): never an element
+/// outside the part. Give an island one root element. About 720 bytes
+/// (460 gzipped), once per browser: a page that wants it links it, once,
+/// anywhere (served by [`runtime_router`](crate::client::runtime_router) at
+/// [`islands_path`], immutable, allowed by the default policy's `'self'`).
+///
+/// Both the module and the page's own script load `async`, in either
+/// order, so the page registers through the module's queue, which works
+/// before and after the module has loaded: a script that runs first puts
+/// `[name, callback]` on `suspense.q`, which the module drains when it
+/// loads; after that, `suspense.q.push` registers at once.
 ///
 /// ```html
 /// <script src="/_suspense/islands.1a2b3c4d.js" async></script>
-/// <script type="module">
-///   suspense.on("votes", (element, data) => {
-///     element.querySelector("button").onclick = () => vote(data.id);
-///   });
-/// </script>
+/// <script src="/static/votes.js" async></script>
 /// ```
 ///
-/// (A page's own script runs before the module when both are inline or
-/// the module is still loading: use `self.suspense ||= {}` and wait for
-/// it, or load the page's script after it with `defer` on both.)
+/// ```js
+/// // votes.js
+/// ((self.suspense ||= {}).q ||= []).push(["votes", (element, data) => {
+///   element.querySelector("button").onclick = () => vote(data.id);
+/// }]);
+/// ```
+///
+/// (A file, not an inline script: under the engine's default policy an
+/// inline script needs the page's nonce,
+/// [`Page::csp_nonce`](crate::Page::csp_nonce); and an inline
+/// `type="module"` script waits for the whole document, the end of the
+/// stream on a streamed page.)
 ///
 /// ```
 /// use axum_suspense::client::{islands, islands_path};
@@ -382,14 +397,19 @@ pub(crate) fn push_fragment(out: &mut String, swap: &Swap, html: &str) {
 /// What every part's data element starts with (see [`push_data`]).
 pub(crate) const DATA_START: &str = "<script type=\"application/json\" data-part=\"b";
 
-/// Appends a part's data element, written first in the part's content in
-/// every mode: `<script type="application/json" data-part="bI"
-/// [data-name="NAME"]>JSON</script>`. `json` comes from
+/// Appends the data element of a part whose content is `html`, written
+/// first in the part's content in every mode: `<script
+/// type="application/json" data-part="bI" [data-name="NAME"]
+/// [data-no-element]>JSON</script>`. `json` comes from
 /// [`script_json`](crate::data::script_json) (nothing in it can end the
 /// element); the name needs no escaping (see [`Swap::name`]). First, so
 /// that a part's data comes before its nested parts' in document order
-/// (parents before children) and the element after it is the part's first.
-pub(crate) fn push_data(out: &mut String, id: u32, name: Option<&str>, json: &str) {
+/// (parents before children), and the element after it is the part's
+/// first when the part starts with one. When it does not (text, a nested
+/// part's placeholder, a comment, nothing: see [`starts_with_element`]),
+/// `data-no-element` says so: the next element in the document is then
+/// not the part's (the islands module gives `null`).
+pub(crate) fn push_data(out: &mut String, id: u32, name: Option<&str>, json: &str, html: &str) {
     out.push_str(DATA_START);
     out.push_str(Decimal::new(u128::from(id)).as_str());
     out.push('"');
@@ -398,9 +418,22 @@ pub(crate) fn push_data(out: &mut String, id: u32, name: Option<&str>, json: &st
         out.push_str(name);
         out.push('"');
     }
+    if !starts_with_element(html) {
+        out.push_str(" data-no-element");
+    }
     out.push('>');
     out.push_str(json);
     out.push_str("</script>");
+}
+
+/// Whether `html` starts, after ASCII whitespace, with a start tag: `<`
+/// and a letter. What the HTML parser makes of it is then the first node
+/// after the whitespace, an element, and the part's own.
+pub(crate) fn starts_with_element(html: &str) -> bool {
+    let mut rest = html
+        .trim_start_matches(['\t', '\n', '\x0c', '\r', ' '])
+        .bytes();
+    rest.next() == Some(b'<') && rest.next().is_some_and(|b| b.is_ascii_alphabetic())
 }
 
 /// Appends the runtime, inline, with the page's CSP `nonce` (so a policy
@@ -473,9 +506,10 @@ mod tests {
         assert!(
             runtime_path().starts_with("/_suspense/runtime.") && runtime_path().ends_with(".js")
         );
+        // 721 bytes (458 gzipped) with the queue and `data-no-element`.
         assert!(
-            islands().len() <= 700,
-            "islands grew to {}",
+            islands().len() <= 760,
+            "islands grew to {} bytes, over its 760-byte budget",
             islands().len()
         );
         assert_ne!(runtime_path(), islands_path());
@@ -491,6 +525,33 @@ mod tests {
             let lower = source.to_ascii_lowercase();
             assert!(!lower.contains("</script") && !lower.contains("<!--"));
         }
+    }
+
+    #[test]
+    fn a_part_starts_with_an_element_only_if_its_first_tag_opens_one() {
+        for html in ["<section>", "\n  <li class=x>", "<x-card>", "<B>"] {
+            assert!(starts_with_element(html), "{html:?}");
+        }
+        for html in [
+            "",
+            " \n",
+            "3 votes <button>",
+            "<?start name=\"b2\">",
+            "<!--0123456789abcdef:2-->",
+            "</p><p>",
+            "< b>",
+            "&lt;b>",
+        ] {
+            assert!(!starts_with_element(html), "{html:?}");
+        }
+        let mut out = String::new();
+        push_data(&mut out, 4, Some("n"), "1", "3 votes");
+        push_data(&mut out, 5, None, "2", "<p>x</p>");
+        assert_eq!(
+            out,
+            "<script type=\"application/json\" data-part=\"b4\" data-name=\"n\" \
+             data-no-element>1</script><script type=\"application/json\" data-part=\"b5\">2</script>"
+        );
     }
 
     #[test]

@@ -28,22 +28,18 @@ use axum_suspense::{Boundary, Engine, PageBuilder, RevealOrder, Text};
 <html><head><meta charset="utf-8"><title>Islands</title>
 <script src="{{ islands }}" async></script>
 <script nonce="{{ nonce }}">
-// Runs once the islands module is in (it loads async, as this page's
-// parts stream).
-function start() {
-  suspense.on("card", (card, stock) => {
-    const button = card.querySelector("button");
-    const left = card.querySelector(".left");
-    button.disabled = false;
-    button.onclick = () => {
-      stock -= 1;
-      left.textContent = stock + " left";
-      button.disabled = stock == 0;
-    };
-  });
-}
-self.suspense?.on ? start()
-  : document.querySelector('script[src*="islands"]').addEventListener("load", start);
+// The islands module loads async: queued on `suspense.q`, the island
+// starts whichever of the two scripts runs first.
+((self.suspense ||= {}).q ||= []).push(["card", (card, stock) => {
+  const button = card.querySelector("button");
+  const left = card.querySelector(".left");
+  button.disabled = false;
+  button.onclick = () => {
+    stock -= 1;
+    left.textContent = stock + " left";
+    button.disabled = stock == 0;
+  };
+}]);
 </script>
 </head>
 <body>

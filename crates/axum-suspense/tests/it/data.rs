@@ -205,9 +205,14 @@ async fn a_part_without_data_is_sent_as_before_and_one_with_data_costs_its_eleme
             .boundary(text("loading-1"))
             .name("votes")
             .suspend_with_data(async { (text("three"), json!({"votes": [1, 2, 3]})) });
-        let anonymous = page.suspend_with_data(text("loading-2"), async { (text("x"), ()) });
+        let anonymous = page
+            .boundary(text("loading-2"))
+            .suspend_with_data(async { (text("x"), ()) });
+        let named = page.suspend_with_data("count", text("loading-3"), async {
+            (crate::pages::Text { text: "4".into() }, 4)
+        });
         page.stream(crate::pages::Shell {
-            parts: vec![plain, island, anonymous],
+            parts: vec![plain, island, anonymous, named],
         })
     })
     .await;
@@ -234,9 +239,15 @@ async fn a_part_without_data_is_sent_as_before_and_one_with_data_costs_its_eleme
         "<template for=\"b2\"><script type=\"application/json\" data-part=\"b2\">null</script>\
          <p class=\"text\">x</p></template>"
     );
+    // `Page::suspend_with_data` names its part, as `suspense.on` finds it.
+    assert_eq!(
+        fragment(3),
+        "<template for=\"b3\"><script type=\"application/json\" data-part=\"b3\" \
+         data-name=\"count\">4</script><p class=\"text\">4</p></template>"
+    );
     assert_eq!(
         body.matches("application/json").count(),
-        2,
+        3,
         "only the parts with data carry an element: {body}"
     );
 }
@@ -271,4 +282,71 @@ async fn data_that_cannot_be_json_fails_its_part_with_no_data_sent() {
         "{body}"
     );
     assert!(!body.contains("never shown") && !body.contains("application/json"));
+}
+
+/// Data whose `Serialize` panics, as an application's own impl can.
+struct PanicsWhenSerialized;
+
+impl serde::Serialize for PanicsWhenSerialized {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        panic!("the data's Serialize panicked")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_while_serialising_a_parts_data_costs_that_part_only() {
+    // Regression: the part's data was serialized after its future, outside
+    // the panic guard, so a panicking `Serialize` tore the connection
+    // mid-page. It is the part's error content now (a `Panicked`, as any
+    // panic), and the page goes on and ends well-formed.
+    let engine = Engine::new();
+    let (senders, gates) = crate::pages::gates(1);
+    let (_server, mut response) = open(&engine, move |page: Page| {
+        let [later]: [tokio::sync::oneshot::Receiver<()>; 1] =
+            crate::pages::take(&gates).try_into().unwrap();
+        let before = page.try_suspend(text("loading-0"), async {
+            Ok::<_, Infallible>(text("section-0"))
+        });
+        let bad = page
+            .boundary(text("loading-1"))
+            .name("bad")
+            .on_error_with(|error| {
+                let panicked = error.downcast_ref::<axum_suspense::error::Panicked>();
+                text(&format!(
+                    "failed-1 panicked={}",
+                    panicked.is_some_and(|p| p.message().contains("Serialize panicked"))
+                ))
+            })
+            .suspend_with_data(async { (text("never shown"), PanicsWhenSerialized) });
+        let after = page
+            .boundary(text("loading-2"))
+            .no_timeout()
+            .try_suspend(async move {
+                let _ = later.await;
+                Ok::<_, Infallible>(text("section-2"))
+            });
+        page.stream(crate::pages::Shell {
+            parts: vec![before, bad, after],
+        })
+    })
+    .await;
+    response.read_until("failed-1 panicked=true").await;
+    let [later]: [tokio::sync::oneshot::Sender<()>; 1] = senders.try_into().unwrap();
+    later.send(()).unwrap();
+    let body = response.read_to_end().await.to_owned();
+    assert!(
+        body.contains(
+            "<template for=\"b1\"><p class=\"text\">failed-1 panicked=true</p></template><?s b1 "
+        ) && body.contains(" o=error n=bad>"),
+        "the part shows its error content, with no data: {body}"
+    );
+    for needle in ["section-0", "section-2"] {
+        assert!(body.contains(needle), "{needle} is in: {body}");
+    }
+    assert!(
+        !body.contains("never shown")
+            && !body.contains("application/json")
+            && body.ends_with("</body></html>"),
+        "{body}"
+    );
 }

@@ -403,3 +403,117 @@ async fn a_forwards_member_rendered_in_a_later_members_content_follows_it() {
     );
     assert!(body.contains("section-0") && body.ends_with("</body></html>"));
 }
+
+#[tokio::test]
+async fn members_that_wait_on_each_other_across_groups_do_not_hang_the_page() {
+    // Regression: forwards A, B and forwards C, D, with A rendered in D's
+    // content and C in B's. B waited for A, whose placeholder waited for
+    // D, which waited for C, whose placeholder waited for B: the page
+    // never ended (it has no deadline by default). Now one of them goes
+    // out of turn (B, the first group's), and the rest follow in turn.
+    let engine = Engine::new();
+    let (senders, gates) = gates(2);
+    let page = move |page: Page| {
+        let [gate_b, gate_d]: [oneshot::Receiver<()>; 2] = take(&gates).try_into().unwrap();
+        let first = page.group(RevealOrder::Forwards);
+        let second = page.group(RevealOrder::Forwards);
+        let member = |group: &RevealGroup, i: usize| {
+            page.boundary(text(&format!("loading-{i}")))
+                .group(group)
+                .no_timeout()
+        };
+        let a = member(&first, 0).try_suspend(async { Ok::<_, Infallible>(text("section-a")) });
+        let c = member(&second, 1).try_suspend(async { Ok::<_, Infallible>(text("section-c")) });
+        let b = member(&first, 2).try_suspend(async move {
+            let _ = gate_b.await;
+            Ok::<_, Infallible>(Outer { inner: c })
+        });
+        let d = member(&second, 3).try_suspend(async move {
+            let _ = gate_d.await;
+            Ok::<_, Infallible>(Outer { inner: a })
+        });
+        page.stream(Shell { parts: vec![b, d] })
+    };
+    let (_server, mut response) = open_with(&engine, |b| b, page).await;
+    response.read_until("<footer>end</footer>").await;
+    for sender in senders {
+        sender.send(()).unwrap();
+    }
+    // `read_to_end` fails if the page does not end (in its timeout) or
+    // ends without its terminating chunk.
+    let body = response.read_to_end().await.to_owned();
+    assert!(body.ends_with("</body></html>"), "{body}");
+    // Ids: a 0, c 1, b 2, d 3. B out of turn, then C (its placeholder
+    // came with B), D, and A (its placeholder came with D).
+    let (a, c, b, d) = (
+        pos(&body, &template(0)),
+        pos(&body, &template(1)),
+        pos(&body, &template(2)),
+        pos(&body, &template(3)),
+    );
+    assert!(b < c && c < d && d < a, "order b, c, d, a: {body}");
+    for needle in ["section-a", "section-c"] {
+        assert!(body.contains(needle), "{needle} in {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_together_group_waits_for_a_member_made_in_a_poll_that_filled_a_chunk() {
+    // Regression: when a chunk filled up (64 KiB) the body returned before
+    // taking over the boundaries the parts just ended had made; the groups
+    // were released next, so a together group went out without the member
+    // its member had just made (that one followed on its own). X and Y in
+    // a together group, Z made by X's future and joining it too, and P (not
+    // grouped, over 64 KiB) ending in the same poll, after them.
+    let engine = Engine::new();
+    let page = |page: Page| {
+        let together = page.group(RevealOrder::Together);
+        let inner = page.clone();
+        let x = page
+            .boundary(text("loading-x"))
+            .group(&together)
+            .no_timeout()
+            .try_suspend(async move {
+                let z = inner
+                    .boundary(text("loading-z"))
+                    .group(&together)
+                    .no_timeout()
+                    .try_suspend(async {
+                        tokio::task::yield_now().await;
+                        Ok::<_, Infallible>(text("section-z"))
+                    });
+                Ok::<_, Infallible>(Outer { inner: z })
+            });
+        let y = page
+            .boundary(text("loading-y"))
+            .group(&together)
+            .try_suspend(async { Ok::<_, Infallible>(text("section-y")) });
+        let big = "p".repeat(70 * 1024);
+        let p = page
+            .boundary(text("loading-p"))
+            .try_suspend(async move { Ok::<_, Infallible>(text(&big)) });
+        page.stream(Shell {
+            parts: vec![x, y, p],
+        })
+    };
+    let (_server, mut response) = open_with(&engine, |b| b, page).await;
+    response.read_to_end().await;
+    // Ids: x 0, y 1, p 2, z 3.
+    let with_x: Vec<&String> = response
+        .chunks
+        .iter()
+        .filter(|c| c.contains(&template(0)))
+        .collect();
+    assert_eq!(with_x.len(), 1, "{:?}", response.chunks.len());
+    for i in [1, 3] {
+        assert!(
+            with_x[0].contains(&template(i)),
+            "b{i} goes with b0, together: chunks {:?}",
+            response
+                .chunks
+                .iter()
+                .map(|c| c.chars().take(300).collect::<String>())
+                .collect::<Vec<_>>()
+        );
+    }
+}

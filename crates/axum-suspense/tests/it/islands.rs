@@ -8,7 +8,7 @@
 
 use askama::Template;
 use axum_suspense::client::{islands_path, runtime_router};
-use axum_suspense::{Boundary, Engine, Page, RenderMode};
+use axum_suspense::{Boundary, Engine, Page, RenderMode, RevealOrder, Text};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -22,8 +22,10 @@ use crate::pages::{Gates, gates, route_with, take};
 window.__violations = [];
 document.addEventListener("securitypolicyviolation", e => window.__violations.push(e.violatedDirective));
 window.__events = [];
-document.addEventListener("suspense:reveal", e => window.__events.push([e.detail.id, e.detail.name, e.detail.data]));
-</script><script src="{{ islands }}" async></script></head><body><main>{{ early }}{{ a }}{{ hostile }}{{ plain }}</main><footer>end</footer></body></html>"#,
+document.addEventListener("suspense:reveal", e => e.detail.name == "card" || window.__events.push([e.detail.id, e.detail.name, e.detail.data]));
+window.__cards = [];
+((self.suspense ||= {}).q ||= []).push(["card", (element, data) => window.__cards.push([element && element.tagName + "." + element.className, data])]);
+</script><script src="{{ islands }}" async></script></head><body><main>{{ early }}{{ a }}{{ hostile }}{{ plain }}</main><div class="row">{{ card_text }}{{ card_element }}{{ card_empty }}</div><footer>end</footer></body></html>"#,
     ext = "html"
 )]
 struct IslandShell {
@@ -33,6 +35,19 @@ struct IslandShell {
     a: Boundary,
     hostile: Boundary,
     plain: Boundary,
+    card_text: Boundary,
+    card_element: Boundary,
+    card_empty: Boundary,
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"
+  <article class="{{ class }}">{{ class }}</article>"#,
+    ext = "html"
+)]
+struct Card {
+    class: &'static str,
 }
 
 #[derive(Template)]
@@ -103,8 +118,19 @@ fn island_page(gates: &Gates) -> impl Fn(Page) -> axum::response::Response + Clo
                 let _ = g3.await;
                 Part { class: "plain" }
             });
+        // A forwards row of cards with data, registered through the queue
+        // before the module loads: one whose part starts with text, one
+        // with an element (after white space), one empty.
+        let row = page.group(RevealOrder::Forwards);
+        let card = || page.boundary(part("loading")).group(&row).name("card");
+        let card_text = card().suspend_with_data(async { (Text::new("3 votes"), 0) });
+        let card_element = card().suspend_with_data(async { (Card { class: "card" }, 1) });
+        let card_empty = card().suspend_with_data(async { (Text::new(""), 2) });
         let nonce = page.csp_nonce();
         page.stream(IslandShell {
+            card_text,
+            card_element,
+            card_empty,
             nonce,
             islands: islands_path(),
             early,
@@ -190,6 +216,26 @@ async fn islands_in(browser: Browser, label: &str, mode: RenderMode) {
     browser
         .eval(REGISTER, vec![json!("late"), json!(["child", "a"])])
         .await;
+    // Registered through the queue, after the module has loaded: at once.
+    browser
+        .eval(
+            "window.__late_cards = [];
+             ((self.suspense ||= {}).q ||= []).push(['card', (e, d) => window.__late_cards.push([e && e.tagName, d])]);
+             return true",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("return [window.__cards, window.__late_cards]", vec![])
+            .await,
+        json!([
+            [[null, 0], ["ARTICLE.card", 1], [null, 2]],
+            [[null, 0], ["ARTICLE", 1], [null, 2]]
+        ]),
+        "{label}: queued before the module and after it, each card's callback ran once, \
+         with its own element or null, never the next card's"
+    );
     let on = browser.eval("return window.__on", vec![]).await;
     let early = json!({"n": 0});
     let a = json!({"n": 1});
@@ -217,7 +263,7 @@ async fn islands_in(browser: Browser, label: &str, mode: RenderMode) {
         json!([
             [0, "early", early],
             [1, "a", a],
-            [4, "child", child],
+            [7, "child", child],
             [2, "hostile", hostile()],
             [3, "plain", null],
         ])
