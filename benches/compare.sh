@@ -64,50 +64,19 @@ start() { # name -> sets base, server_pid
 stop() { stop_server; }
 
 # The edge's row (docs/prerendering.md): deploy/nginx.conf over plain HTTP in
-# front of two instances (ports and paths rewritten, as tests/it/nginx.rs
-# does), serving /bench prerendered (the shell from `suspense-ssr export`,
-# the parts included with SSI), the same page streamed whole through it
+# front of two instances (lib.sh's start_edge), serving /bench prerendered
+# (the shell from `suspense-ssr export`, the parts included with SSI), the
+# same page streamed whole through it
 # (`render=stream`) and the export's static page (from its /static/); first
 # and last byte p50 of SINGLES each, and when each section arrived.
 edge() {
   local prefix="$out/edge" p_a p_b p_edge p_http
   read -r p_a p_b p_edge p_http <<<"$(for _ in 1 2 3 4; do free_port; done | tr '\n' ' ')"
-  need_tool nginx
-  need_tool openssl
-  mkdir -p "$prefix/tmp" "$prefix/acme" "$prefix/tls"
-  "$BIN" export --out "$prefix/export" --static-dir "$root/static" \
-    --database "$prefix/board.sqlite3" >"$prefix/export.log"
-  # The static page beside the shells, at a path the edge serves from disk.
-  cp "$prefix/export/bench/index.html" "$prefix/export/static/bench-static.html"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
-    -keyout "$prefix/tls/privkey.pem" -out "$prefix/tls/fullchain.pem" 2>/dev/null
-  sed -e "s/server 127.0.0.1:3001/server 127.0.0.1:$p_a/" -e "s/server 127.0.0.1:3002/server 127.0.0.1:$p_b/" \
-    "$root/deploy/nginx-upstreams.inc" >"$prefix/upstreams.inc"
-  sed -e "s#include /etc/nginx/suspense-ssr/upstreams.inc;#include $prefix/upstreams.inc;#" \
-      -e "s#listen 80;#listen 127.0.0.1:$p_http;#" -e "s#listen 443 ssl http2#listen 127.0.0.1:$p_edge#" \
-      -e "s#/etc/nginx/suspense-ssr/tls/#$prefix/tls/#g" -e "s#root /var/www/acme;#root $prefix/acme;#" \
-      -e "s#root /srv/suspense-ssr;#root $prefix/export;#" \
-      -e "s#set \$prerendered /srv/suspense-ssr/prerendered;#set \$prerendered $prefix/export/prerendered;#" \
-      "$root/deploy/nginx.conf" >"$prefix/suspense-ssr.conf"
-  cat >"$prefix/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes auto;
-pid $prefix/nginx.pid;
-error_log $prefix/error.log warn;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  client_body_temp_path $prefix/tmp/body; proxy_temp_path $prefix/tmp/proxy;
-  fastcgi_temp_path $prefix/tmp/fastcgi; uwsgi_temp_path $prefix/tmp/uwsgi; scgi_temp_path $prefix/tmp/scgi;
-  include $prefix/suspense-ssr.conf;
-}
-CONF
-  chmod -R a+rX "$prefix"
   start_server "$out/edge.a.log" "$p_a" "$BIN" --addr "127.0.0.1:$p_a" --static-dir "$root/static" --threads 1
   start_server "$out/edge.b.log" "$p_b" "$BIN" --addr "127.0.0.1:$p_b" --static-dir "$root/static" --threads 1
-  start_server "$prefix/stdout.log" "$p_edge" "$(command -v nginx)" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+  start_edge "$prefix" "$p_a" "$p_b" "$p_edge" "$p_http"
+  # The static page beside the shells, at a path the edge serves from disk.
+  cp "$prefix/export/bench/index.html" "$prefix/export/static/bench-static.html"
   local base="http://127.0.0.1:$p_edge" name path
   for name in prerendered streamed static; do
     case "$name" in

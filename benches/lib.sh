@@ -139,3 +139,46 @@ stop_all_servers() {
   local w
   for w in "${!_servers[@]}"; do stop_server "$w"; done
 }
+
+# start_edge PREFIX A_PORT B_PORT EDGE_PORT HTTP_PORT: the edge as deployed
+# (deploy/nginx.conf) over plain HTTP on 127.0.0.1:EDGE_PORT, in front of
+# instances on A_PORT and B_PORT, as tests/it/nginx.rs runs it: ports and
+# paths rewritten, a throwaway certificate for the TLS lines it keeps, the
+# files it serves (the static tree, the prerendered shells) from a fresh
+# `suspense-ssr export` in PREFIX/export. Starts nginx only; the instances
+# are the caller's.
+start_edge() {
+  local prefix=$1 p_a=$2 p_b=$3 p_edge=$4 p_http=$5
+  need_tool nginx
+  need_tool openssl
+  mkdir -p "$prefix/tmp" "$prefix/acme" "$prefix/tls"
+  "$BIN" export --out "$prefix/export" --static-dir "$root/static" \
+    --database "$prefix/board.sqlite3" >"$prefix/export.log"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$prefix/tls/privkey.pem" -out "$prefix/tls/fullchain.pem" 2>/dev/null
+  sed -e "s/server 127.0.0.1:3001/server 127.0.0.1:$p_a/" -e "s/server 127.0.0.1:3002/server 127.0.0.1:$p_b/" \
+    "$root/deploy/nginx-upstreams.inc" >"$prefix/upstreams.inc"
+  sed -e "s#include /etc/nginx/suspense-ssr/upstreams.inc;#include $prefix/upstreams.inc;#" \
+      -e "s#listen 80;#listen 127.0.0.1:$p_http;#" -e "s#listen 443 ssl http2#listen 127.0.0.1:$p_edge#" \
+      -e "s#/etc/nginx/suspense-ssr/tls/#$prefix/tls/#g" -e "s#root /var/www/acme;#root $prefix/acme;#" \
+      -e "s#root /srv/suspense-ssr;#root $prefix/export;#" \
+      -e "s#set \$prerendered /srv/suspense-ssr/prerendered;#set \$prerendered $prefix/export/prerendered;#" \
+      "$root/deploy/nginx.conf" >"$prefix/suspense-ssr.conf"
+  cat >"$prefix/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes auto;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  client_body_temp_path $prefix/tmp/body; proxy_temp_path $prefix/tmp/proxy;
+  fastcgi_temp_path $prefix/tmp/fastcgi; uwsgi_temp_path $prefix/tmp/uwsgi; scgi_temp_path $prefix/tmp/scgi;
+  include $prefix/suspense-ssr.conf;
+}
+CONF
+  chmod -R a+rX "$prefix"
+  start_server "$prefix/stdout.log" "$p_edge" "$(command -v nginx)" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+}

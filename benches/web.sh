@@ -68,38 +68,10 @@ stop_all
 # 4. nginx in front of two instances (the deploy file, ports and paths rewritten)
 ssr "$p_a" 1
 ssr "$p_b" 1
-prefix="$out/nginx"
-mkdir -p "$prefix/tmp" "$prefix/acme" "$prefix/tls"
-# The edge as deployed, served over plain HTTP on a loopback port, as
-# tests/it/nginx.rs runs it: the instances' ports, the paths and the
-# listeners rewritten; a throwaway certificate for the TLS lines it keeps.
-need_tool openssl
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
-  -keyout "$prefix/tls/privkey.pem" -out "$prefix/tls/fullchain.pem" 2>/dev/null
-sed -e "s/server 127.0.0.1:3001/server 127.0.0.1:$p_a/" -e "s/server 127.0.0.1:3002/server 127.0.0.1:$p_b/" \
-  "$root/deploy/nginx-upstreams.inc" >"$prefix/upstreams.inc"
-sed -e "s#include /etc/nginx/suspense-ssr/upstreams.inc;#include $prefix/upstreams.inc;#" \
-    -e "s#listen 80;#listen 127.0.0.1:$p_http;#" -e "s#listen 443 ssl http2;#listen 127.0.0.1:$p_edge;#" \
-    -e "s#/etc/nginx/suspense-ssr/tls/#$prefix/tls/#g" -e "s#root /var/www/acme;#root $prefix/acme;#" \
-    -e "s#root /srv/suspense-ssr;#root $root;#" \
-    "$root/deploy/nginx.conf" >"$prefix/suspense-ssr.conf"
-cat >"$prefix/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes auto;
-pid $prefix/nginx.pid;
-error_log $prefix/error.log warn;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  client_body_temp_path $prefix/tmp/body; proxy_temp_path $prefix/tmp/proxy;
-  fastcgi_temp_path $prefix/tmp/fastcgi; uwsgi_temp_path $prefix/tmp/uwsgi; scgi_temp_path $prefix/tmp/scgi;
-  include $prefix/suspense-ssr.conf;
-}
-CONF
-chmod -R a+rX "$prefix"
-start_server "$prefix/stdout.log" "$p_edge" "$(command -v nginx)" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+# The edge as deployed (lib.sh's start_edge: deploy/nginx.conf over plain
+# HTTP on a loopback port, as tests/it/nginx.rs runs it; `/bench` is served
+# prerendered from the export, its parts from the two instances).
+start_edge "$out/nginx" "$p_a" "$p_b" "$p_edge" "$p_http"
 load via-nginx "http://127.0.0.1:$p_edge/bench?delay=0"
 python3 "$MEASURE" single "http://127.0.0.1:$p_edge" "/bench?delay=1000" --repeat 5 --pause-ms 200 \
   --brief --out "$out/nginx-single.json" >/dev/null
