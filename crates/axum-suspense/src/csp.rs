@@ -24,16 +24,19 @@ pub const DEFAULT_CONTENT_SECURITY_POLICY: &str =
     "script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'";
 
 /// A policy split at each `{nonce}` (which stands for the page's nonce),
-/// once, when the engine is built, rather than searched on every page.
+/// and its form for pages without a nonce, both once, when the engine is
+/// built, rather than worked out on every page.
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
     parts: Vec<String>,
+    without_nonce: Option<HeaderValue>,
 }
 
 impl Policy {
     pub(crate) fn new(policy: &str) -> Self {
         Policy {
             parts: policy.split("{nonce}").map(str::to_owned).collect(),
+            without_nonce: self_for_nonce(policy),
         }
     }
 
@@ -61,35 +64,39 @@ impl Policy {
     /// becomes `script-src 'self'` and the linked runtime runs. `None` if
     /// the policy is not a valid header value.
     pub(crate) fn without_nonce(&self) -> Option<HeaderValue> {
-        let policy = self.parts.join("{nonce}");
-        let directives: Vec<String> = policy
-            .split(';')
-            .map(str::trim)
-            .filter(|directive| !directive.is_empty())
-            .map(|directive| {
-                let mut words = directive.split_ascii_whitespace();
-                let name = words.next().unwrap_or_default();
-                let mut sources: Vec<&str> = Vec::new();
-                for word in words {
-                    let word = if word.contains("{nonce}") {
-                        "'self'"
-                    } else {
-                        word
-                    };
-                    if !sources.contains(&word) {
-                        sources.push(word);
-                    }
-                }
-                let mut directive = name.to_owned();
-                for source in sources {
-                    directive.push(' ');
-                    directive.push_str(source);
-                }
-                directive
-            })
-            .collect();
-        HeaderValue::try_from(directives.join("; ")).ok()
+        self.without_nonce.clone()
     }
+}
+
+/// See [`Policy::without_nonce`].
+fn self_for_nonce(policy: &str) -> Option<HeaderValue> {
+    let directives: Vec<String> = policy
+        .split(';')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .map(|directive| {
+            let mut words = directive.split_ascii_whitespace();
+            let name = words.next().unwrap_or_default();
+            let mut sources: Vec<&str> = Vec::new();
+            for word in words {
+                let word = if word.contains("{nonce}") {
+                    "'self'"
+                } else {
+                    word
+                };
+                if !sources.contains(&word) {
+                    sources.push(word);
+                }
+            }
+            let mut directive = name.to_owned();
+            for source in sources {
+                directive.push(' ');
+                directive.push_str(source);
+            }
+            directive
+        })
+        .collect();
+    HeaderValue::try_from(directives.join("; ")).ok()
 }
 
 /// A page's secret: 128 random bits, fresh for every page. Its first 64

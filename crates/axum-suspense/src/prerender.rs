@@ -14,7 +14,7 @@
 //!
 //! Per request, [`Page::stream_parts`] renders the shell again (to place the
 //! boundaries and start their futures), checks that it is the prerendered
-//! one byte for byte (a fingerprint), and answers with the parts alone: a
+//! one byte for byte, and answers with the parts alone: a
 //! line break (so the first chunk, sent with the headers, is never empty),
 //! the `<template for>` fragments of `wire.rs`, in completion order, the runtime
 //! never inline (the shell links it), and for a browser that does not patch
@@ -61,7 +61,7 @@ use futures::StreamExt;
 use futures::stream;
 
 use crate::body::PageBody;
-use crate::mode::{self, RenderMode};
+use crate::mode::RenderMode;
 use crate::page::Page;
 use crate::resolve::{Rendered, render_placing};
 use crate::shared::PageShared;
@@ -102,8 +102,11 @@ pub struct Prerendered {
     head: Bytes,
     /// `</body></html>` (or whatever followed the last `</body>`).
     tail: Bytes,
-    /// FNV-1a of the shell as rendered, before anything was added: a
-    /// request's render with the same fingerprint placed the same ranges.
+    /// The shell as rendered, before anything was added: a request's render
+    /// equal to it placed the same ranges. (Compared whole: a `memcmp` of
+    /// the bytes costs a request less than hashing them again.)
+    shell: Box<str>,
+    /// FNV-1a of `shell`, for a static tier's include to name it.
     fingerprint: u64,
     /// The ids of the ranges in the shell, in document order.
     boundaries: Vec<u32>,
@@ -210,7 +213,8 @@ impl Page {
         if rendered.html.contains("<!--#") {
             return Err(PrerenderError::SsiCommand);
         }
-        let fingerprint = fingerprint(&rendered.html);
+        let shell: Box<str> = rendered.html.as_str().into();
+        let fingerprint = fingerprint(&shell);
         let (mut head, tail) = wire::split_shell(rendered.html);
         if !rendered.placed.is_empty() {
             // Every browser gets it linked: one shell for all of them.
@@ -221,6 +225,7 @@ impl Page {
         Ok(Prerendered {
             head: Bytes::from(head),
             tail: Bytes::from(tail),
+            shell,
             fingerprint,
             boundaries: rendered.placed,
         })
@@ -287,7 +292,7 @@ impl Page {
                 return Err(error);
             }
         };
-        if fingerprint(&rendered.html) != prerendered.fingerprint {
+        if *rendered.html != *prerendered.shell {
             shared.close();
             return Err(PrerenderError::ShellChanged);
         }
@@ -348,7 +353,7 @@ impl Page {
                 return response::shell_error();
             }
         };
-        if fingerprint(&rendered.html) != prerendered.fingerprint {
+        if *rendered.html != *prerendered.shell {
             tracing::warn!(
                 "this request's shell is not the prerendered one: the page is streamed whole"
             );
@@ -368,29 +373,18 @@ fn parts_response(shared: Arc<PageShared>, rendered: Rendered, page_uri: Option<
     // that sent nothing, and adds its stub after the parts.) A line
     // break between the shell and the parts is nothing on the page.
     let mut head = String::from("\n");
-    let settings = shared.engine.settings();
-    let uri = match page_uri {
-        Some(uri) => Some(uri.clone()),
-        None => shared.take_request_uri(),
-    };
-    // As in a streamed page: a browser that does not patch natively,
-    // without JavaScript, would keep the fallbacks; it goes to the
-    // in-order page. (The refresh is in the body: browsers act on it
-    // there too.)
-    if !rendered.placed.is_empty()
-        && !shared.native
-        && let Some(uri) = uri
-        && let Some(param) = settings.mode_param.as_deref()
-    {
-        let url = mode::url_in_mode(
-            uri.path(),
-            uri.query(),
-            param,
-            settings.debug_param.as_deref(),
-            RenderMode::InOrder,
-        );
-        wire::insert_no_script_refresh(&mut head, &url);
+    if !rendered.placed.is_empty() {
+        let taken;
+        let uri = match page_uri {
+            Some(uri) => Some(uri),
+            None => {
+                taken = shared.take_request_uri();
+                taken.as_ref()
+            }
+        };
+        response::push_no_script_refresh(&shared, uri, &mut head);
     }
+    let settings = shared.engine.settings();
     let mode = shared.mode;
     let render_mode_header = settings.render_mode_header;
     // The joined page has no nonce: its policy is the engine's with each

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::body::PageBody;
@@ -72,20 +72,13 @@ pub(crate) fn rendered_response(shared: Arc<PageShared>, rendered: Rendered) -> 
     response
 }
 
-/// The stream mode's body: the shell's head (with what the page needs before
-/// any part: the no-script refresh, the overlay, the runtime's link), then
-/// the parts, then the shell's tail.
-fn streaming_body(shared: Arc<PageShared>, rendered: Rendered, nonce: String) -> PageBody {
+/// For a browser that does not patch natively, without JavaScript, which
+/// would keep the fallbacks: a `<noscript>` refresh in `head` to `uri` in the
+/// in-order mode (browsers act on it in the body too). A browser that
+/// patches natively streams without script, so it is never sent away.
+pub(crate) fn push_no_script_refresh(shared: &PageShared, uri: Option<&Uri>, head: &mut String) {
     let settings = shared.engine.settings();
-    let (mut head, tail) = wire::split_shell(rendered.html);
-    let pending = !rendered.placed.is_empty();
-    // Only now, and only when something is pending: most responses never
-    // need the URL.
-    let uri = shared.take_request_uri();
-    // A browser that patches natively streams without script, so it is
-    // never sent away from the stream.
-    if pending
-        && !shared.native
+    if !shared.native
         && let Some(uri) = uri
         && let Some(param) = settings.mode_param.as_deref()
     {
@@ -96,7 +89,22 @@ fn streaming_body(shared: Arc<PageShared>, rendered: Rendered, nonce: String) ->
             settings.debug_param.as_deref(),
             RenderMode::InOrder,
         );
-        wire::insert_no_script_refresh(&mut head, &url);
+        wire::insert_no_script_refresh(head, &url);
+    }
+}
+
+/// The stream mode's body: the shell's head (with what the page needs before
+/// any part: the no-script refresh, the overlay, the runtime's link), then
+/// the parts, then the shell's tail.
+fn streaming_body(shared: Arc<PageShared>, rendered: Rendered, nonce: String) -> PageBody {
+    let settings = shared.engine.settings();
+    let (mut head, tail) = wire::split_shell(rendered.html);
+    let pending = !rendered.placed.is_empty();
+    if pending {
+        // Only now, and only when something is pending: most responses
+        // never need the URL.
+        let uri = shared.take_request_uri();
+        push_no_script_refresh(&shared, uri.as_ref(), &mut head);
     }
     if shared.debug {
         // Right after the shell: it runs while the page is still loading,
