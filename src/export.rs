@@ -74,14 +74,7 @@ pub async fn export(
             url: page.url.to_owned(),
             why: format!("{:?} is not a relative path inside the output", page.file),
         })?;
-        let path = out.join(&relative);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
-        // Written beside, then renamed: a reader never sees half a page.
-        let partial = path.with_extension("html.partial");
-        std::fs::write(&partial, &html).map_err(io(&partial))?;
-        std::fs::rename(&partial, &path).map_err(io(&path))?;
+        write_whole(&out.join(&relative), &html)?;
         report.bytes += html.len() as u64;
         report.pages.push(relative);
     }
@@ -129,6 +122,24 @@ fn safe_relative(file: &str) -> Option<PathBuf> {
     let mut parts = path.components().peekable();
     (parts.peek().is_some() && parts.all(|c| matches!(c, Component::Normal(_))))
         .then(|| path.to_owned())
+}
+
+/// Writes `bytes` to `path`, its directory made first, beside it (as
+/// `….partial`, which the edge never serves) then renamed: a reader never
+/// sees half a file.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |error| ExportError::Io(path, error)
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).map_err(io(&partial))?;
+    std::fs::rename(&partial, path).map_err(io(path))
 }
 
 /// Copies the regular files of `from` into `to`, recursively, leaving out

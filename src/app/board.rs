@@ -246,12 +246,7 @@ where
 {
     page.boundary(Loading { what })
         .name(name)
-        .try_suspend(async move {
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
-            }
-            load.await
-        })
+        .try_suspend(after(latency, load))
 }
 
 /// As [`slow`], for a part that also gives data to its island in the
@@ -270,12 +265,15 @@ where
 {
     page.boundary(Loading { what })
         .name(name)
-        .try_suspend_with_data(async move {
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
-            }
-            load.await
-        })
+        .try_suspend_with_data(after(latency, load))
+}
+
+/// `load`, after the source's (simulated) latency.
+async fn after<F: Future>(latency: Duration, load: F) -> F::Output {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    load.await
 }
 
 /// The comments island's data: the server's clock and each comment's id

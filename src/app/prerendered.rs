@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::AppState;
 use crate::bench;
-use crate::export::{ExportError, Report};
+use crate::export::{ExportError, Report, write_whole};
 use crate::prerendered::Shells;
 use axum_suspense::client::runtime_path;
 use axum_suspense::prerender::Prerendered;
@@ -88,30 +88,18 @@ pub(super) fn write(app: &AppState, out: &Path, report: &mut Report) -> Result<(
         let html = shell
             .ssi_document(&include, Unavailable)
             .map_err(|error| fail(error.to_string()))?;
-        let path = out.join(page.file);
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |error| ExportError::Io(path, error)
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
-        let partial = path.with_extension("html.partial");
-        std::fs::write(&partial, &html).map_err(io(&partial))?;
-        std::fs::rename(&partial, &path).map_err(io(&path))?;
+        write_whole(&out.join(page.file), html.as_bytes())?;
         report.bytes += html.len() as u64;
         report.pages.push(PathBuf::from(page.file));
     }
     // The runtime the shells link, beside them: the static tier serves it
     // itself, so browsers that need it get it when no instance is up (it
     // applies the unavailable parts).
-    let runtime = runtime_path().trim_start_matches('/');
-    let path = out.join(RUNTIME_DIR).join(runtime);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|error| ExportError::Io(dir.to_owned(), error))?;
-    }
     let runtime = axum_suspense::client::runtime();
-    std::fs::write(&path, runtime).map_err(|error| ExportError::Io(path.clone(), error))?;
+    let path = out
+        .join(RUNTIME_DIR)
+        .join(runtime_path().trim_start_matches('/'));
+    write_whole(&path, runtime.as_bytes())?;
     report.bytes += runtime.len() as u64;
     report.assets += 1;
     Ok(())
