@@ -1,30 +1,8 @@
 //! What an operator sees: `/metrics` after a known mix of pages, and the
 //! request span and boundary events in the logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use crate::common::{TestServer, eventually, get, send};
-
-/// A log writer the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use test_kit::logs::Logs;
 
 /// The value of the sample named exactly `series` (name and labels).
 pub(crate) fn sample(metrics: &str, series: &str) -> f64 {
@@ -41,14 +19,7 @@ async fn metrics_and_logs_tell_what_each_page_did() {
     // The test's runtime is single-threaded: the server and every boundary
     // run on this thread, under this subscriber.
     crate::common::keep_tracing_interest_open();
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("suspense_ssr=debug,axum_suspense=debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::DEBUG);
 
     let (server, engine) = TestServer::site().await;
     // Every way a part can end, in one page.

@@ -7,6 +7,7 @@
 //! - [`pages`]: test pages on the engine: a shell, a text template, gates
 //!   that hold each boundary until the test opens them.
 //! - [`chrome`]: Debian's headless Chromium over WebDriver.
+//! - [`logs`]: what a test logged, captured on its thread.
 //! - [`pg`]: throwaway PostgreSQL servers.
 //! - [`tls`]: a throwaway certificate for the HTTPS tests.
 //! - [`have_tool`]: skip (loudly) or fail (under CI) without a tool.
@@ -14,6 +15,7 @@
 #![allow(unreachable_pub)] // helpers are `pub` for the test suites
 
 pub mod chrome;
+pub mod logs;
 pub mod pages;
 pub mod pg;
 pub mod raw;

@@ -10,49 +10,17 @@
 //! `.ci/run` runs this file in a release build too, where the engine's
 //! default is the other one (`the_default_follows_the_build`).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_suspense::{Boundary, Engine, Page, RenderMode, Text};
-
-/// What the engine logged, captured on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    /// What the engine logs on this thread from now until the guard drops
-    /// (a `#[tokio::test]` runs on one thread: the page's body too).
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use test_kit::logs::Logs;
 
 /// Runs `make` with this thread's logs captured.
 fn logged<R>(make: impl FnOnce() -> R) -> (R, String) {
-    let (logs, guard) = Logs::capture();
+    let (logs, guard) = Logs::capture(tracing::Level::INFO);
     let result = make();
     drop(guard);
     (result, logs.text())
@@ -390,7 +358,7 @@ async fn inside_a_part_the_part_fails_or_loses_only_the_boundary() {
                 }
             });
         let response = page.stream(OnePart { part });
-        let (logs, _guard) = Logs::capture();
+        let (logs, _guard) = Logs::capture(tracing::Level::INFO);
         let page = body(response).await;
         let logs = logs.text();
         assert!(
@@ -472,7 +440,7 @@ async fn a_named_boundary_is_named_in_the_log_and_on_the_wire() {
         .name("reviews")
         .try_suspend(async { Err::<Text, _>(std::io::Error::other("the review service is down")) });
     let response = page.stream(OnePart { part });
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
     let page = body(response).await;
     let logs = logs.text();
     assert!(page.contains(" o=error n=reviews>"), "{page}");
